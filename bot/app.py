@@ -1,0 +1,66 @@
+"""`create_app(settings)`: the Bolt app with every listener registered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot import listeners
+from bot.card_publisher import CardPublisher
+from bot.config import Settings
+from bot.deps import Deps
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def web_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A Web API client that honours Retry-After on 429 and retries 5xx and
+    dropped connections a few times."""
+    return WebClient(
+        token=token or settings.bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class MapBot:
+    app: App
+    deps: Deps
+
+
+def build(settings: Settings, db: Database | None = None) -> MapBot:
+    """The app and its collaborators (tests and the shell reach the latter)."""
+    db = db or Database(settings.database_url)
+    db.upgrade()
+    client = web_client(settings)
+    publisher = CardPublisher(db, lambda _team: client, interval=settings.card_update_interval)
+    deps = Deps(settings=settings, db=db, publisher=publisher)
+    app = App(
+        client=client,
+        token=settings.bot_token,
+        signing_secret=settings.signing_secret,
+        # Listeners answer within the request (no 10 ms ack polling); slow
+        # Slack calls go to the card publisher's thread.
+        process_before_response=True,
+    )
+    listeners.register(app, deps)
+    return MapBot(app=app, deps=deps)
+
+
+def create_app(settings: Settings) -> App:
+    return build(settings).app

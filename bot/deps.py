@@ -1,0 +1,37 @@
+"""What every listener needs, built once per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.card_publisher import CardPublisher
+from bot.config import Settings
+from bot.identity import resolve_actor
+from storage.db import Database
+from storage.rules import Actor
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    db: Database
+    publisher: CardPublisher
+
+    def actor(self, context: BoltContext, client: WebClient, user: dict[str, Any] | None) -> tuple[Actor, str]:
+        """The clicker or typer, on their side, with their time zone."""
+        user = user or {}
+        user_id = user.get("id") or context.user_id or ""
+        user_team = user.get("team_id") or context.actor_team_id
+        return resolve_actor(self.db, client, host_team(context), user_id, user_team)
+
+
+def host_team(context: BoltContext) -> str:
+    """The seller team: the workspace this request was authorised for. In a
+    Slack Connect payload `team.id` may be the clicker's own team, so prefer
+    the installation's (auth.test or the OAuth installation)."""
+    result = context.authorize_result
+    return (result.team_id if result is not None and result.team_id else None) or context.team_id or ""

@@ -1,0 +1,82 @@
+"""Who is who: placing a Slack user on the buyer or seller side.
+
+The seller team is the one the request was authorised for (the workspace that
+installed the app). Someone from another team is a buyer; so is a guest of the
+seller team. A side set by hand wins.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from storage import clock, services
+from storage.db import Database
+from storage.models import Person
+from storage.rules import Actor, Side
+
+PROFILE_MAX_AGE = timedelta(days=1)
+
+
+def side_of(host_team_id: str, user_team_id: str | None, *, is_guest: bool, override: str | None) -> Side:
+    if override in ("buyer", "seller"):
+        return override  # type: ignore[return-value]
+    if user_team_id and user_team_id != host_team_id:
+        return "buyer"
+    return "buyer" if is_guest else "seller"
+
+
+def _cached(db: Database, host_team_id: str, user_id: str) -> Person | None:
+    with db.read() as s:
+        return s.scalar(select(Person).where(Person.team_id == host_team_id, Person.user_id == user_id))
+
+
+def refresh_person(db: Database, client: WebClient, host_team_id: str, user_id: str) -> Person | None:
+    """users.info → the person row (name, IANA zone, guest flag)."""
+    try:
+        user: dict[str, Any] = client.users_info(user=user_id)["user"]
+    except SlackApiError:
+        return None
+    profile = user.get("profile") or {}
+    with db.write() as s:
+        return services.upsert_person(
+            s,
+            host_team_id,
+            user_id,
+            home_team_id=user.get("team_id"),
+            name=profile.get("display_name") or user.get("real_name") or user.get("name") or "",
+            tz=user.get("tz"),
+            is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+        )
+
+
+def resolve_actor(
+    db: Database, client: WebClient | None, host_team_id: str, user_id: str, user_team_id: str | None
+) -> tuple[Actor, str]:
+    """The actor and their time zone. Looks the person up in Slack only when we
+    have never seen them, or not for a day (guests can become members)."""
+    person = _cached(db, host_team_id, user_id)
+    stale = person is None or person.refreshed_at is None or (
+        clock.now() - _aware(person.refreshed_at) > PROFILE_MAX_AGE
+    )
+    if stale and client is not None:
+        person = refresh_person(db, client, host_team_id, user_id) or person
+    side = side_of(
+        host_team_id,
+        user_team_id or (person.home_team_id if person else None),
+        is_guest=bool(person and person.is_guest),
+        override=person.side_override if person else None,
+    )
+    tz = (person.tz if person else None) or "UTC"
+    return Actor(user_id=user_id, side=side, team_id=host_team_id), tz
+
+
+def _aware(dt: Any) -> Any:
+    # SQLite hands back naive datetimes for timezone-aware columns.
+    from datetime import UTC
+
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -1,0 +1,13 @@
+"""Bolt listeners, one module per area, each with `register(app, deps)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.deps import Deps
+from bot.listeners import actions, slash
+
+
+def register(app: App, deps: Deps) -> None:
+    slash.register(app, deps)
+    actions.register(app, deps)

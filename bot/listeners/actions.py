@@ -1,0 +1,64 @@
+"""Button clicks. Every click is checked again on the server: the task must
+belong to the plan of the channel the click came from, and the clicker's side
+must allow the change. A crafted payload changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import ids
+from bot.deps import Deps
+from commands.handlers import confirm_remove
+from storage import lookup, services
+from storage.readmodel import active_plan
+
+
+def _channel_of(body: dict[str, Any]) -> str:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+
+
+def register(app: App, deps: Deps) -> None:
+    def tell(client: WebClient, channel: str, user: str, text: str) -> None:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    @app.action(ids.TASK_ACTION_RE)
+    def task_status(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        ack()
+        actor, _tz = deps.actor(context, client, body.get("user"))
+        channel = _channel_of(body)
+        status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
+        parsed = ids.parse_task_value(action.get("value") or "")
+        try:
+            if parsed is None:
+                raise services.NotFound("That button is no longer valid.")
+            plan_id, task_id = parsed
+            with deps.db.write() as s:
+                plan = active_plan(s, actor.team_id, channel)
+                if plan is None or plan.id != plan_id:
+                    raise services.NotFound("That task isn't part of this channel's plan.")
+                task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+                changed = services.set_task_status(s, actor, plan, task, status)
+        except services.DomainError as e:
+            tell(client, channel, actor.user_id, f":no_entry: {e.message}")
+            return
+        if changed:
+            deps.publisher.refresh(actor.team_id, plan_id)
+
+    @app.action(ids.REMOVE_ACTION_RE)
+    def remove(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+        ack()
+        if action["action_id"] == ids.REMOVE_CANCEL:
+            respond(delete_original=True)
+            return
+        actor, _tz = deps.actor(context, client, body.get("user"))
+        try:
+            reply = confirm_remove(deps.db, actor, _channel_of(body), action.get("value") or "")
+        except services.DomainError as e:
+            respond(text=f":no_entry: {e.message}", replace_original=True)
+            return
+        respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
+        if reply.refresh_plan is not None:
+            deps.publisher.refresh(actor.team_id, reply.refresh_plan)

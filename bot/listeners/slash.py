@@ -1,0 +1,26 @@
+"""`/map …`: answered in the HTTP response itself (ephemeral), card work after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from commands.handlers import Request, handle
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/map")
+    def map_command(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        actor, tz = deps.actor(context, client, {"id": command.get("user_id")})
+        reply = handle(
+            deps.db,
+            Request(actor=actor, channel_id=command.get("channel_id", ""), text=command.get("text", ""), user_tz=tz),
+        )
+        ack(response_type="ephemeral", text=reply.message.text, blocks=reply.message.blocks)
+        if reply.repost_plan is not None:
+            deps.publisher.repost(actor.team_id, reply.repost_plan)
+        if reply.refresh_plan is not None:
+            deps.publisher.refresh(actor.team_id, reply.refresh_plan)

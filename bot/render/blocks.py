@@ -1,0 +1,144 @@
+"""Pieces shared by every renderer: task lines, buttons, progress bars, and the
+check that what we send is valid Block Kit within Slack's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot import ids
+from bot.text import escape, truncate
+from storage.readmodel import PlanView, TaskView
+
+MESSAGE_MAX_BLOCKS = 50
+VIEW_MAX_BLOCKS = 100
+SECTION_TEXT_MAX = 3000
+TITLE_IN_LINE = 200  # characters of a task or milestone title shown in one line
+
+STATUS_ICON = {"not_started": "⚪", "in_progress": "🔵", "completed": "✅"}
+SIDE_LABEL = {"buyer": "Buyer", "seller": "Seller", "mutual": "Mutual"}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered message: fallback text (notifications, screen readers) and blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def short_date(d: date, today: date) -> str:
+    label = f"{d:%b} {d.day}"
+    return label if d.year == today.year else f"{label}, {d.year}"
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    filled = round(width * done / total) if total else 0
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def due_phrase(task: TaskView, today: date) -> str:
+    if task.due_date is None:
+        return ""
+    when = short_date(task.due_date, today)
+    if not task.is_open:
+        return f"due {when}"
+    days = (task.due_date - today).days
+    if days < 0:
+        return f"*overdue* since {when}"
+    if days == 0:
+        return "*due today*"
+    if days == 1:
+        return "due tomorrow"
+    return f"due {when}"
+
+
+def who(task: TaskView) -> str:
+    if task.assignee_id is None:
+        return ""
+    return escape(task.assignee_name) if task.assignee_name else f"<@{task.assignee_id}>"
+
+
+def task_line(task: TaskView, today: date, *, show_milestone: bool = False) -> str:
+    """`#7 Security questionnaire` · Buyer · Jane · due Dec 3 — all user text escaped."""
+    title = escape(truncate(task.title, TITLE_IN_LINE))
+    title = f"~{title}~" if task.status == "completed" else f"*{title}*"
+    parts = [f"{STATUS_ICON[task.status]} `#{task.number}` {title}", SIDE_LABEL[task.owner_side]]
+    if task.internal:
+        parts.append("🔒 internal")
+    if who(task):
+        parts.append(who(task))
+    if due_phrase(task, today):
+        parts.append(due_phrase(task, today))
+    if show_milestone:
+        parts.append(f"_{escape(truncate(task.milestone_title, 60))}_")
+    return " · ".join(parts)
+
+
+def task_buttons(plan_id: int, task: TaskView) -> list[ButtonElement]:
+    value = ids.task_value(plan_id, task.id)
+    if task.status == "completed":
+        return [ButtonElement(text="Reopen", action_id=ids.TASK_REOPEN, value=value)]
+    buttons = []
+    if task.status == "not_started":
+        buttons.append(ButtonElement(text="Start", action_id=ids.TASK_START, value=value))
+    buttons.append(
+        ButtonElement(text="Complete", action_id=ids.TASK_COMPLETE, value=value, style="primary")
+    )
+    return buttons
+
+
+def task_blocks(
+    plan: PlanView, task: TaskView, today: date, *, show_milestone: bool = False
+) -> list[Block]:
+    """A task as two blocks: its line, and its buttons."""
+    return [
+        SectionBlock(
+            block_id=f"{ids.BLOCK_TASK}.{task.id}.line",
+            text=MarkdownTextObject(text=task_line(task, today, show_milestone=show_milestone)),
+        ),
+        ActionsBlock(
+            block_id=f"{ids.BLOCK_TASK}.{task.id}.buttons",
+            elements=task_buttons(plan.id, task),
+        ),
+    ]
+
+
+def context(text: str, block_id: str | None = None) -> ContextBlock:
+    return ContextBlock(block_id=block_id, elements=[MarkdownTextObject(text=text)])
+
+
+def chunk_lines(lines: list[str], limit: int = SECTION_TEXT_MAX) -> list[str]:
+    """Join lines into as few texts as fit Slack's per-section limit."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = truncate(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
+    """Validate every block (slack_sdk raises on a broken one) and serialise."""
+    out = []
+    for block in blocks:
+        block.validate_json()
+        out.append(block.to_dict())
+    return out

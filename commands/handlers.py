@@ -1,0 +1,289 @@
+"""Carrying out `/map …`: parse, run one transaction through the services, reply.
+
+Knows nothing of HTTP: the Slack edge (`bot.listeners.slash`) passes the text
+and who is asking, and sends back the `Reply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from bot.render.blocks import Message
+from bot.render.replies import confirm_remove_message, error_message, mine_message, text_message
+from bot.text import escape, truncate
+from commands import syntax as c
+from commands.dates import format_date
+from commands.parser import parse
+from commands.usage import overview, usage_for
+from storage import lookup, services
+from storage.clock import today_in
+from storage.db import Database
+from storage.models import Plan, Task
+from storage.readmodel import active_plan, plan_view
+from storage.rules import Actor
+
+NO_PLAN = "This channel has no action plan yet. Start one with `/map create <title> go-live <date>`."
+
+
+@dataclass(frozen=True)
+class Request:
+    actor: Actor
+    channel_id: str
+    text: str
+    user_tz: str = "UTC"  # the asker's IANA zone, for a plan that doesn't exist yet
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An ephemeral reply, and what the card needs afterwards."""
+
+    message: Message
+    refresh_plan: int | None = None  # the card changed: chat.update it
+    repost_plan: int | None = None  # post the card anew at the bottom of the channel
+
+
+def _verb_of(command: object) -> str:
+    """The help topic for a command, for usage after a refused change."""
+    return {
+        c.Create: "create",
+        c.MilestoneAdd: "milestone",
+        c.MilestoneStatus: "milestone",
+        c.Add: "add",
+        c.Assign: "assign",
+        c.SetStatus: "start",
+        c.Due: "due",
+        c.GoLive: "golive",
+        c.Move: "move",
+        c.RenameTask: "rename",
+        c.RenameMilestone: "rename",
+        c.RenamePlan: "rename",
+        c.RemoveTask: "remove",
+        c.RemoveMilestone: "remove",
+    }.get(type(command), "help")
+
+
+def handle(db: Database, req: Request) -> Reply:
+    """Run one `/map` line. Never raises for anything a person can type."""
+    with db.read() as s:
+        plan = active_plan(s, req.actor.team_id, req.channel_id)
+        tz = plan.tz if plan is not None else req.user_tz
+    today = today_in(tz)
+    command = parse(req.text, today)
+    if isinstance(command, c.ParseError):
+        return Reply(error_message(command.message, usage_for(command.verb)))
+    try:
+        return _dispatch(db, req, command, today)
+    except services.DomainError as e:
+        return Reply(error_message(e.message, usage_for(_verb_of(command))))
+
+
+def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Reply:
+    if isinstance(command, c.Help):
+        return Reply(text_message(usage_for(command.topic) if command.topic else overview()))
+    if isinstance(command, c.Create):
+        return _create(db, req, command, today)
+    if isinstance(command, c.Status):
+        plan_id = _plan_id(db, req)
+        return Reply(text_message("Here's the plan :point_down:"), repost_plan=plan_id)
+    if isinstance(command, c.Mine):
+        with db.read() as s:
+            plan = _require_plan(s, req)
+            view = plan_view(s, plan, req.actor.side)
+        return Reply(mine_message(view, req.actor.user_id, today))
+    if isinstance(command, c.RemoveTask | c.RemoveMilestone):
+        return _ask_remove(db, req, command)
+    handler = _CHANGES.get(type(command))
+    if handler is None:  # pragma: no cover - every command type is mapped above
+        return Reply(text_message(overview()))
+    with db.write() as s:
+        plan = _require_plan(s, req)
+        summary = handler(s, req.actor, plan, command, today)
+        plan_id = plan.id
+    return Reply(text_message(summary), refresh_plan=plan_id)
+
+
+def _plan_id(db: Database, req: Request) -> int:
+    with db.read() as s:
+        return _require_plan(s, req).id
+
+
+def _require_plan(s: Session, req: Request) -> Plan:
+    plan = active_plan(s, req.actor.team_id, req.channel_id)
+    if plan is None:
+        raise services.NotFound(NO_PLAN)
+    return plan
+
+
+def _create(db: Database, req: Request, cmd: c.Create, today: date) -> Reply:
+    if cmd.template is not None:
+        raise services.Invalid("Templates aren't available yet: create the plan, then add milestones.")
+    with db.write() as s:
+        plan = services.create_plan(
+            s, req.actor, req.channel_id, cmd.title, target_date=cmd.golive, tz=req.user_tz
+        )
+        plan_id = plan.id
+    when = f" for go-live on {format_date(cmd.golive, today)}" if cmd.golive else ""
+    return Reply(
+        text_message(
+            f"Created *{escape(cmd.title)}*{when}. Next: `/map milestone add <title>` "
+            "and `/map add <task>`."
+        ),
+        repost_plan=plan_id,
+    )
+
+
+def _task(s: Session, req_actor: Actor, plan: Plan, ref: c.TaskRef) -> Task:
+    return lookup.find_task(s, plan, number=ref.number, words=ref.words, side=req_actor.side)
+
+
+def _label(task: Task) -> str:
+    return f"#{task.number} *{escape(truncate(task.title, 200))}*"
+
+
+Change = Callable[[Session, Actor, Plan, object, date], str]
+
+
+def _milestone_add(s: Session, actor: Actor, plan: Plan, cmd: c.MilestoneAdd, today: date) -> str:
+    m = services.add_milestone(s, actor, plan, cmd.title, due=cmd.due)
+    return f"Added milestone *{escape(m.title)}*."
+
+
+def _milestone_status(
+    s: Session, actor: Actor, plan: Plan, cmd: c.MilestoneStatus, today: date
+) -> str:
+    m = lookup.find_milestone(s, plan, cmd.milestone)
+    services.set_milestone_status(s, actor, plan, m, cmd.status)
+    if cmd.status is None:
+        return f"*{escape(m.title)}* follows its tasks again."
+    return f"*{escape(m.title)}* set to {cmd.status.replace('_', ' ')} by hand."
+
+
+def _add(s: Session, actor: Actor, plan: Plan, cmd: c.Add, today: date) -> str:
+    milestone = lookup.find_milestone(s, plan, cmd.milestone) if cmd.milestone else None
+    task = services.add_task(
+        s,
+        actor,
+        plan,
+        cmd.title,
+        milestone=milestone,
+        owner_side=cmd.owner or "mutual",
+        assignee_id=cmd.assignee,
+        due=cmd.due,
+        internal=cmd.internal,
+    )
+    extra = " (internal: only your team sees it)" if task.internal else ""
+    return f"Added {_label(task)}{extra}."
+
+
+def _assign(s: Session, actor: Actor, plan: Plan, cmd: c.Assign, today: date) -> str:
+    task = _task(s, actor, plan, cmd.task)
+    services.assign_task(s, actor, plan, task, cmd.user_id)
+    return f"{_label(task)} is now " + (f"<@{cmd.user_id}>'s." if cmd.user_id else "unassigned.")
+
+
+def _set_status(s: Session, actor: Actor, plan: Plan, cmd: c.SetStatus, today: date) -> str:
+    task = _task(s, actor, plan, cmd.task)
+    changed = services.set_task_status(s, actor, plan, task, cmd.status)
+    label = {"in_progress": "in progress", "completed": "completed", "not_started": "reopened"}
+    if not changed:
+        return f"{_label(task)} was already {label[cmd.status]}."
+    return f"{_label(task)} is {label[cmd.status]}."
+
+
+def _due(s: Session, actor: Actor, plan: Plan, cmd: c.Due, today: date) -> str:
+    task = _task(s, actor, plan, cmd.task)
+    services.set_task_due(s, actor, plan, task, cmd.due)
+    if cmd.due is None:
+        return f"{_label(task)} has no due date now."
+    return f"{_label(task)} is due {format_date(cmd.due, today)}."
+
+
+def _golive(s: Session, actor: Actor, plan: Plan, cmd: c.GoLive, today: date) -> str:
+    moved = services.set_target_date(s, actor, plan, cmd.target)
+    if cmd.target is None:
+        return "The target go-live date is cleared."
+    tail = f" {len(moved)} relative task dates moved with it." if moved else ""
+    return f"Target go-live is now {format_date(cmd.target, today)}.{tail}"
+
+
+def _move(s: Session, actor: Actor, plan: Plan, cmd: c.Move, today: date) -> str:
+    task = _task(s, actor, plan, cmd.task)
+    milestone = lookup.find_milestone(s, plan, cmd.milestone)
+    services.move_task(s, actor, plan, task, milestone)
+    return f"Moved {_label(task)} to *{escape(milestone.title)}*."
+
+
+def _rename_task(s: Session, actor: Actor, plan: Plan, cmd: c.RenameTask, today: date) -> str:
+    task = _task(s, actor, plan, cmd.task)
+    services.rename_task(s, actor, plan, task, cmd.title)
+    return f"Renamed to {_label(task)}."
+
+
+def _rename_milestone(
+    s: Session, actor: Actor, plan: Plan, cmd: c.RenameMilestone, today: date
+) -> str:
+    m = lookup.find_milestone(s, plan, cmd.milestone)
+    services.rename_milestone(s, actor, plan, m, cmd.title)
+    return f"Milestone renamed to *{escape(m.title)}*."
+
+
+def _rename_plan(s: Session, actor: Actor, plan: Plan, cmd: c.RenamePlan, today: date) -> str:
+    services.rename_plan(s, actor, plan, cmd.title)
+    return f"Plan renamed to *{escape(plan.title)}*."
+
+
+_CHANGES: dict[type, Callable[..., str]] = {
+    c.MilestoneAdd: _milestone_add,
+    c.MilestoneStatus: _milestone_status,
+    c.Add: _add,
+    c.Assign: _assign,
+    c.SetStatus: _set_status,
+    c.Due: _due,
+    c.GoLive: _golive,
+    c.Move: _move,
+    c.RenameTask: _rename_task,
+    c.RenameMilestone: _rename_milestone,
+    c.RenamePlan: _rename_plan,
+}
+
+
+def _ask_remove(db: Database, req: Request, cmd: c.RemoveTask | c.RemoveMilestone) -> Reply:
+    """Removing asks first; the buttons' value names what to remove, checked again on click."""
+    with db.read() as s:
+        plan = _require_plan(s, req)
+        services.require_edit(plan, req.actor)
+        if isinstance(cmd, c.RemoveTask):
+            task = _task(s, req.actor, plan, cmd.task)
+            what, value = f"task {_label(task)}", f"{plan.id}:task:{task.id}"
+        else:
+            m = lookup.find_milestone(s, plan, cmd.milestone)
+            count = lookup.count_tasks(s, m)
+            what = f"milestone *{escape(truncate(m.title, 200))}* and its {count} tasks"
+            value = f"{plan.id}:milestone:{m.id}"
+    return Reply(confirm_remove_message(what, value))
+
+
+def confirm_remove(db: Database, actor: Actor, channel_id: str, value: str) -> Reply:
+    """The Remove button: re-check everything, then remove."""
+    plan_part, kind, obj_part = (value.split(":") + ["", "", ""])[:3]
+    if not (plan_part.isdigit() and obj_part.isdigit()) or kind not in ("task", "milestone"):
+        raise services.NotFound("That button is no longer valid.")
+    with db.write() as s:
+        plan = active_plan(s, actor.team_id, channel_id)
+        if plan is None or plan.id != int(plan_part):
+            raise services.NotFound("That isn't part of this channel's plan.")
+        if kind == "task":
+            task = lookup.find_task_by_id(s, plan, int(obj_part), actor.side)
+            title = task.title
+            services.remove_task(s, actor, plan, task)
+        else:
+            m = lookup.find_milestone_by_id(s, plan, int(obj_part))
+            title = m.title
+            services.remove_milestone(s, actor, plan, m)
+        plan_id = plan.id
+    return Reply(text_message(f"Removed {kind} *{escape(truncate(title, 200))}*."), refresh_plan=plan_id)
+

@@ -1,0 +1,166 @@
+"""What a `/map …` line means, as plain data.
+
+The parser (`commands.parser.parse`) turns text into one of these; the handlers
+(`commands.handlers`) carry them out. Nothing here touches the database or Slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+OwnerSide = Literal["buyer", "seller", "mutual"]
+TaskStatus = Literal["not_started", "in_progress", "completed"]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task as the user named it: `#7` (number) or words of its title."""
+
+    number: int | None = None
+    words: str = ""
+
+    def __str__(self) -> str:
+        return f"#{self.number}" if self.number is not None else self.words
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None  # a verb, e.g. "add"; None for the overview
+
+
+@dataclass(frozen=True)
+class Create:
+    title: str
+    golive: date | None = None
+    template: str | None = None  # `from <template>` (templates issue)
+
+
+@dataclass(frozen=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True)
+class Mine:
+    pass
+
+
+@dataclass(frozen=True)
+class MilestoneAdd:
+    title: str
+    due: date | None = None
+
+
+@dataclass(frozen=True)
+class MilestoneStatus:
+    """`milestone status <name> done|started|not started|auto` (auto clears the override)."""
+
+    milestone: str
+    status: TaskStatus | None
+
+
+@dataclass(frozen=True)
+class Add:
+    title: str
+    milestone: str | None = None
+    owner: OwnerSide | None = None
+    assignee: str | None = None  # Slack user id
+    due: date | None = None
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class Assign:
+    task: TaskRef
+    user_id: str | None  # None: `assign #3 nobody`
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    """`start`, `done` and `reopen`."""
+
+    task: TaskRef
+    status: TaskStatus
+
+
+@dataclass(frozen=True)
+class Due:
+    task: TaskRef
+    due: date | None  # None: `due #3 none`
+
+
+@dataclass(frozen=True)
+class GoLive:
+    target: date | None  # None: `golive none`
+
+
+@dataclass(frozen=True)
+class Move:
+    """`move #7 to <milestone>`."""
+
+    task: TaskRef
+    milestone: str
+
+
+@dataclass(frozen=True)
+class RenameTask:
+    """`rename #7 to <new title>`."""
+
+    task: TaskRef
+    title: str
+
+
+@dataclass(frozen=True)
+class RenameMilestone:
+    """`rename milestone <name> to <new title>`."""
+
+    milestone: str
+    title: str
+
+
+@dataclass(frozen=True)
+class RenamePlan:
+    """`rename plan to <new title>`."""
+
+    title: str
+
+
+@dataclass(frozen=True)
+class RemoveTask:
+    task: TaskRef
+
+
+@dataclass(frozen=True)
+class RemoveMilestone:
+    milestone: str
+
+
+Command = (
+    Help
+    | Create
+    | Status
+    | Mine
+    | MilestoneAdd
+    | MilestoneStatus
+    | Add
+    | Assign
+    | SetStatus
+    | Due
+    | GoLive
+    | Move
+    | RenameTask
+    | RenameMilestone
+    | RenamePlan
+    | RemoveTask
+    | RemoveMilestone
+)
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Bad input: what was wrong, and the usage of the verb it was meant for."""
+
+    message: str
+    verb: str | None  # None when the verb itself was unknown: show the overview

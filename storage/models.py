@@ -1,0 +1,151 @@
+"""The tables, as SQLAlchemy 2.0 typed models.
+
+Only `storage.services` writes these; everything else reads through
+`storage.readmodel`. Every row is scoped by the seller's Slack team so one
+workspace can never reach another's plans.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Status and side values are stored as short strings; the vocabularies live in
+# storage.rules so rendering and parsing share them.
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Plan(Base):
+    __tablename__ = "plan"
+    __table_args__ = (
+        # One active plan per channel (archived plans keep their history).
+        Index(
+            "uq_plan_active_channel",
+            "team_id",
+            "channel_id",
+            unique=True,
+            sqlite_where=text("archived = 0"),
+            postgresql_where=text("archived = false"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)  # the seller team
+    channel_id: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    target_date: Mapped[date | None] = mapped_column(Date)
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")  # IANA name, never an offset
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Short task numbers (#7) are per plan; this is the next one to hand out.
+    next_task_number: Mapped[int] = mapped_column(Integer, default=1)
+    # The canonical plan card message, kept current with chat.update.
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    overview_why: Mapped[str] = mapped_column(Text, default="")
+    overview_goals: Mapped[str] = mapped_column(Text, default="")
+    overview_success: Mapped[str] = mapped_column(Text, default="")
+    buyers_can_edit: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="plan", order_by="Milestone.position", cascade="all, delete-orphan"
+    )
+
+
+class Milestone(Base):
+    __tablename__ = "milestone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    # Set by a person; None means "derived from the tasks".
+    manual_status: Mapped[str | None] = mapped_column(String(16))
+
+    plan: Mapped[Plan] = relationship(back_populates="milestones")
+
+
+class Task(Base):
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_task_plan_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    milestone_id: Mapped[int] = mapped_column(
+        ForeignKey("milestone.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    owner_side: Mapped[str] = mapped_column(String(8), default="mutual")
+    assignee_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="not_started")
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    # A relative due date: `due_offset_days` from the plan's target date
+    # (negative = before), in business days when `due_business`. Moving the
+    # target recomputes `due_date` unless a person pinned it by hand.
+    due_offset_days: Mapped[int | None] = mapped_column(Integer)
+    due_business: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    risk: Mapped[str] = mapped_column(String(16), default="on_track")
+    risk_reason: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class Person(Base):
+    """Someone we have seen in a workspace where the app is installed."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_person_team_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))  # the installing (seller) workspace
+    user_id: Mapped[str] = mapped_column(String(32))
+    home_team_id: Mapped[str | None] = mapped_column(String(32))  # the person's own team
+    name: Mapped[str] = mapped_column(String(200), default="")
+    tz: Mapped[str | None] = mapped_column(String(64))  # IANA name from users.info
+    is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    side_override: Mapped[str | None] = mapped_column(String(8))  # set by hand; wins
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Activity(Base):
+    """Every change: who, which side, what, before → after, when."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_plan_at", "plan_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(Integer)  # no FK: survives the task's removal
+    milestone_id: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[str] = mapped_column(String(32))
+    actor_side: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,67 @@
+"""Domain rules as pure functions: statuses, sides and who may do what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Side = Literal["buyer", "seller"]
+OwnerSide = Literal["buyer", "seller", "mutual"]
+Status = Literal["not_started", "in_progress", "completed"]
+
+STATUSES: tuple[Status, ...] = ("not_started", "in_progress", "completed")
+OWNER_SIDES: tuple[OwnerSide, ...] = ("buyer", "seller", "mutual")
+STATUS_LABEL: dict[str, str] = {
+    "not_started": "Not started",
+    "in_progress": "In progress",
+    "completed": "Completed",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, already placed on a side by `bot.identity`."""
+
+    user_id: str
+    side: Side
+    team_id: str  # the seller (installing) team the request was authorised for
+
+
+def derive_milestone_status(task_statuses: Iterable[str], manual: str | None = None) -> str:
+    """All completed → completed; any started or completed → in progress; else not started.
+
+    A status a person set by hand wins until it is cleared.
+    """
+    if manual is not None:
+        return manual
+    statuses = list(task_statuses)
+    if statuses and all(s == "completed" for s in statuses):
+        return "completed"
+    if any(s in ("in_progress", "completed") for s in statuses):
+        return "in_progress"
+    return "not_started"
+
+
+def can_set_task_status(actor_side: Side, owner_side: str, internal: bool) -> str | None:
+    """None when allowed, else the reason to show the person."""
+    if actor_side == "seller":
+        return None
+    if internal:
+        # Buyers must not learn that the task exists: same words as "not found".
+        return "That task isn't part of this plan."
+    if owner_side == "seller":
+        return "That's a seller task: only the seller team can change it. Ask them in the channel."
+    return None
+
+
+def can_edit_plan(actor_side: Side, buyers_can_edit: bool) -> str | None:
+    """Structure changes (add, rename, move, remove, dates) are the seller's unless allowed."""
+    if actor_side == "seller" or buyers_can_edit:
+        return None
+    return "Only the seller team can change the plan itself; you can start and complete buyer tasks."
+
+
+def visible_to(side: Side, internal: bool) -> bool:
+    """Internal tasks are the seller's alone."""
+    return side == "seller" or not internal

@@ -1,0 +1,510 @@
+"""The plan services: the only code that writes.
+
+Each function runs inside a caller's write transaction (`Database.write()`),
+checks permission, makes the change and records an activity row. Errors are
+`DomainError`s whose message is safe to show the person who asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage import clock
+from storage.models import Activity, Milestone, Person, Plan, Task
+from storage.rules import (
+    OWNER_SIDES,
+    STATUSES,
+    Actor,
+    can_edit_plan,
+    can_set_task_status,
+)
+from storage.workdays import shift
+
+MAX_TITLE = 300
+DEFAULT_MILESTONE = "Next steps"
+
+
+class DomainError(Exception):
+    """A refusal with a message for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class Invalid(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a service did, for the reply."""
+
+    plan_id: int
+    summary: str
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _log(
+    s: Session,
+    plan: Plan,
+    actor: Actor,
+    action: str,
+    *,
+    task: Task | None = None,
+    milestone: Milestone | None = None,
+    before: object = None,
+    after: object = None,
+) -> None:
+    at = clock.now()
+    s.add(
+        Activity(
+            plan_id=plan.id,
+            task_id=task.id if task is not None else None,
+            milestone_id=milestone.id if milestone is not None else None,
+            actor_id=actor.user_id,
+            actor_side=actor.side,
+            action=action,
+            before=None if before is None else str(before),
+            after=None if after is None else str(after),
+            at=at,
+        )
+    )
+    plan.updated_at = at
+
+
+def _clean_title(title: str, what: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise Invalid(f"The {what} needs a title.")
+    if len(title) > MAX_TITLE:
+        raise Invalid(f"That {what} title is {len(title)} characters; the limit is {MAX_TITLE}.")
+    return title
+
+
+def require_edit(plan: Plan, actor: Actor) -> None:
+    """Raise unless the actor may change the plan's structure."""
+    _require_same_team(plan, actor)
+    reason = can_edit_plan(actor.side, plan.buyers_can_edit)
+    if reason:
+        raise Forbidden(reason)
+
+
+def _require_same_team(plan: Plan, actor: Actor) -> None:
+    # Every payload is scoped to the workspace it was authorised for.
+    if plan.team_id != actor.team_id:
+        raise NotFound("That plan isn't in this workspace.")
+
+
+def _check_task(plan: Plan, task: Task) -> None:
+    if task.plan_id != plan.id:
+        raise NotFound("That task isn't part of this plan.")
+
+
+def _check_milestone(plan: Plan, milestone: Milestone) -> None:
+    if milestone.plan_id != plan.id:
+        raise NotFound("That milestone isn't part of this plan.")
+
+
+def _relative_due(plan: Plan, task: Task) -> date | None:
+    if task.due_offset_days is None or plan.target_date is None:
+        return task.due_date
+    return shift(plan.target_date, task.due_offset_days, task.due_business)
+
+
+def lock_plan(s: Session, plan_id: int) -> Plan:
+    """Load a plan for update (row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already serialises writers)."""
+    plan = s.get(Plan, plan_id, with_for_update=True, populate_existing=True)
+    if plan is None:
+        raise NotFound("That plan no longer exists.")
+    return plan
+
+
+# --- plans ---------------------------------------------------------------------
+
+
+def create_plan(
+    s: Session,
+    actor: Actor,
+    channel_id: str,
+    title: str,
+    *,
+    target_date: date | None = None,
+    tz: str = "UTC",
+) -> Plan:
+    if actor.side != "seller":
+        raise Forbidden("Only the seller team can create a plan.")
+    title = _clean_title(title, "plan")
+    existing = s.scalar(
+        select(Plan.id).where(
+            Plan.team_id == actor.team_id, Plan.channel_id == channel_id, Plan.archived.is_(False)
+        )
+    )
+    if existing is not None:
+        raise Invalid("This channel already has a plan. `/map status` shows it.")
+    at = clock.now()
+    plan = Plan(
+        team_id=actor.team_id,
+        channel_id=channel_id,
+        title=title,
+        target_date=target_date,
+        tz=tz,
+        created_by=actor.user_id,
+        created_at=at,
+        updated_at=at,
+        archived=False,
+        next_task_number=1,
+        overview_why="",
+        overview_goals="",
+        overview_success="",
+        buyers_can_edit=False,
+    )
+    s.add(plan)
+    s.flush()
+    _log(s, plan, actor, "plan.create", after=title)
+    if target_date is not None:
+        _log(s, plan, actor, "plan.target", after=target_date.isoformat())
+    return plan
+
+
+def rename_plan(s: Session, actor: Actor, plan: Plan, title: str) -> None:
+    require_edit(plan, actor)
+    title = _clean_title(title, "plan")
+    _log(s, plan, actor, "plan.rename", before=plan.title, after=title)
+    plan.title = title
+
+
+def set_target_date(s: Session, actor: Actor, plan: Plan, target: date | None) -> list[Task]:
+    """Set the go-live date and move every relative, unpinned task with it.
+
+    Returns the tasks whose due date moved."""
+    require_edit(plan, actor)
+    before = plan.target_date
+    plan.target_date = target
+    _log(
+        s,
+        plan,
+        actor,
+        "plan.target",
+        before=before.isoformat() if before else None,
+        after=target.isoformat() if target else None,
+    )
+    moved: list[Task] = []
+    if target is None:
+        return moved
+    relative = s.scalars(
+        select(Task).where(
+            Task.plan_id == plan.id, Task.due_offset_days.is_not(None), Task.due_pinned.is_(False)
+        )
+    )
+    for task in relative:
+        new_due = _relative_due(plan, task)
+        if new_due != task.due_date:
+            _log(s, plan, actor, "task.due", task=task, before=task.due_date, after=new_due)
+            task.due_date = new_due
+            task.updated_at = clock.now()
+            moved.append(task)
+    return moved
+
+
+def set_card(s: Session, plan: Plan, channel: str, ts: str) -> None:
+    """Remember the canonical card message (a system write: no activity row)."""
+    plan.card_channel = channel
+    plan.card_ts = ts
+
+
+# --- milestones ----------------------------------------------------------------
+
+
+def add_milestone(
+    s: Session, actor: Actor, plan: Plan, title: str, *, due: date | None = None
+) -> Milestone:
+    require_edit(plan, actor)
+    title = _clean_title(title, "milestone")
+    position = (
+        s.scalar(select(func.max(Milestone.position)).where(Milestone.plan_id == plan.id)) or 0
+    ) + 1
+    milestone = Milestone(plan_id=plan.id, position=position, title=title, due_date=due)
+    s.add(milestone)
+    s.flush()
+    _log(s, plan, actor, "milestone.add", milestone=milestone, after=title)
+    return milestone
+
+
+def rename_milestone(s: Session, actor: Actor, plan: Plan, milestone: Milestone, title: str) -> None:
+    require_edit(plan, actor)
+    _check_milestone(plan, milestone)
+    title = _clean_title(title, "milestone")
+    _log(s, plan, actor, "milestone.rename", milestone=milestone, before=milestone.title, after=title)
+    milestone.title = title
+
+
+def move_milestone(
+    s: Session, actor: Actor, plan: Plan, milestone: Milestone, position: int
+) -> None:
+    """Put a milestone at a 1-based position, renumbering the others."""
+    require_edit(plan, actor)
+    _check_milestone(plan, milestone)
+    ordered = list(
+        s.scalars(
+            select(Milestone).where(Milestone.plan_id == plan.id).order_by(Milestone.position)
+        )
+    )
+    old = ordered.index(milestone) + 1
+    ordered.remove(milestone)
+    position = max(1, min(position, len(ordered) + 1))
+    ordered.insert(position - 1, milestone)
+    for i, m in enumerate(ordered, start=1):
+        m.position = i
+    _log(s, plan, actor, "milestone.move", milestone=milestone, before=old, after=position)
+
+
+def remove_milestone(s: Session, actor: Actor, plan: Plan, milestone: Milestone) -> int:
+    """Remove a milestone and its tasks; returns how many tasks went with it."""
+    require_edit(plan, actor)
+    _check_milestone(plan, milestone)
+    count = s.scalar(select(func.count()).where(Task.milestone_id == milestone.id)) or 0
+    _log(s, plan, actor, "milestone.remove", milestone=milestone, before=milestone.title)
+    s.execute(delete(Task).where(Task.milestone_id == milestone.id))
+    s.delete(milestone)
+    return count
+
+
+def set_milestone_status(
+    s: Session, actor: Actor, plan: Plan, milestone: Milestone, status: str | None
+) -> None:
+    """Override the derived status by hand (None clears the override)."""
+    require_edit(plan, actor)
+    _check_milestone(plan, milestone)
+    if status is not None and status not in STATUSES:
+        raise Invalid(f"Unknown status {status!r}.")
+    _log(
+        s,
+        plan,
+        actor,
+        "milestone.status",
+        milestone=milestone,
+        before=milestone.manual_status,
+        after=status,
+    )
+    milestone.manual_status = status
+
+
+def default_milestone(s: Session, actor: Actor, plan: Plan) -> Milestone:
+    """Where a task goes when no milestone is named: the first one not yet
+    completed, else the last; a plan with none gets one."""
+    milestones = list(
+        s.scalars(
+            select(Milestone).where(Milestone.plan_id == plan.id).order_by(Milestone.position)
+        )
+    )
+    if not milestones:
+        return add_milestone(s, actor, plan, DEFAULT_MILESTONE)
+    open_ids = set(
+        s.scalars(
+            select(Task.milestone_id).where(Task.plan_id == plan.id, Task.status != "completed")
+        )
+    )
+    for m in milestones:
+        if m.manual_status != "completed" and m.id in open_ids:
+            return m
+    empty = [m for m in milestones if m.manual_status != "completed"]
+    return empty[0] if empty else milestones[-1]
+
+
+# --- tasks ---------------------------------------------------------------------
+
+
+def add_task(
+    s: Session,
+    actor: Actor,
+    plan: Plan,
+    title: str,
+    *,
+    milestone: Milestone | None = None,
+    owner_side: str = "mutual",
+    assignee_id: str | None = None,
+    due: date | None = None,
+    due_offset_days: int | None = None,
+    due_business: bool = False,
+    internal: bool = False,
+    notes: str = "",
+) -> Task:
+    require_edit(plan, actor)
+    title = _clean_title(title, "task")
+    if owner_side not in OWNER_SIDES:
+        raise Invalid(f"Owner must be buyer, seller or mutual, not {owner_side!r}.")
+    if internal and actor.side != "seller":
+        raise Forbidden("Only the seller team can add internal tasks.")
+    if milestone is None:
+        milestone = default_milestone(s, actor, plan)
+    _check_milestone(plan, milestone)
+    plan = lock_plan(s, plan.id)  # hands out the next #number without a race
+    number = plan.next_task_number
+    plan.next_task_number = number + 1
+    position = (
+        s.scalar(select(func.max(Task.position)).where(Task.milestone_id == milestone.id)) or 0
+    ) + 1
+    at = clock.now()
+    task = Task(
+        plan_id=plan.id,
+        milestone_id=milestone.id,
+        number=number,
+        position=position,
+        title=title,
+        owner_side=owner_side,
+        assignee_id=assignee_id,
+        status="not_started",
+        internal=internal,
+        due_date=due,
+        due_offset_days=due_offset_days,
+        due_business=due_business,
+        due_pinned=False,
+        risk="on_track",
+        risk_reason="",
+        notes=notes,
+        created_at=at,
+        updated_at=at,
+    )
+    if due is None and due_offset_days is not None:
+        task.due_date = _relative_due(plan, task)
+    s.add(task)
+    s.flush()
+    _log(s, plan, actor, "task.add", task=task, milestone=milestone, after=title)
+    return task
+
+
+def rename_task(s: Session, actor: Actor, plan: Plan, task: Task, title: str) -> None:
+    require_edit(plan, actor)
+    _check_task(plan, task)
+    title = _clean_title(title, "task")
+    _log(s, plan, actor, "task.rename", task=task, before=task.title, after=title)
+    task.title = title
+    task.updated_at = clock.now()
+
+
+def move_task(s: Session, actor: Actor, plan: Plan, task: Task, milestone: Milestone) -> None:
+    require_edit(plan, actor)
+    _check_task(plan, task)
+    _check_milestone(plan, milestone)
+    if task.milestone_id == milestone.id:
+        return
+    before = task.milestone_id
+    position = (
+        s.scalar(select(func.max(Task.position)).where(Task.milestone_id == milestone.id)) or 0
+    ) + 1
+    task.milestone_id = milestone.id
+    task.position = position
+    task.updated_at = clock.now()
+    _log(s, plan, actor, "task.move", task=task, milestone=milestone, before=before, after=milestone.id)
+
+
+def remove_task(s: Session, actor: Actor, plan: Plan, task: Task) -> None:
+    require_edit(plan, actor)
+    _check_task(plan, task)
+    _log(s, plan, actor, "task.remove", task=task, before=task.title)
+    s.delete(task)
+
+
+def assign_task(
+    s: Session, actor: Actor, plan: Plan, task: Task, assignee_id: str | None
+) -> None:
+    require_edit(plan, actor)
+    _check_task(plan, task)
+    _log(s, plan, actor, "task.assign", task=task, before=task.assignee_id, after=assignee_id)
+    task.assignee_id = assignee_id
+    task.updated_at = clock.now()
+
+
+def set_task_status(s: Session, actor: Actor, plan: Plan, task: Task, status: str) -> bool:
+    """Start, complete or reopen a task. Returns False when it already had that status."""
+    _require_same_team(plan, actor)
+    _check_task(plan, task)
+    if status not in STATUSES:
+        raise Invalid(f"Unknown status {status!r}.")
+    reason = can_set_task_status(actor.side, task.owner_side, task.internal)
+    if reason:
+        raise Forbidden(reason)
+    if task.status == status:
+        return False
+    # A single UPDATE … WHERE keeps two simultaneous clicks from both "winning".
+    at = clock.now()
+    done = status == "completed"
+    result = s.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.status == task.status)
+        .values(
+            status=status,
+            updated_at=at,
+            completed_at=at if done else None,
+            completed_by=actor.user_id if done else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 1) == 0:
+        s.refresh(task)
+        return False
+    before = task.status
+    s.refresh(task)
+    _log(s, plan, actor, "task.status", task=task, before=before, after=status)
+    return True
+
+
+def set_task_due(s: Session, actor: Actor, plan: Plan, task: Task, due: date | None) -> None:
+    """A date set by hand: it stays put when the target date moves."""
+    require_edit(plan, actor)
+    _check_task(plan, task)
+    _log(
+        s,
+        plan,
+        actor,
+        "task.due",
+        task=task,
+        before=task.due_date.isoformat() if task.due_date else None,
+        after=due.isoformat() if due else None,
+    )
+    task.due_date = due
+    task.due_pinned = due is not None or task.due_offset_days is not None
+    task.updated_at = clock.now()
+
+
+# --- people --------------------------------------------------------------------
+
+
+def upsert_person(
+    s: Session,
+    team_id: str,
+    user_id: str,
+    *,
+    home_team_id: str | None,
+    name: str,
+    tz: str | None,
+    is_guest: bool,
+) -> Person:
+    """Record what Slack told us about someone (`users.info`)."""
+    person = s.scalar(select(Person).where(Person.team_id == team_id, Person.user_id == user_id))
+    if person is None:
+        person = Person(team_id=team_id, user_id=user_id)
+        s.add(person)
+    person.home_team_id = home_team_id
+    person.name = name
+    person.tz = tz
+    person.is_guest = is_guest
+    person.refreshed_at = clock.now()
+    s.flush()
+    return person
