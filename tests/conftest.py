@@ -1,0 +1,98 @@
+"""Shared fixtures: the real databases (SQLite always; PostgreSQL when one is
+reachable, and required when MAPBOT_REQUIRE_POSTGRES=1 as in CI), a clock the
+tests control, and the Slack stand-in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from storage import clock
+from storage.db import Database
+from storage.models import Base
+
+PG_URL = os.environ.get(
+    "MAPBOT_TEST_POSTGRES_URL", "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test"
+)
+REQUIRE_PG = os.environ.get("MAPBOT_REQUIRE_POSTGRES") == "1"
+
+_pg_state: dict[str, object] = {}
+
+
+def _postgres() -> Database:
+    """One migrated PostgreSQL database per run; skip (or fail in CI) without one."""
+    if "db" in _pg_state:
+        return _pg_state["db"]  # type: ignore[return-value]
+    if "error" in _pg_state:
+        _no_postgres(str(_pg_state["error"]))
+    try:
+        db = Database(PG_URL)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        db.upgrade()
+    except Exception as e:  # any failure to reach or set up the server
+        _pg_state["error"] = f"{type(e).__name__}: {str(e).splitlines()[0]}"
+        _no_postgres(str(_pg_state["error"]))
+    _pg_state["db"] = db
+    return db
+
+
+def _no_postgres(reason: str) -> None:
+    message = f"PostgreSQL not reachable at MAPBOT_TEST_POSTGRES_URL ({reason})"
+    if REQUIRE_PG:
+        pytest.fail(message + " and MAPBOT_REQUIRE_POSTGRES=1", pytrace=False)
+    pytest.skip(message)
+
+
+def _truncate(db: Database) -> None:
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path}/mapbot.db")  # type: ignore[str-bytes-safe]
+        database.upgrade()
+        yield database
+        database.dispose()
+    else:
+        database = _postgres()
+        _truncate(database)
+        yield database
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: object) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path}/mapbot.db")  # type: ignore[str-bytes-safe]
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+class FixedClock:
+    """A clock that stands still until moved."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+
+@pytest.fixture
+def fixed_clock() -> Iterator[FixedClock]:
+    fc = FixedClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # a Monday afternoon
+    clock.set_clock(fc)
+    yield fc
+    clock.set_clock(None)

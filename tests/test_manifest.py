@@ -1,0 +1,43 @@
+"""manifest.yml validates against Slack's published schema and asks for what we use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = ROOT.parent / "shared" / "slack" / "manifest-schema"
+
+
+def _manifest() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())  # type: ignore[no-any-return]
+
+
+def _schema(name: str) -> dict[str, Any]:
+    path = SCHEMA_DIR / name
+    if not path.exists():
+        pytest.fail(f"Slack's manifest schema is missing: {path} (../shared must sit beside the repo)")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_manifest_validates_against_slack_schema() -> None:
+    jsonschema.validate(_manifest(), _schema("manifest.schema.1.0.0.json"))
+
+
+def test_the_schema_check_can_fail() -> None:
+    bad = json.loads((SCHEMA_DIR / "manifest.invalid.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, _schema("manifest.schema.1.0.0.json"))
+
+
+def test_slash_command_escapes_and_points_at_events() -> None:
+    (command,) = _manifest()["features"]["slash_commands"]
+    assert command["command"] == "/map"
+    assert command["should_escape"] is True
+    assert command["url"].endswith("/slack/events")
+    assert _manifest()["settings"]["interactivity"]["request_url"].endswith("/slack/events")
