@@ -62,7 +62,9 @@ class CardPublisher:
         with self._cond:
             old = self._pending.get(job.plan_id)
             # A repost already pending also covers a refresh.
-            self._pending[job.plan_id] = _Job(job.team_id, job.plan_id, job.repost or bool(old and old.repost))
+            self._pending[job.plan_id] = _Job(
+                job.team_id, job.plan_id, job.repost or bool(old and old.repost)
+            )
             self._ensure_thread()
             self._cond.notify_all()
 
@@ -108,7 +110,9 @@ class CardPublisher:
                 while job is None:
                     if self._stopping:
                         return
-                    waits = [self._next_update_at.get(j.team_id, 0.0) for j in self._pending.values()]
+                    waits = [
+                        self._next_update_at.get(j.team_id, 0.0) for j in self._pending.values()
+                    ]
                     timeout = max(0.0, min(waits) - time.monotonic()) if waits else None
                     self._cond.wait(timeout)
                     job = self._next_ready()
@@ -136,14 +140,19 @@ class CardPublisher:
         if not job.repost and view.card_ts and view.card_channel:
             try:
                 client.chat_update(
-                    channel=view.card_channel, ts=view.card_ts, text=message.text, blocks=message.blocks
+                    channel=view.card_channel,
+                    ts=view.card_ts,
+                    text=message.text,
+                    blocks=message.blocks,
                 )
                 return
             except SlackApiError as e:
                 if e.response.get("error") not in ("message_not_found", "cant_update_message"):
                     raise
                 # The card was deleted by someone: post it again below.
-        posted = client.chat_postMessage(channel=view.channel_id, text=message.text, blocks=message.blocks)
+        posted = client.chat_postMessage(
+            channel=view.channel_id, text=message.text, blocks=message.blocks
+        )
         with self._db.write() as s:
             plan = s.get(Plan, job.plan_id)
             if plan is not None:

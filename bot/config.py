@@ -53,7 +53,5 @@ class Settings:
     def __repr__(self) -> str:
         # Never print a secret, even by accident in a log line.
         hidden = {"bot_token", "signing_secret", "app_token", "client_secret"}
-        parts = [
-            f"{k}={'***' if k in hidden and v else v!r}" for k, v in self.__dict__.items()
-        ]
+        parts = [f"{k}={'***' if k in hidden and v else v!r}" for k, v in self.__dict__.items()]
         return f"Settings({', '.join(parts)})"

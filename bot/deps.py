@@ -21,7 +21,9 @@ class Deps:
     db: Database
     publisher: CardPublisher
 
-    def actor(self, context: BoltContext, client: WebClient, user: dict[str, Any] | None) -> tuple[Actor, str]:
+    def actor(
+        self, context: BoltContext, client: WebClient, user: dict[str, Any] | None
+    ) -> tuple[Actor, str]:
         """The clicker or typer, on their side, with their time zone."""
         user = user or {}
         user_id = user.get("id") or context.user_id or ""
@@ -34,4 +36,6 @@ def host_team(context: BoltContext) -> str:
     Slack Connect payload `team.id` may be the clicker's own team, so prefer
     the installation's (auth.test or the OAuth installation)."""
     result = context.authorize_result
-    return (result.team_id if result is not None and result.team_id else None) or context.team_id or ""
+    return (
+        (result.team_id if result is not None and result.team_id else None) or context.team_id or ""
+    )

@@ -22,7 +22,9 @@ from storage.rules import Actor, Side
 PROFILE_MAX_AGE = timedelta(days=1)
 
 
-def side_of(host_team_id: str, user_team_id: str | None, *, is_guest: bool, override: str | None) -> Side:
+def side_of(
+    host_team_id: str, user_team_id: str | None, *, is_guest: bool, override: str | None
+) -> Side:
     if override in ("buyer", "seller"):
         return override  # type: ignore[return-value]
     if user_team_id and user_team_id != host_team_id:
@@ -32,10 +34,14 @@ def side_of(host_team_id: str, user_team_id: str | None, *, is_guest: bool, over
 
 def _cached(db: Database, host_team_id: str, user_id: str) -> Person | None:
     with db.read() as s:
-        return s.scalar(select(Person).where(Person.team_id == host_team_id, Person.user_id == user_id))
+        return s.scalar(
+            select(Person).where(Person.team_id == host_team_id, Person.user_id == user_id)
+        )
 
 
-def refresh_person(db: Database, client: WebClient, host_team_id: str, user_id: str) -> Person | None:
+def refresh_person(
+    db: Database, client: WebClient, host_team_id: str, user_id: str
+) -> Person | None:
     """users.info → the person row (name, IANA zone, guest flag)."""
     try:
         user: dict[str, Any] = client.users_info(user=user_id)["user"]
@@ -55,13 +61,19 @@ def refresh_person(db: Database, client: WebClient, host_team_id: str, user_id: 
 
 
 def resolve_actor(
-    db: Database, client: WebClient | None, host_team_id: str, user_id: str, user_team_id: str | None
+    db: Database,
+    client: WebClient | None,
+    host_team_id: str,
+    user_id: str,
+    user_team_id: str | None,
 ) -> tuple[Actor, str]:
     """The actor and their time zone. Looks the person up in Slack only when we
     have never seen them, or not for a day (guests can become members)."""
     person = _cached(db, host_team_id, user_id)
-    stale = person is None or person.refreshed_at is None or (
-        clock.now() - _aware(person.refreshed_at) > PROFILE_MAX_AGE
+    stale = (
+        person is None
+        or person.refreshed_at is None
+        or (clock.now() - clock.as_utc(person.refreshed_at) > PROFILE_MAX_AGE)
     )
     if stale and client is not None:
         person = refresh_person(db, client, host_team_id, user_id) or person
@@ -73,10 +85,3 @@ def resolve_actor(
     )
     tz = (person.tz if person else None) or "UTC"
     return Actor(user_id=user_id, side=side, team_id=host_team_id), tz
-
-
-def _aware(dt: Any) -> Any:
-    # SQLite hands back naive datetimes for timezone-aware columns.
-    from datetime import UTC
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -28,7 +28,7 @@ def wsgi_app(app: App) -> WSGIApp:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
         if path == EVENTS_PATH and method == "POST":
-            return slack(environ, start_response)  # type: ignore[no-any-return]
+            return slack(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 

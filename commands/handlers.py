@@ -26,7 +26,9 @@ from storage.models import Plan, Task
 from storage.readmodel import active_plan, plan_view
 from storage.rules import Actor
 
-NO_PLAN = "This channel has no action plan yet. Start one with `/map create <title> go-live <date>`."
+NO_PLAN = (
+    "This channel has no action plan yet. Start one with `/map create <title> go-live <date>`."
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,9 @@ def _require_plan(s: Session, req: Request) -> Plan:
 
 def _create(db: Database, req: Request, cmd: c.Create, today: date) -> Reply:
     if cmd.template is not None:
-        raise services.Invalid("Templates aren't available yet: create the plan, then add milestones.")
+        raise services.Invalid(
+            "Templates aren't available yet: create the plan, then add milestones."
+        )
     with db.write() as s:
         plan = services.create_plan(
             s, req.actor, req.channel_id, cmd.title, target_date=cmd.golive, tz=req.user_tz
@@ -285,5 +289,6 @@ def confirm_remove(db: Database, actor: Actor, channel_id: str, value: str) -> R
             title = m.title
             services.remove_milestone(s, actor, plan, m)
         plan_id = plan.id
-    return Reply(text_message(f"Removed {kind} *{escape(truncate(title, 200))}*."), refresh_plan=plan_id)
-
+    return Reply(
+        text_message(f"Removed {kind} *{escape(truncate(title, 200))}*."), refresh_plan=plan_id
+    )

@@ -31,3 +31,8 @@ def zone(tz: str | None) -> ZoneInfo:
         return ZoneInfo(tz or "UTC")
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
+
+
+def as_utc(dt: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns: they are UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

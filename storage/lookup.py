@@ -40,13 +40,21 @@ def find_task(s: Session, plan: Plan, *, number: int | None, words: str, side: S
         if task is None or not visible_to(side, task.internal):
             raise NotFound(f"There's no task #{number} in this plan.")
         return task
-    tasks = [t for t in s.scalars(select(Task).where(Task.plan_id == plan.id)) if visible_to(side, t.internal)]
+    tasks = [
+        t
+        for t in s.scalars(select(Task).where(Task.plan_id == plan.id))
+        if visible_to(side, t.internal)
+    ]
     found = best_matches(tasks, words)
     if not found:
         raise NotFound(f"No task in this plan matches “{words}”.")
     if len(found) > 1:
-        listing = ", ".join(f"#{t.number} {t.title}" for t in sorted(found, key=lambda t: t.number)[:8])
-        raise Ambiguous(f"“{words}” matches more than one task: {listing}. Which one? Use its #number.")
+        listing = ", ".join(
+            f"#{t.number} {t.title}" for t in sorted(found, key=lambda t: t.number)[:8]
+        )
+        raise Ambiguous(
+            f"“{words}” matches more than one task: {listing}. Which one? Use its #number."
+        )
     return found[0]
 
 
@@ -62,7 +70,9 @@ def find_milestone(s: Session, plan: Plan, name: str) -> Milestone:
     milestones = list(s.scalars(select(Milestone).where(Milestone.plan_id == plan.id)))
     found = best_matches(milestones, name)
     if not found:
-        names = ", ".join(m.title for m in sorted(milestones, key=lambda m: m.position)) or "none yet"
+        names = (
+            ", ".join(m.title for m in sorted(milestones, key=lambda m: m.position)) or "none yet"
+        )
         raise NotFound(f"No milestone matches “{name}”. Milestones: {names}.")
     if len(found) > 1:
         listing = ", ".join(m.title for m in found[:8])

@@ -59,7 +59,9 @@ def can_edit_plan(actor_side: Side, buyers_can_edit: bool) -> str | None:
     """Structure changes (add, rename, move, remove, dates) are the seller's unless allowed."""
     if actor_side == "seller" or buyers_can_edit:
         return None
-    return "Only the seller team can change the plan itself; you can start and complete buyer tasks."
+    return (
+        "Only the seller team can change the plan itself; you can start and complete buyer tasks."
+    )
 
 
 def visible_to(side: Side, internal: bool) -> bool:

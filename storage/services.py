@@ -246,11 +246,15 @@ def add_milestone(
     return milestone
 
 
-def rename_milestone(s: Session, actor: Actor, plan: Plan, milestone: Milestone, title: str) -> None:
+def rename_milestone(
+    s: Session, actor: Actor, plan: Plan, milestone: Milestone, title: str
+) -> None:
     require_edit(plan, actor)
     _check_milestone(plan, milestone)
     title = _clean_title(title, "milestone")
-    _log(s, plan, actor, "milestone.rename", milestone=milestone, before=milestone.title, after=title)
+    _log(
+        s, plan, actor, "milestone.rename", milestone=milestone, before=milestone.title, after=title
+    )
     milestone.title = title
 
 
@@ -411,7 +415,16 @@ def move_task(s: Session, actor: Actor, plan: Plan, task: Task, milestone: Miles
     task.milestone_id = milestone.id
     task.position = position
     task.updated_at = clock.now()
-    _log(s, plan, actor, "task.move", task=task, milestone=milestone, before=before, after=milestone.id)
+    _log(
+        s,
+        plan,
+        actor,
+        "task.move",
+        task=task,
+        milestone=milestone,
+        before=before,
+        after=milestone.id,
+    )
 
 
 def remove_task(s: Session, actor: Actor, plan: Plan, task: Task) -> None:
@@ -421,9 +434,7 @@ def remove_task(s: Session, actor: Actor, plan: Plan, task: Task) -> None:
     s.delete(task)
 
 
-def assign_task(
-    s: Session, actor: Actor, plan: Plan, task: Task, assignee_id: str | None
-) -> None:
+def assign_task(s: Session, actor: Actor, plan: Plan, task: Task, assignee_id: str | None) -> None:
     require_edit(plan, actor)
     _check_task(plan, task)
     _log(s, plan, actor, "task.assign", task=task, before=task.assignee_id, after=assignee_id)

@@ -21,7 +21,9 @@ def _manifest() -> dict[str, Any]:
 def _schema(name: str) -> dict[str, Any]:
     path = SCHEMA_DIR / name
     if not path.exists():
-        pytest.fail(f"Slack's manifest schema is missing: {path} (../shared must sit beside the repo)")
+        pytest.fail(
+            f"Slack's manifest schema is missing: {path} (../shared must sit beside the repo)"
+        )
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 

@@ -21,12 +21,18 @@ OTHER_TEAM = Actor("U_OTHER", "seller", "T_OTHER")
 
 def _plan(db: Database) -> int:
     with db.write() as s:
-        plan = services.create_plan(s, SELLER, "C1", "LexCorp for Monsters", target_date=date(2027, 3, 1))
+        plan = services.create_plan(
+            s, SELLER, "C1", "LexCorp for Monsters", target_date=date(2027, 3, 1)
+        )
         discovery = services.add_milestone(s, SELLER, plan, "Discovery")
         security = services.add_milestone(s, SELLER, plan, "Security review")
         services.add_task(s, SELLER, plan, "Kickoff call", milestone=discovery, owner_side="mutual")
-        services.add_task(s, SELLER, plan, "Send questionnaire", milestone=security, owner_side="seller")
-        services.add_task(s, SELLER, plan, "Fill questionnaire", milestone=security, owner_side="buyer")
+        services.add_task(
+            s, SELLER, plan, "Send questionnaire", milestone=security, owner_side="seller"
+        )
+        services.add_task(
+            s, SELLER, plan, "Fill questionnaire", milestone=security, owner_side="buyer"
+        )
         services.add_task(s, SELLER, plan, "Discount approval", milestone=security, internal=True)
         return plan.id
 
@@ -45,7 +51,11 @@ def test_create_add_and_read_back(db: Database) -> None:
         buyer_view = plan_view(s, plan, "buyer")
     assert [m.title for m in seller_view.milestones] == ["Discovery", "Security review"]
     assert [t.number for t in seller_view.tasks] == [1, 2, 3, 4]
-    assert [t.title for t in buyer_view.tasks] == ["Kickoff call", "Send questionnaire", "Fill questionnaire"]
+    assert [t.title for t in buyer_view.tasks] == [
+        "Kickoff call",
+        "Send questionnaire",
+        "Fill questionnaire",
+    ]
     assert len(_activities(db, "task.add")) == 4
 
 
@@ -111,8 +121,16 @@ def test_milestone_status_is_derived_unless_set_by_hand(db: Database) -> None:
         plan = active_plan(s, "T_SELLER", "C1")
         assert plan is not None
         discovery = lookup.find_milestone(s, plan, "discovery")
-        services.set_task_status(s, SELLER, plan, lookup.find_task(s, plan, number=1, words="", side="seller"), "completed")
-        services.set_milestone_status(s, SELLER, plan, lookup.find_milestone(s, plan, "security"), "completed")
+        services.set_task_status(
+            s,
+            SELLER,
+            plan,
+            lookup.find_task(s, plan, number=1, words="", side="seller"),
+            "completed",
+        )
+        services.set_milestone_status(
+            s, SELLER, plan, lookup.find_milestone(s, plan, "security"), "completed"
+        )
     with db.read() as s:
         plan = active_plan(s, "T_SELLER", "C1")
         assert plan is not None
@@ -124,7 +142,9 @@ def test_milestone_status_is_derived_unless_set_by_hand(db: Database) -> None:
     with db.write() as s:
         plan = active_plan(s, "T_SELLER", "C1")
         assert plan is not None
-        services.set_milestone_status(s, SELLER, plan, lookup.find_milestone(s, plan, "security"), None)
+        services.set_milestone_status(
+            s, SELLER, plan, lookup.find_milestone(s, plan, "security"), None
+        )
         view = plan_view(s, plan, "seller")
     assert view.milestones[1].status == "not_started" and not view.milestones[1].manual
     assert discovery.title == "Discovery"
@@ -135,7 +155,9 @@ def test_target_date_moves_relative_tasks_but_not_pinned_ones(db: Database) -> N
     with db.write() as s:
         plan = active_plan(s, "T_SELLER", "C1")
         assert plan is not None
-        rel = services.add_task(s, SELLER, plan, "Security sign-off", due_offset_days=-10, due_business=True)
+        rel = services.add_task(
+            s, SELLER, plan, "Security sign-off", due_offset_days=-10, due_business=True
+        )
         pinned = services.add_task(s, SELLER, plan, "Legal redlines", due_offset_days=-5)
         assert rel.due_date == date(2027, 2, 15)  # 10 business days before Mon 1 Mar 2027
         assert pinned.due_date == date(2027, 2, 24)
@@ -172,15 +194,25 @@ def test_remove_rename_move_and_assign_leave_an_activity_trail(db: Database) -> 
         services.rename_task(s, SELLER, plan, task, "Kickoff call with IT")
         services.move_task(s, SELLER, plan, task, lookup.find_milestone(s, plan, "security"))
         services.assign_task(s, SELLER, plan, task, "U_JANE")
-        gone = services.remove_milestone(s, SELLER, plan, lookup.find_milestone(s, plan, "discovery"))
+        gone = services.remove_milestone(
+            s, SELLER, plan, lookup.find_milestone(s, plan, "discovery")
+        )
         assert gone == 0
-        services.remove_task(s, SELLER, plan, lookup.find_task(s, plan, number=2, words="", side="seller"))
+        services.remove_task(
+            s, SELLER, plan, lookup.find_task(s, plan, number=2, words="", side="seller")
+        )
         with pytest.raises(services.Invalid):
             services.rename_task(s, SELLER, plan, task, "   ")
     with db.read() as s:
         actions = [a for (a,) in s.execute(select(Activity.action).order_by(Activity.id))]
         remaining = list(s.scalars(select(Task.title).order_by(Task.number)))
-    assert actions[-5:] == ["task.rename", "task.move", "task.assign", "milestone.remove", "task.remove"]
+    assert actions[-5:] == [
+        "task.rename",
+        "task.move",
+        "task.assign",
+        "milestone.remove",
+        "task.remove",
+    ]
     assert remaining == ["Kickoff call with IT", "Fill questionnaire", "Discount approval"]
 
 
@@ -204,7 +236,10 @@ def test_two_people_changing_different_tasks_at_once_both_land(db: Database) -> 
     # not require both inside a transaction at once there.
     if db.is_sqlite:
         barrier = threading.Barrier(1)
-    threads = [threading.Thread(target=click, args=(BUYER, 3)), threading.Thread(target=click, args=(SELLER, 2))]
+    threads = [
+        threading.Thread(target=click, args=(BUYER, 3)),
+        threading.Thread(target=click, args=(SELLER, 2)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -212,7 +247,9 @@ def test_two_people_changing_different_tasks_at_once_both_land(db: Database) -> 
     assert errors == []
     with db.read() as s:
         done = set(s.scalars(select(Task.number).where(Task.status == "completed")))
-        count = s.scalar(select(func.count()).select_from(Activity).where(Activity.action == "task.status"))
+        count = s.scalar(
+            select(func.count()).select_from(Activity).where(Activity.action == "task.status")
+        )
     assert done == {2, 3}
     assert count == 2
 

@@ -17,7 +17,11 @@ from storage.readmodel import active_plan
 
 
 def _channel_of(body: dict[str, Any]) -> str:
-    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    return (
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or ""
+    )
 
 
 def register(app: App, deps: Deps) -> None:
@@ -25,7 +29,13 @@ def register(app: App, deps: Deps) -> None:
         client.chat_postEphemeral(channel=channel, user=user, text=text)
 
     @app.action(ids.TASK_ACTION_RE)
-    def task_status(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def task_status(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+    ) -> None:
         ack()
         actor, _tz = deps.actor(context, client, body.get("user"))
         channel = _channel_of(body)
@@ -48,7 +58,14 @@ def register(app: App, deps: Deps) -> None:
             deps.publisher.refresh(actor.team_id, plan_id)
 
     @app.action(ids.REMOVE_ACTION_RE)
-    def remove(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
+    def remove(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+    ) -> None:
         ack()
         if action["action_id"] == ids.REMOVE_CANCEL:
             respond(delete_original=True)

@@ -13,11 +13,18 @@ from commands.handlers import Request, handle
 
 def register(app: App, deps: Deps) -> None:
     @app.command("/map")
-    def map_command(ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def map_command(
+        ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
         actor, tz = deps.actor(context, client, {"id": command.get("user_id")})
         reply = handle(
             deps.db,
-            Request(actor=actor, channel_id=command.get("channel_id", ""), text=command.get("text", ""), user_tz=tz),
+            Request(
+                actor=actor,
+                channel_id=command.get("channel_id", ""),
+                text=command.get("text", ""),
+                user_tz=tz,
+            ),
         )
         ack(response_type="ephemeral", text=reply.message.text, blocks=reply.message.blocks)
         if reply.repost_plan is not None:

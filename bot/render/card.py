@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot import ids
 from bot.render.blocks import (
@@ -90,11 +96,22 @@ def render_card(plan: PlanView, today: date) -> Message:
     current = plan.current_milestone
     head: list[Block] = [
         HeaderBlock(block_id=ids.BLOCK_HEADER, text=truncate(plan.title, HEADER_MAX)),
-        SectionBlock(block_id=ids.BLOCK_SUMMARY, text=MarkdownTextObject(text=summary_text(plan, today))),
+        SectionBlock(
+            block_id=ids.BLOCK_SUMMARY, text=MarkdownTextObject(text=summary_text(plan, today))
+        ),
     ]
-    lines = [milestone_line(m, today, current is not None and m.id == current.id) for m in plan.milestones]
-    for i, chunk in enumerate(chunk_lines(lines or ["_No milestones yet — `/map milestone add <title>`_"])):
-        head.append(SectionBlock(block_id=f"{ids.BLOCK_MILESTONES}.{i}", text=MarkdownTextObject(text=chunk)))
+    lines = [
+        milestone_line(m, today, current is not None and m.id == current.id)
+        for m in plan.milestones
+    ]
+    for i, chunk in enumerate(
+        chunk_lines(lines or ["_No milestones yet — `/map milestone add <title>`_"])
+    ):
+        head.append(
+            SectionBlock(
+                block_id=f"{ids.BLOCK_MILESTONES}.{i}", text=MarkdownTextObject(text=chunk)
+            )
+        )
     head.append(DividerBlock())
 
     tail: list[Block] = []
@@ -104,7 +121,14 @@ def render_card(plan: PlanView, today: date) -> Message:
     shown = matter[:budget]
     body: list[Block] = []
     for task in shown:
-        body.extend(task_blocks(plan, task, today, show_milestone=task.milestone_id != (current.id if current else None)))
+        body.extend(
+            task_blocks(
+                plan,
+                task,
+                today,
+                show_milestone=task.milestone_id != (current.id if current else None),
+            )
+        )
     if not shown:
         body.append(context("Nothing open right now. `/map add <task>` adds one."))
     hidden_open = sum(1 for t in plan.tasks if t.is_open) - sum(1 for t in shown if t.is_open)

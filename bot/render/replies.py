@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    MarkdownTextObject,
+    SectionBlock,
+)
 from slack_sdk.models.blocks.basic_components import ConfirmObject
 
 from bot import ids
-from bot.render.blocks import MESSAGE_MAX_BLOCKS, Message, chunk_lines, context, task_blocks, to_dicts
+from bot.render.blocks import (
+    MESSAGE_MAX_BLOCKS,
+    Message,
+    chunk_lines,
+    context,
+    task_blocks,
+    to_dicts,
+)
 from bot.text import escape, truncate
 from storage.readmodel import PlanView
 
@@ -42,7 +55,9 @@ def mine_message(plan: PlanView, user_id: str, today: date) -> Message:
     blocks: list[Block] = [
         SectionBlock(
             block_id="mine.head",
-            text=MarkdownTextObject(text=f"*Your open tasks in {escape(truncate(plan.title, 200))}*"),
+            text=MarkdownTextObject(
+                text=f"*Your open tasks in {escape(truncate(plan.title, 200))}*"
+            ),
         )
     ]
     for task in mine[:MINE_MAX_TASKS]:
@@ -55,7 +70,10 @@ def mine_message(plan: PlanView, user_id: str, today: date) -> Message:
 def confirm_remove_message(what: str, value: str) -> Message:
     """Ask before removing: `what` is already escaped."""
     blocks: list[Block] = [
-        SectionBlock(block_id="remove.ask", text=MarkdownTextObject(text=f"Remove {what}? This can't be undone.")),
+        SectionBlock(
+            block_id="remove.ask",
+            text=MarkdownTextObject(text=f"Remove {what}? This can't be undone."),
+        ),
         ActionsBlock(
             block_id="remove.buttons",
             elements=[
@@ -65,7 +83,10 @@ def confirm_remove_message(what: str, value: str) -> Message:
                     value=value,
                     style="danger",
                     confirm=ConfirmObject(
-                        title="Remove it?", text="This can't be undone.", confirm="Remove", deny="Keep"
+                        title="Remove it?",
+                        text="This can't be undone.",
+                        confirm="Remove",
+                        deny="Keep",
                     ),
                 ),
                 ButtonElement(text="Cancel", action_id=ids.REMOVE_CANCEL, value=value),
