@@ -45,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cmd == "shell":
         from bot.shell.console import run_shell
 
-        return run_shell(demo=getattr(args, "demo", False), db_url=getattr(args, "db", None))
+        # Plain `mapbot` with no tokens: the shell, with the demo deal to look at.
+        demo_plan = getattr(args, "demo", False) or args.cmd is None
+        return run_shell(demo_plan=demo_plan, db_url=getattr(args, "db", None))
     if not settings.has_slack:
         print(
             "SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) must be set; "

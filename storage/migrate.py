@@ -22,5 +22,6 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
+    # "heads": features add their tables in independent migrations off 0001.
     command.upgrade(alembic_config(db), revision)

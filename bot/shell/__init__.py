@@ -1,0 +1,1 @@
+"""The local shell: MAP bot on your terminal, Slack stood in on loopback."""

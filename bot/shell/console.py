@@ -1,0 +1,277 @@
+"""The local shell: MAP bot without Slack, Errbot-style.
+
+The real Bolt app runs in-process; Slack's Web API is stood in by LocalSlack on
+loopback. What you type becomes the signed request Slack would send (a slash
+command, or the `block_actions` payload of button N), dispatched through the
+app with signature checks on. What the app sends to "Slack" prints as text
+with numbered buttons.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from slack_bolt.request import BoltRequest
+
+from bot import demo
+from bot.app import MapBot, build
+from bot.config import Settings
+from bot.local_slack import LocalSlack, payloads
+from bot.local_slack.text_render import Element, render_blocks
+from storage.clock import today_in
+from storage.db import Database
+
+DEFAULT_DB = "sqlite:///mapbot-shell.db"
+SHELL_HELP = """\
+Shell commands:
+  /map …                 run a MAP bot command as the current person
+  click N                press button N of the messages shown above
+  /as seller|buyer NAME  act as someone (known: {people}); a new name is made up
+  /in CHANNEL            switch channel (default #monsters-deal)
+  /show                  print the plan card of this channel again
+  /help                  this text        /quit  leave (Ctrl-D too)"""
+
+
+@dataclass
+class Persona:
+    user_id: str
+    name: str
+    team_id: str
+
+    def side(self) -> str:
+        return "seller" if self.team_id == demo.SELLER_TEAM else "buyer"
+
+
+class Shell:
+    def __init__(self, db: Database, out: TextIO) -> None:
+        self.out = out
+        self.local = LocalSlack(team_id=demo.SELLER_TEAM).start()
+        self.channels = {"monsters-deal": demo.DEAL_CHANNEL}
+        for p in demo.PEOPLE:
+            self.local.add_user(p.user_id, team_id=p.team_id, name=p.name, tz=p.tz, title=p.title)
+        self.local.add_channel(demo.DEAL_CHANNEL, "monsters-deal", shared=True)
+        self.secret = secrets.token_hex(16)
+        settings = Settings(
+            bot_token="xoxb-local-shell",
+            signing_secret=self.secret,
+            slack_api_url=self.local.base_url,
+            database_url=db.url,
+            card_update_interval=0.0,
+        )
+        self.bot: MapBot = build(settings, db)
+        self.me = Persona("U0LEX", "lex", demo.SELLER_TEAM)
+        self.channel = "monsters-deal"
+        self.seen_calls = 0
+        self.buttons: dict[int, tuple[Element, str, str]] = {}  # n → element, channel, ts
+
+    # --- helpers ---------------------------------------------------------------
+
+    @property
+    def channel_id(self) -> str:
+        return self.channels[self.channel]
+
+    def name_of(self, user_id: str) -> str:
+        return self.local.user_name(user_id) or user_id
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def prompt(self) -> str:
+        return f"[{self.me.name}@{self.me.side()} #{self.channel}]> "
+
+    def dispatch(self, body: str, *, json_body: bool = False) -> Any:
+        headers = payloads.signed_headers(body, self.secret, json_body=json_body)
+        response = self.bot.app.dispatch(BoltRequest(body=body, headers=headers))
+        self.bot.deps.publisher.flush(10)
+        return response
+
+    # --- showing what "Slack" received ------------------------------------------
+
+    def show(self, title: str, text: str, blocks: list[dict[str, Any]] | None, channel: str, ts: str) -> None:
+        self.say(f"── {title} " + "─" * max(0, 60 - len(title)))
+        if blocks:
+            rendered = render_blocks(blocks, self.name_of, start=len(self.buttons) + 1)
+            self.say(rendered.text)
+            for el in rendered.elements:
+                self.buttons[el.number] = (el, channel, ts)
+        else:
+            self.say(text)
+
+    def print_new_calls(self) -> None:
+        calls = self.local.calls[self.seen_calls :]
+        self.seen_calls += len(calls)
+        for call in calls:
+            p = call.params
+            channel = str(p.get("channel", ""))
+            if channel and channel != self.channel_id:
+                continue
+            if call.method == "chat.postMessage":
+                self.show(f"#{self.channel} · MAP bot", p.get("text", ""), p.get("blocks"), channel, str(call.result.get("ts", "")))
+            elif call.method == "chat.update":
+                self.show(f"#{self.channel} · MAP bot (updated)", p.get("text", ""), p.get("blocks"), channel, str(p.get("ts", "")))
+            elif call.method == "chat.postEphemeral" and p.get("user") == self.me.user_id:
+                self.show("only visible to you", p.get("text", ""), p.get("blocks"), channel, "")
+
+    def show_ephemeral_response(self, body: str) -> None:
+        import json
+
+        if not body:
+            return
+        try:
+            data = json.loads(body)
+        except ValueError:
+            self.say(body)
+            return
+        self.show("only visible to you", data.get("text", ""), data.get("blocks"), self.channel_id, "")
+
+    # --- commands ----------------------------------------------------------------
+
+    def run_line(self, line: str) -> bool:
+        """Handle one line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in ("/quit", "/exit", "quit", "exit"):
+            return False
+        if line.startswith("/map"):
+            self.buttons.clear()
+            body = payloads.slash_command_body(
+                text=line[4:].strip(),
+                user_id=self.me.user_id,
+                team_id=self.me.team_id,
+                channel_id=self.channel_id,
+                user_name=self.me.name,
+                channel_name=self.channel,
+                response_url=self.local.response_url(self.channel_id, self.me.user_id),
+            )
+            if self.me.side() == "buyer" and self.me.team_id != demo.SELLER_TEAM:
+                self.say("(In Slack Connect, Slack does not route another org's slash commands to you: buyers use the buttons.)")
+                return True
+            resp = self.dispatch(body)
+            self.show_ephemeral_response(resp.body)
+            self.print_new_calls()
+        elif line.startswith("click"):
+            self.click(line[5:].strip())
+        elif line.startswith("/as"):
+            self.switch_person(line[3:].strip())
+        elif line.startswith("/in"):
+            self.switch_channel(line[3:].strip().lstrip("#"))
+        elif line == "/show":
+            self.buttons.clear()
+            self.show_card()
+        elif line in ("/help", "help", "?"):
+            self.say(SHELL_HELP.format(people=", ".join(f"{p.name} ({'seller' if p.team_id == demo.SELLER_TEAM else 'buyer'})" for p in demo.PEOPLE)))
+        else:
+            self.say(f"Unknown: {line!r}. Type /help.")
+        return True
+
+    def click(self, arg: str) -> None:
+        if not arg.isdigit() or int(arg) not in self.buttons:
+            self.say(f"No button [{arg}] on screen. /show prints the card again.")
+            return
+        el, channel, ts = self.buttons[int(arg)]
+        message = self.local.message(channel, ts) if ts else None
+        action: dict[str, Any] = {"action_id": el.action_id, "block_id": el.block_id, "type": el.type, "value": el.value}
+        body = payloads.block_actions_body(
+            user_id=self.me.user_id,
+            user_team_id=self.me.team_id,
+            team_id=demo.SELLER_TEAM,
+            channel_id=channel,
+            action=action,
+            message=message,
+            message_ts=ts,
+            response_url=self.local.response_url(channel, self.me.user_id),
+            is_ephemeral=not ts,
+        )
+        self.buttons.clear()
+        self.dispatch(body)
+        self.print_new_calls()
+
+    def switch_person(self, arg: str) -> None:
+        try:
+            side, name = shlex.split(arg)
+        except ValueError:
+            self.say("Usage: /as seller|buyer NAME")
+            return
+        if side not in ("seller", "buyer"):
+            self.say("Usage: /as seller|buyer NAME")
+            return
+        known = next((p for p in demo.PEOPLE if p.name == name.lower()), None)
+        if known is not None:
+            self.me = Persona(known.user_id, known.name, known.team_id)
+        else:
+            team = demo.SELLER_TEAM if side == "seller" else demo.BUYER_TEAM
+            user_id = ("U" if side == "seller" else "W") + "0" + name.upper()[:8]
+            self.local.add_user(user_id, team_id=team, name=name.lower(), tz="America/New_York")
+            self.me = Persona(user_id, name.lower(), team)
+        self.say(f"You are now {self.me.name}, {self.me.side()} side.")
+
+    def switch_channel(self, name: str) -> None:
+        if not name:
+            self.say("Usage: /in CHANNEL")
+            return
+        if name not in self.channels:
+            self.channels[name] = "C0" + name.upper().replace("-", "")[:9]
+            self.local.add_channel(self.channels[name], name, shared=True)
+        self.channel = name
+        self.say(f"Now in #{name}.")
+
+    def show_card(self) -> None:
+        from storage.readmodel import active_plan
+
+        with self.bot.deps.db.read() as s:
+            plan = active_plan(s, demo.SELLER_TEAM, self.channel_id)
+            ts = plan.card_ts if plan else None
+        msg = self.local.message(self.channel_id, ts) if ts else None
+        if msg is None:
+            self.say("No plan card in this channel yet: /map status posts it.")
+            return
+        self.show(f"#{self.channel} · MAP bot", msg["text"], msg["blocks"], self.channel_id, str(ts))
+
+    def close(self) -> None:
+        self.bot.deps.publisher.flush(5)
+        self.bot.deps.publisher.stop()
+        self.local.stop()
+
+
+def run_shell(
+    *, demo_plan: bool = False, db_url: str | None = None, lines: Iterable[str] | None = None, out: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    db = Database(db_url or DEFAULT_DB)
+    shell = Shell(db, out)
+    if demo_plan:
+        demo.seed_demo(db, today_in("America/New_York"))
+    interactive = lines is None and sys.stdin.isatty()
+    print("MAP bot local shell — Slack stood in on loopback. /help for help.", file=out)
+    if demo_plan:
+        shell.run_line("/map status")
+    source = lines if lines is not None else _stdin_lines(shell, interactive)
+    try:
+        for line in source:
+            if not interactive:
+                print(shell.prompt() + line.rstrip("\n"), file=out)
+            if not shell.run_line(line):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shell.close()
+    return 0
+
+
+def _stdin_lines(shell: Shell, interactive: bool) -> Iterable[str]:
+    if not interactive:
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield input(shell.prompt())
+        except EOFError:
+            return
+

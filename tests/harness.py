@@ -1,0 +1,182 @@
+"""End-to-end harness: the real app served over real HTTP on loopback, Slack's
+Web API stood in by `LocalSlack`, and requests signed as Slack signs them."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from waitress.server import create_server
+
+from bot.app import MapBot, build
+from bot.config import Settings
+from bot.local_slack import LocalSlack, payloads
+from bot.server import wsgi_app
+from storage.db import Database
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+SELLER_TEAM = "T0LEXCORP"
+BUYER_TEAM = "T0MONSTERS"
+CHANNEL = "C0DEAL"
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[int]:
+    """Serve a WSGI app with waitress on a free loopback port."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="test")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield int(server.effective_port)  # type: ignore[union-attr]
+    finally:
+        server.close()
+        thread.join(5)
+
+
+class Harness:
+    def __init__(self, local: LocalSlack, bot: MapBot, port: int) -> None:
+        self.local = local
+        self.bot = bot
+        self.port = port
+
+    # --- raw HTTP ------------------------------------------------------------
+
+    def post(self, body: str, headers: dict[str, str], path: str = "/slack/events") -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            conn.request("POST", path, body=body.encode(), headers=headers)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.read().decode())
+        finally:
+            conn.close()
+
+    def get(self, path: str) -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.read().decode())
+        finally:
+            conn.close()
+
+    def signed(self, body: str, *, json_body: bool = False, timestamp: int | None = None) -> Response:
+        return self.post(body, payloads.signed_headers(body, SECRET, timestamp=timestamp, json_body=json_body))
+
+    # --- as Slack would send them -------------------------------------------
+
+    def command(
+        self, text: str, *, user: str = "U0LEX", team: str = SELLER_TEAM, channel: str = CHANNEL
+    ) -> Response:
+        body = payloads.slash_command_body(
+            text=text,
+            user_id=user,
+            team_id=team,
+            channel_id=channel,
+            response_url=self.local.response_url(channel, user),
+        )
+        return self.signed(body)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "W0MIKE",
+        user_team: str = BUYER_TEAM,
+        channel: str = CHANNEL,
+        block_id: str = "b",
+    ) -> Response:
+        card = self.card(channel)
+        body = payloads.block_actions_body(
+            user_id=user,
+            user_team_id=user_team,
+            team_id=SELLER_TEAM,
+            channel_id=channel,
+            action={"action_id": action_id, "block_id": block_id, "value": value, "type": "button"},
+            message=card,
+            message_ts=card["ts"] if card else "",
+            response_url=self.local.response_url(channel, user),
+        )
+        return self.signed(body)
+
+    # --- reading what Slack would show --------------------------------------
+
+    def settle(self) -> None:
+        """Wait until the card publisher has sent everything."""
+        assert self.bot.deps.publisher.flush(10), "card publisher did not settle"
+
+    def card(self, channel: str = CHANNEL) -> dict[str, Any] | None:
+        """The current plan card message in the channel, as the fake holds it."""
+        with self.bot.deps.db.read() as s:
+            from storage.readmodel import active_plan
+
+            plan = active_plan(s, SELLER_TEAM, channel)
+            ts = plan.card_ts if plan else None
+        for msg in self.local.messages(channel):
+            if msg.ts == ts:
+                return {"ts": msg.ts, "text": msg.text, "blocks": msg.blocks}
+        return None
+
+    def card_text(self, channel: str = CHANNEL) -> str:
+        card = self.card(channel)
+        return json.dumps(card["blocks"], ensure_ascii=False) if card else ""
+
+    def button_value(self, action_id: str, task_number: int, channel: str = CHANNEL) -> str:
+        """The value of a task's button on the card, found by its `#N`."""
+        card = self.card(channel)
+        assert card is not None, "no card in the channel"
+        blocks = card["blocks"]
+        for i, b in enumerate(blocks):
+            if b["type"] == "section" and f"`#{task_number}`" in b.get("text", {}).get("text", ""):
+                for e in blocks[i + 1].get("elements", []):
+                    if e.get("action_id") == action_id:
+                        return str(e["value"])
+        raise AssertionError(f"no {action_id} button for #{task_number} on the card")
+
+
+@contextmanager
+def running_app(db: Database, *, update_interval: float = 0.0) -> Iterator[Harness]:
+    """The whole app over HTTP, with the Slack stand-in and two teams' people."""
+    with LocalSlack(team_id=SELLER_TEAM) as local:
+        for uid, name, team, tz in (
+            ("U0LEX", "lex", SELLER_TEAM, "America/New_York"),
+            ("U0MERCY", "mercy", SELLER_TEAM, "America/Chicago"),
+            ("W0MIKE", "mike", BUYER_TEAM, "America/Los_Angeles"),
+            ("W0SULLEY", "sulley", BUYER_TEAM, "America/Los_Angeles"),
+        ):
+            local.add_user(uid, team_id=team, name=name, tz=tz)
+        local.add_user("U0GUEST", team_id=SELLER_TEAM, name="guest", is_restricted=True)
+        local.add_channel(CHANNEL, "monsters-deal", shared=True)
+        settings = Settings(
+            bot_token=TOKEN,
+            signing_secret=SECRET,
+            slack_api_url=local.base_url,
+            database_url=db.url,
+            card_update_interval=update_interval,
+        )
+        bot = build(settings, db)
+        with serve_wsgi(wsgi_app(bot.app)) as port:
+            harness = Harness(local, bot, port)
+            yield harness
+            bot.deps.publisher.flush(10)
+            bot.deps.publisher.stop()
+
+
+def now() -> int:
+    return int(time.time())
