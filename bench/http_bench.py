@@ -56,7 +56,12 @@ def _serve_ours(port: int, db_url: str) -> None:
     local.add_user(SELLER, team_id=TEAM, name="lex")
     db = Database(db_url)
     bot = build(
-        Settings(bot_token=TOKEN, signing_secret=SECRET, slack_api_url=local.base_url, database_url=db_url),
+        Settings(
+            bot_token=TOKEN,
+            signing_secret=SECRET,
+            slack_api_url=local.base_url,
+            database_url=db_url,
+        ),
         db,
     )
     seller = Actor(SELLER, "seller", TEAM)
@@ -66,7 +71,11 @@ def _serve_ours(port: int, db_url: str) -> None:
             milestone = services.add_milestone(s, seller, plan, f"Milestone {m + 1}")
             for t in range(10):
                 services.add_task(
-                    s, seller, plan, f"Task {m * 10 + t + 1} " + "words " * 20, milestone=milestone,
+                    s,
+                    seller,
+                    plan,
+                    f"Task {m * 10 + t + 1} " + "words " * 20,
+                    milestone=milestone,
                     owner_side=("buyer", "seller", "mutual")[t % 3],
                 )
     print(f"plan {plan.id}", flush=True)
@@ -129,7 +138,9 @@ def _start(kind: str, db_url: str) -> tuple[subprocess.Popen[str], int, int]:
 Body = Callable[[int], str]
 
 
-def _load(port: int, make_body: Body, seconds: float, concurrency: int) -> tuple[float, list[float]]:
+def _load(
+    port: int, make_body: Body, seconds: float, concurrency: int
+) -> tuple[float, list[float]]:
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     deadline = time.perf_counter() + seconds
     errors: list[str] = []
@@ -164,7 +175,9 @@ def _load(port: int, make_body: Body, seconds: float, concurrency: int) -> tuple
 
 
 def _status_body(_i: int) -> str:
-    return payloads.slash_command_body(text="status", user_id=SELLER, team_id=TEAM, channel_id=CHANNEL)
+    return payloads.slash_command_body(
+        text="status", user_id=SELLER, team_id=TEAM, channel_id=CHANNEL
+    )
 
 
 def _click_body(plan_id: int) -> Body:
@@ -177,7 +190,12 @@ def _click_body(plan_id: int) -> Body:
             user_team_id=TEAM,
             team_id=TEAM,
             channel_id=CHANNEL,
-            action={"action_id": action, "block_id": "b", "value": f"{plan_id}:{task_id}", "type": "button"},
+            action={
+                "action_id": action,
+                "block_id": "b",
+                "value": f"{plan_id}:{task_id}",
+                "type": "button",
+            },
         )
 
     return body
@@ -204,10 +222,18 @@ def main() -> None:
         return
 
     tmp = tempfile.mkdtemp(prefix="mapbot-bench-")
-    print(f"HTTP on loopback, {args.concurrency} connections, {args.seconds:.0f} s each, SQLite, 120-task plan")
+    print(
+        f"HTTP on loopback, {args.concurrency} connections, {args.seconds:.0f} s each, SQLite, 120-task plan"
+    )
     results: dict[str, tuple[float, float, float]] = {}
-    for run, (name, kind) in enumerate((("bare Bolt ack (status)", "bare"), ("bare Bolt ack (click)", "bare"),
-                       ("/map status", "ours"), ("Complete click", "ours"))):
+    for run, (name, kind) in enumerate(
+        (
+            ("bare Bolt ack (status)", "bare"),
+            ("bare Bolt ack (click)", "bare"),
+            ("/map status", "ours"),
+            ("Complete click", "ours"),
+        )
+    ):
         db_url = f"sqlite:///{os.path.join(tmp, f'bench{run}.db')}"
         proc, port, plan_id = _start(kind, db_url)
         try:
@@ -224,7 +250,10 @@ def main() -> None:
         print(f"{name:26} {rps:8.0f} {p50:8.1f} {p99:8.1f} {rps / bare:8.0%}")
     ok = all(
         results[n][0] >= 0.2 * results[b][0] and results[n][2] <= 50
-        for n, b in (("/map status", "bare Bolt ack (status)"), ("Complete click", "bare Bolt ack (click)"))
+        for n, b in (
+            ("/map status", "bare Bolt ack (status)"),
+            ("Complete click", "bare Bolt ack (click)"),
+        )
     )
     print("targets (≥ 20 % of bare throughput, p99 ≤ 50 ms):", "met" if ok else "NOT met")
 

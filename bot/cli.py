@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        SocketModeHandler(app, settings.app_token).start()
+        SocketModeHandler(app, settings.app_token).start()  # type: ignore[no-untyped-call]
         return 0
     from bot.server import serve
 

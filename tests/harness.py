@@ -75,8 +75,12 @@ class Harness:
         finally:
             conn.close()
 
-    def signed(self, body: str, *, json_body: bool = False, timestamp: int | None = None) -> Response:
-        return self.post(body, payloads.signed_headers(body, SECRET, timestamp=timestamp, json_body=json_body))
+    def signed(
+        self, body: str, *, json_body: bool = False, timestamp: int | None = None
+    ) -> Response:
+        return self.post(
+            body, payloads.signed_headers(body, SECRET, timestamp=timestamp, json_body=json_body)
+        )
 
     # --- as Slack would send them -------------------------------------------
 

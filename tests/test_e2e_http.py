@@ -112,20 +112,28 @@ def test_guest_of_the_seller_team_is_a_buyer(h: Harness, db: Database) -> None:
 
 def test_seller_completes_seller_task_and_reopens(h: Harness, db: Database) -> None:
     _setup_plan(h)
-    h.click(ids.TASK_COMPLETE, h.button_value(ids.TASK_COMPLETE, 2), user="U0LEX", user_team=SELLER_TEAM)
+    h.click(
+        ids.TASK_COMPLETE, h.button_value(ids.TASK_COMPLETE, 2), user="U0LEX", user_team=SELLER_TEAM
+    )
     assert _statuses(db)[2] == "completed"
     h.settle()
-    h.click(ids.TASK_REOPEN, h.button_value(ids.TASK_REOPEN, 2), user="U0LEX", user_team=SELLER_TEAM)
+    h.click(
+        ids.TASK_REOPEN, h.button_value(ids.TASK_REOPEN, 2), user="U0LEX", user_team=SELLER_TEAM
+    )
     assert _statuses(db)[2] == "not_started"
 
 
 def test_forged_signature_and_stale_timestamp_are_refused(h: Harness, db: Database) -> None:
     from bot.local_slack import payloads
 
-    body = payloads.slash_command_body(text="create Hacked", user_id="U0LEX", team_id=SELLER_TEAM, channel_id=CHANNEL)
+    body = payloads.slash_command_body(
+        text="create Hacked", user_id="U0LEX", team_id=SELLER_TEAM, channel_id=CHANNEL
+    )
     forged = payloads.signed_headers(body, "not-the-secret")
     assert h.post(body, forged).status == 401
-    stale = payloads.signed_headers(body, "test-signing-secret", timestamp=int(time.time()) - 6 * 60)
+    stale = payloads.signed_headers(
+        body, "test-signing-secret", timestamp=int(time.time()) - 6 * 60
+    )
     assert h.post(body, stale).status == 401
     unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
     assert h.post(body, unsigned).status == 401
@@ -173,7 +181,14 @@ def test_channel_mention_in_a_title_is_escaped(h: Harness) -> None:
 def test_bad_input_gets_usage_and_changes_nothing(h: Harness, db: Database) -> None:
     _setup_plan(h)
     before = _statuses(db)
-    for text in ("due #1 soonish", "frobnicate", "assign", "start #99", "add", "golive yesterday-ish"):
+    for text in (
+        "due #1 soonish",
+        "frobnicate",
+        "assign",
+        "start #99",
+        "add",
+        "golive yesterday-ish",
+    ):
         resp = h.command(text)
         assert resp.status == 200, text
         body = resp.json()
@@ -213,7 +228,11 @@ def test_remove_asks_then_removes(h: Harness, db: Database) -> None:
     resp = h.command("remove #2").json()
     assert "Remove" in json.dumps(resp) and 2 in _statuses(db)
     confirm = next(
-        e for b in resp["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == ids.REMOVE_CONFIRM
+        e
+        for b in resp["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.REMOVE_CONFIRM
     )
     h.click(ids.REMOVE_CONFIRM, confirm["value"], user="W0MIKE", user_team="T0MONSTERS")
     assert 2 in _statuses(db), "a buyer cannot remove tasks"
@@ -223,11 +242,20 @@ def test_remove_asks_then_removes(h: Harness, db: Database) -> None:
 
 def test_manifest_asks_for_every_scope_we_use(h: Harness) -> None:
     _setup_plan(h)
-    h.click(ids.TASK_COMPLETE, h.button_value(ids.TASK_COMPLETE, 2), user="W0MIKE", user_team="T0MONSTERS")
+    h.click(
+        ids.TASK_COMPLETE,
+        h.button_value(ids.TASK_COMPLETE, 2),
+        user="W0MIKE",
+        user_team="T0MONSTERS",
+    )
     h.command("status")
     h.settle()
-    scopes = set(yaml.safe_load((ROOT / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"])
+    scopes = set(
+        yaml.safe_load((ROOT / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
+    )
     used = {c.method for c in h.local.calls}
-    assert used <= set(METHOD_SCOPES), f"add the new methods to METHOD_SCOPES: {used - set(METHOD_SCOPES)}"
+    assert used <= set(METHOD_SCOPES), (
+        f"add the new methods to METHOD_SCOPES: {used - set(METHOD_SCOPES)}"
+    )
     needed = {METHOD_SCOPES[m] for m in used} - {None}
     assert needed <= scopes

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import shlex
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -67,6 +67,7 @@ class Shell:
         self.me = Persona("U0LEX", "lex", demo.SELLER_TEAM)
         self.channel = "monsters-deal"
         self.seen_calls = 0
+        self.seen_ephemerals: dict[str, int] = {}
         self.buttons: dict[int, tuple[Element, str, str]] = {}  # n → element, channel, ts
 
     # --- helpers ---------------------------------------------------------------
@@ -85,14 +86,18 @@ class Shell:
         return f"[{self.me.name}@{self.me.side()} #{self.channel}]> "
 
     def dispatch(self, body: str, *, json_body: bool = False) -> Any:
-        headers = payloads.signed_headers(body, self.secret, json_body=json_body)
+        headers: dict[str, str | Sequence[str]] = dict(
+            payloads.signed_headers(body, self.secret, json_body=json_body)
+        )
         response = self.bot.app.dispatch(BoltRequest(body=body, headers=headers))
         self.bot.deps.publisher.flush(10)
         return response
 
     # --- showing what "Slack" received ------------------------------------------
 
-    def show(self, title: str, text: str, blocks: list[dict[str, Any]] | None, channel: str, ts: str) -> None:
+    def show(
+        self, title: str, text: str, blocks: list[dict[str, Any]] | None, channel: str, ts: str
+    ) -> None:
         self.say(f"── {title} " + "─" * max(0, 60 - len(title)))
         if blocks:
             rendered = render_blocks(blocks, self.name_of, start=len(self.buttons) + 1)
@@ -111,11 +116,26 @@ class Shell:
             if channel and channel != self.channel_id:
                 continue
             if call.method == "chat.postMessage":
-                self.show(f"#{self.channel} · MAP bot", p.get("text", ""), p.get("blocks"), channel, str(call.result.get("ts", "")))
+                self.show(
+                    f"#{self.channel} · MAP bot",
+                    p.get("text", ""),
+                    p.get("blocks"),
+                    channel,
+                    str(call.result.get("ts", "")),
+                )
             elif call.method == "chat.update":
-                self.show(f"#{self.channel} · MAP bot (updated)", p.get("text", ""), p.get("blocks"), channel, str(p.get("ts", "")))
-            elif call.method == "chat.postEphemeral" and p.get("user") == self.me.user_id:
-                self.show("only visible to you", p.get("text", ""), p.get("blocks"), channel, "")
+                self.show(
+                    f"#{self.channel} · MAP bot (updated)",
+                    p.get("text", ""),
+                    p.get("blocks"),
+                    channel,
+                    str(p.get("ts", "")),
+                )
+        # Ephemerals come by chat.postEphemeral and by response_url.
+        mine = self.local.ephemerals(self.channel_id, self.me.user_id)
+        for eph in mine[self.seen_ephemerals.get(self.me.user_id, 0) :]:
+            self.show("only visible to you", eph.text, eph.blocks, eph.channel, "")
+        self.seen_ephemerals[self.me.user_id] = len(mine)
 
     def show_ephemeral_response(self, body: str) -> None:
         import json
@@ -127,7 +147,9 @@ class Shell:
         except ValueError:
             self.say(body)
             return
-        self.show("only visible to you", data.get("text", ""), data.get("blocks"), self.channel_id, "")
+        self.show(
+            "only visible to you", data.get("text", ""), data.get("blocks"), self.channel_id, ""
+        )
 
     # --- commands ----------------------------------------------------------------
 
@@ -150,7 +172,9 @@ class Shell:
                 response_url=self.local.response_url(self.channel_id, self.me.user_id),
             )
             if self.me.side() == "buyer" and self.me.team_id != demo.SELLER_TEAM:
-                self.say("(In Slack Connect, Slack does not route another org's slash commands to you: buyers use the buttons.)")
+                self.say(
+                    "(In Slack Connect, Slack does not route another org's slash commands to you: buyers use the buttons.)"
+                )
                 return True
             resp = self.dispatch(body)
             self.show_ephemeral_response(resp.body)
@@ -165,7 +189,14 @@ class Shell:
             self.buttons.clear()
             self.show_card()
         elif line in ("/help", "help", "?"):
-            self.say(SHELL_HELP.format(people=", ".join(f"{p.name} ({'seller' if p.team_id == demo.SELLER_TEAM else 'buyer'})" for p in demo.PEOPLE)))
+            self.say(
+                SHELL_HELP.format(
+                    people=", ".join(
+                        f"{p.name} ({'seller' if p.team_id == demo.SELLER_TEAM else 'buyer'})"
+                        for p in demo.PEOPLE
+                    )
+                )
+            )
         else:
             self.say(f"Unknown: {line!r}. Type /help.")
         return True
@@ -176,13 +207,12 @@ class Shell:
             return
         el, channel, ts = self.buttons[int(arg)]
         message = self.local.message(channel, ts) if ts else None
-        action: dict[str, Any] = {"action_id": el.action_id, "block_id": el.block_id, "type": el.type, "value": el.value}
         body = payloads.block_actions_body(
             user_id=self.me.user_id,
             user_team_id=self.me.team_id,
             team_id=demo.SELLER_TEAM,
             channel_id=channel,
-            action=action,
+            action=el.action(),
             message=message,
             message_ts=ts,
             response_url=self.local.response_url(channel, self.me.user_id),
@@ -231,7 +261,9 @@ class Shell:
         if msg is None:
             self.say("No plan card in this channel yet: /map status posts it.")
             return
-        self.show(f"#{self.channel} · MAP bot", msg["text"], msg["blocks"], self.channel_id, str(ts))
+        self.show(
+            f"#{self.channel} · MAP bot", msg["text"], msg["blocks"], self.channel_id, str(ts)
+        )
 
     def close(self) -> None:
         self.bot.deps.publisher.flush(5)
@@ -240,7 +272,11 @@ class Shell:
 
 
 def run_shell(
-    *, demo_plan: bool = False, db_url: str | None = None, lines: Iterable[str] | None = None, out: TextIO | None = None
+    *,
+    demo_plan: bool = False,
+    db_url: str | None = None,
+    lines: Iterable[str] | None = None,
+    out: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
     db = Database(db_url or DEFAULT_DB)
@@ -274,4 +310,3 @@ def _stdin_lines(shell: Shell, interactive: bool) -> Iterable[str]:
             yield input(shell.prompt())
         except EOFError:
             return
-

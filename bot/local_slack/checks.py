@@ -1,0 +1,158 @@
+"""Slack's checks on what an app sends: Block Kit validity, size limits, rate limits."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+MESSAGE_TEXT = 40_000
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+ID_LENGTH = 255
+PRIVATE_METADATA = 3000
+MODAL_TITLE = 24
+
+
+def _text(obj: Any) -> str:
+    return str(obj.get("text", "")) if isinstance(obj, dict) else ""
+
+
+def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every dict inside a block, with a readable path."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}[{i}]")
+
+
+def _element_errors(block: dict[str, Any], where: str) -> list[str]:
+    errors: list[str] = []
+    for path, node in _walk(block, where):
+        for key in ("action_id", "block_id"):
+            if len(str(node.get(key, ""))) > ID_LENGTH:
+                errors.append(f"{path}.{key}: longer than {ID_LENGTH}")
+        if node.get("type") == "button":
+            if len(_text(node.get("text"))) > BUTTON_TEXT:
+                errors.append(f"{path}.text: button text longer than {BUTTON_TEXT}")
+            if len(str(node.get("value", ""))) > BUTTON_VALUE:
+                errors.append(f"{path}.value: button value longer than {BUTTON_VALUE}")
+    return errors
+
+
+def check_blocks(blocks: Any, *, limit: int = MESSAGE_BLOCKS) -> list[str]:
+    """Problems Slack would refuse in a list of blocks (empty when fine)."""
+    if not isinstance(blocks, list):
+        return ["blocks: must be a list"]
+    errors: list[str] = []
+    if len(blocks) > limit:
+        errors.append(f"blocks: {len(blocks)} blocks, at most {limit}")
+    seen: set[str] = set()
+    for i, block in enumerate(blocks):
+        where = f"blocks[{i}]"
+        if not isinstance(block, dict):
+            errors.append(f"{where}: must be an object")
+            continue
+        kind = block.get("type")
+        if kind == "section" and len(_text(block.get("text"))) > SECTION_TEXT:
+            errors.append(f"{where}.text: section text longer than {SECTION_TEXT}")
+        if kind == "header" and len(_text(block.get("text"))) > HEADER_TEXT:
+            errors.append(f"{where}.text: header text longer than {HEADER_TEXT}")
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen:
+                errors.append(f"{where}.block_id: duplicate block_id {block_id!r}")
+            seen.add(str(block_id))
+        errors.extend(_element_errors(block, where))
+        errors.extend(_sdk_errors(block, where))
+    return errors
+
+
+def _sdk_errors(block: dict[str, Any], where: str) -> list[str]:
+    """slack_sdk's own model validation of one block."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [f"{where}: unknown block type {block.get('type')!r}"]
+        parsed.validate_json()
+    except (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError) as e:
+        return [f"{where}: {e}"]
+    return []
+
+
+def check_message(params: dict[str, Any]) -> list[str]:
+    """Problems in the text and blocks of a chat.* call."""
+    errors: list[str] = []
+    if len(str(params.get("text") or "")) > MESSAGE_TEXT:
+        errors.append(f"text: longer than {MESSAGE_TEXT}")
+    if params.get("blocks") is not None:
+        errors.extend(check_blocks(params["blocks"], limit=MESSAGE_BLOCKS))
+    return errors
+
+
+def check_view(view: Any) -> list[str]:
+    """Problems Slack would refuse in a modal or Home tab view."""
+    if not isinstance(view, dict):
+        return ["view: must be an object"]
+    errors: list[str] = []
+    if view.get("type") not in ("modal", "home"):
+        errors.append(f"view.type: {view.get('type')!r} is neither modal nor home")
+    if view.get("type") == "modal" and len(_text(view.get("title"))) > MODAL_TITLE:
+        errors.append(f"view.title: longer than {MODAL_TITLE}")
+    if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA:
+        errors.append(f"view.private_metadata: longer than {PRIVATE_METADATA}")
+    errors.extend(check_blocks(view.get("blocks", []), limit=VIEW_BLOCKS))
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError) as e:
+        errors.append(f"view: {e}")
+    return errors
+
+
+class RateLimits:
+    """Slack's limits on chat.update (per team, sliding minute) and
+    chat.postMessage (per channel: a burst, then one a second)."""
+
+    def __init__(self, *, update_per_minute: int, post_burst: int) -> None:
+        self.update_per_minute = update_per_minute
+        self.post_burst = post_burst
+        self._updates: dict[str, deque[float]] = defaultdict(deque)
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel → tokens, last refill
+
+    def update(self, team: str, now: float | None = None) -> float:
+        """Count a chat.update; seconds to wait if it exceeds the limit, else 0."""
+        now = time.monotonic() if now is None else now
+        window = self._updates[team]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= self.update_per_minute:
+            return window[0] + 60 - now
+        window.append(now)
+        return 0.0
+
+    def post(self, channel: str, now: float | None = None) -> float:
+        """Count a chat.postMessage; seconds to wait if it exceeds the limit, else 0."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(channel, (float(self.post_burst), now))
+        tokens = min(float(self.post_burst), tokens + (now - last))
+        if tokens < 1:
+            self._buckets[channel] = (tokens, now)
+            return 1 - tokens
+        self._buckets[channel] = (tokens - 1, now)
+        return 0.0
+
+    def reset(self) -> None:
+        self._updates.clear()
+        self._buckets.clear()

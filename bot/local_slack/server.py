@@ -1,0 +1,229 @@
+"""LocalSlack: Slack's Web API on loopback, for tests and the local shell.
+
+Point `slack_sdk.WebClient(base_url=local.base_url)` at it, then read what Slack would
+hold (`messages`, `ephemerals`, `views`) and what it would refuse (`violations`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from bot.local_slack.api import SlackApi, SlackError
+from bot.local_slack.checks import check_message
+from bot.local_slack.records import Call, Fault, ResponseUrl
+
+SERVER_ERRORS = {500: "internal_error", 503: "service_unavailable"}
+
+
+class LocalSlack(SlackApi):
+    """SlackApi served over HTTP, with response URLs and injectable faults."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._server: ThreadingHTTPServer | None = None
+        self._faults: dict[str, list[Fault]] = {}
+        self._response_urls: dict[str, ResponseUrl] = {}
+        self.response_posts: list[Call] = []
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self) -> LocalSlack:
+        if self._server is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+            self._server.daemon_threads = True
+            serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+            threading.Thread(target=serve, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LocalSlack:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("LocalSlack is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        """For `WebClient(base_url=...)`."""
+        return f"{self.root_url}/api/"
+
+    # --- faults ----------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int = 1,
+        error: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Fail the next `times` calls: HTTP 429 + Retry-After, a 5xx, or 200 `ok:false`."""
+        fault = Fault(times, status=200 if error else status, retry_after=retry_after, error=error)
+        with self._lock:
+            self._faults.setdefault(method, []).append(fault)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` calls only after `seconds`."""
+        with self._lock:
+            self._faults.setdefault(method, []).append(Fault(times=times, delay=seconds))
+
+    def _take_fault(self, method: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(method, [])
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return fault
+
+    def serve_call(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """One HTTP API request: faults first, then the method. (status, headers, body)"""
+        fault = self._take_fault(method)
+        if fault and not fault.delay:
+            error = fault.error or SERVER_ERRORS.get(fault.status, "ratelimited")
+            result = {"ok": False, "error": error, "retry_after": fault.retry_after}
+            record = Call(method, params, token, result=result, status=fault.status)
+            self.record(record)
+        else:
+            time.sleep(fault.delay if fault else 0)
+            record = self.call(method, params, token)
+        retry_after = str(record.result.get("retry_after", 1))
+        headers = {"Retry-After": retry_after} if record.status == 429 else {}
+        return record.status, headers, record.result
+
+    # --- response URLs ---------------------------------------------------------
+
+    def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
+        """A response URL for an action by `user` in `channel` (on `message_ts` if known)."""
+        key = secrets.token_hex(8)
+        with self._lock:
+            self._response_urls[key] = ResponseUrl(channel, user, message_ts)
+        return f"{self.root_url}/response/{key}"
+
+    def respond(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Apply a POST to a response URL as Slack would."""
+        with self._lock:
+            target = self._response_urls.get(key)
+            if target is None:
+                return 404, {"ok": False, "error": "invalid_response_url"}
+            record = Call("response_url", body, None, result={"ok": True})
+            self.response_posts.append(record)
+            target.posts.append(body)
+            self._apply_response(target, body)
+        with self._changed:
+            self._changed.notify_all()
+        if self.on_change:
+            self.on_change(record)
+        return 200, {"ok": True}
+
+    def _apply_response(self, target: ResponseUrl, body: dict[str, Any]) -> None:
+        errors = self._check_response(body)
+        if errors:
+            return
+        replace, delete = _flag(body, "replace_original"), _flag(body, "delete_original")
+        eph = next((e for e in self._ephemerals if e.ts == target.ephemeral_ts), None)
+        msg = self._find(target.channel, target.message_ts) if target.message_ts else None
+        if (replace or delete) and eph is not None:
+            self._ephemerals.remove(eph)
+            target.ephemeral_ts = None
+        elif (replace or delete) and msg is not None:
+            if delete:
+                self._messages[target.channel].remove(msg)
+            else:
+                msg.text = str(body.get("text") or "")
+                msg.blocks = list(body.get("blocks") or [])
+                msg.edited = True
+            return
+        if delete:
+            return
+        if body.get("response_type") == "in_channel" and not replace:
+            with contextlib.suppress(SlackError):
+                self._post_message({**body, "channel": target.channel})
+            return
+        target.ephemeral_ts = self.add_ephemeral(
+            target.channel, target.user, body, "response_url"
+        ).ts
+
+    def _check_response(self, body: dict[str, Any]) -> list[str]:
+        errors = check_message(body)
+        self.violations.extend(f"response_url: {e}" for e in errors)
+        return errors
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key)
+    return value is True or str(value).lower() == "true"
+
+
+def _handler_for(local: LocalSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # quiet
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._serve()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._serve()
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            params: dict[str, Any] = dict(parse_qsl(url.query))
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            if "json" in (self.headers.get("Content-Type") or ""):
+                params.update(json.loads(raw) if raw else {})
+            else:
+                params.update(parse_qsl(raw, keep_blank_values=True))
+            if url.path.startswith("/response/"):
+                status, body = local.respond(url.path.removeprefix("/response/"), params)
+                self._send(status, {}, body)
+                return
+            if not url.path.startswith("/api/"):
+                self._send(404, {}, {"ok": False, "error": "not_found"})
+                return
+            auth = self.headers.get("Authorization") or ""
+            token = auth.removeprefix("Bearer ").strip() or params.pop("token", None)
+            self._send(*local.serve_call(url.path.removeprefix("/api/"), params, token))
+
+        def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)  # the client may have timed out
+
+    return Handler
