@@ -13,10 +13,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot import listeners
+from bot import listeners, oauth
 from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.deps import Deps
+from bot.home_publisher import HomePublisher
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,27 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     db = db or Database(settings.database_url)
     db.upgrade()
     client = web_client(settings)
-    publisher = CardPublisher(db, lambda _team: client, interval=settings.card_update_interval)
-    deps = Deps(settings=settings, db=db, publisher=publisher)
+    # One workspace with SLACK_BOT_TOKEN, or many installed through OAuth.
+    store = oauth.installation_store(settings, db) if oauth.oauth_mode(settings) else None
+    workspaces = oauth.Workspaces(
+        lambda token: web_client(settings, token),
+        single=None if store else client,
+        store=store,
+    )
+    # views.publish is Tier 4, chat.update Tier 3: Homes may go twice as often.
+    home = HomePublisher(db, workspaces.client_for, interval=settings.card_update_interval / 2)
+    publisher = CardPublisher(
+        db,
+        workspaces.client_for,
+        interval=settings.card_update_interval,
+        on_change=home.plan_changed,
+    )
+    deps = Deps(settings=settings, db=db, publisher=publisher, home=home, workspaces=workspaces)
     app = App(
         client=client,
-        token=settings.bot_token,
+        token=None if store else settings.bot_token,
         signing_secret=settings.signing_secret,
+        oauth_settings=oauth.oauth_settings(settings, db, store) if store else None,
         # Listeners answer within the request (no 10 ms ack polling); slow
         # Slack calls go to the card publisher's thread.
         process_before_response=True,

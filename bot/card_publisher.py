@@ -5,20 +5,20 @@ state and calls Slack. Marks coalesce: a burst of 100 clicks on one plan costs
 one `chat.update` per `interval` seconds per workspace, and the last update
 always shows the final state because it renders from the database at send
 time. `chat.update` is Tier 3 (~50/min per workspace); a 429 is retried after
-its `Retry-After` by slack_sdk's retry handler.
+its `Retry-After` by slack_sdk's retry handler, and if that gives up the card is
+queued again behind the workspace's `Retry-After` (see `bot.coalesce`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.coalesce import Coalescer
 from bot.render.card import render_card
 from storage import services
 from storage.clock import today_in
@@ -29,6 +29,7 @@ from storage.readmodel import plan_view
 log = logging.getLogger(__name__)
 
 ClientFor = Callable[[str], WebClient | None]  # team id → a client with that team's token
+OnChange = Callable[[str, int], None]  # (team id, plan id): told of every change
 
 
 @dataclass(frozen=True)
@@ -39,93 +40,51 @@ class _Job:
 
 
 class CardPublisher:
-    def __init__(self, db: Database, client_for: ClientFor, *, interval: float = 1.2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client_for: ClientFor,
+        *,
+        interval: float = 1.2,
+        on_change: OnChange | None = None,
+    ) -> None:
         self._db = db
         self._client_for = client_for
-        self._interval = interval
-        self._cond = threading.Condition()
-        self._pending: dict[int, _Job] = {}
-        self._busy = False
-        self._next_update_at: dict[str, float] = {}  # team → monotonic time
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        # Whatever changed a plan refreshes its card, so the App Home hooks in here.
+        self.on_change = on_change
+        # The value is "repost": a repost already pending also covers a refresh.
+        self._worker: Coalescer[int, bool] = Coalescer(
+            "card-publisher", self._send, interval=interval, merge=lambda a, b: a or b
+        )
 
     # --- what listeners call -------------------------------------------------
 
     def refresh(self, team_id: str, plan_id: int) -> None:
-        self._mark(_Job(team_id, plan_id, repost=False))
+        self._mark(team_id, plan_id, repost=False)
 
     def repost(self, team_id: str, plan_id: int) -> None:
-        self._mark(_Job(team_id, plan_id, repost=True))
+        """Post anew at the bottom of the channel (and delete the old card)."""
+        self._mark(team_id, plan_id, repost=True)
 
-    def _mark(self, job: _Job) -> None:
-        with self._cond:
-            old = self._pending.get(job.plan_id)
-            # A repost already pending also covers a refresh.
-            self._pending[job.plan_id] = _Job(
-                job.team_id, job.plan_id, job.repost or bool(old and old.repost)
-            )
-            self._ensure_thread()
-            self._cond.notify_all()
+    def _mark(self, team_id: str, plan_id: int, *, repost: bool) -> None:
+        self._worker.mark(team_id, plan_id, repost)
+        if self.on_change is not None:
+            self.on_change(team_id, plan_id)
 
     # --- lifecycle -----------------------------------------------------------
 
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="card-publisher", daemon=True)
-            self._thread.start()
-
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is pending or being sent (tests, the shell, shutdown)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._pending or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+        return self._worker.flush(timeout)
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
+        self._worker.stop()
 
     # --- the worker ----------------------------------------------------------
 
-    def _next_ready(self) -> _Job | None:
-        """A pending job whose workspace may be updated now (caller holds the lock)."""
-        now = time.monotonic()
-        for plan_id, job in self._pending.items():
-            if self._next_update_at.get(job.team_id, 0.0) <= now:
-                del self._pending[plan_id]
-                return job
-        return None
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                job = self._next_ready()
-                while job is None:
-                    if self._stopping:
-                        return
-                    waits = [
-                        self._next_update_at.get(j.team_id, 0.0) for j in self._pending.values()
-                    ]
-                    timeout = max(0.0, min(waits) - time.monotonic()) if waits else None
-                    self._cond.wait(timeout)
-                    job = self._next_ready()
-                self._busy = True
-                self._next_update_at[job.team_id] = time.monotonic() + self._interval
-            try:
-                self._publish(job)
-            except Exception:  # keep the worker alive; the traceback goes to the log
-                log.exception("could not publish the card of plan %s", job.plan_id)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+    def _send(self, team_id: str, plan_id: int, repost: bool) -> bool:
+        self._publish(_Job(team_id, plan_id, repost))
+        return True
 
     def _publish(self, job: _Job) -> None:
         client = self._client_for(job.team_id)

@@ -10,7 +10,9 @@ from slack_sdk import WebClient
 
 from bot.card_publisher import CardPublisher
 from bot.config import Settings
+from bot.home_publisher import HomePublisher
 from bot.identity import resolve_actor
+from bot.oauth import Workspaces
 from storage.db import Database
 from storage.rules import Actor
 
@@ -20,6 +22,8 @@ class Deps:
     settings: Settings
     db: Database
     publisher: CardPublisher
+    home: HomePublisher
+    workspaces: Workspaces
 
     def actor(
         self, context: BoltContext, client: WebClient, user: dict[str, Any] | None

@@ -47,6 +47,12 @@ def refresh_person(
         user: dict[str, Any] = client.users_info(user=user_id)["user"]
     except SlackApiError:
         return None
+    return record_user(db, host_team_id, user)
+
+
+def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person:
+    """A Slack user object (`users.info`, `user_change`) → the person row."""
+    user_id = str(user.get("id") or "")
     profile = user.get("profile") or {}
     with db.write() as s:
         return services.upsert_person(

@@ -30,6 +30,16 @@ BLOCK_SUMMARY = "plan.summary"
 BLOCK_MILESTONES = "plan.milestones"
 BLOCK_MORE = "plan.more"
 
+# The message shortcut "Add to action plan" (callback_id, also in manifest.yml).
+SHORTCUT_ADD_FROM_MESSAGE = "plan.add_from_message"
+
+# App Home block ids.
+BLOCK_HOME_HEADER = "home.header"
+BLOCK_HOME_NOTICE = "home.notice"
+BLOCK_HOME_DEAL = "home.deal"  # + ".<plan id>"
+BLOCK_HOME_MORE = "home.more"
+BLOCK_HOME_PLANS = "home.plans"  # + ".<n>"
+
 
 def task_value(plan_id: int, task_id: int) -> str:
     """A button's value: the plan and task ids, checked again on the server."""
@@ -41,3 +51,74 @@ def parse_task_value(value: str) -> tuple[int, int] | None:
     if not (plan.isdigit() and task.isdigit()):
         return None
     return int(plan), int(task)
+
+
+# --- modals: task and milestone forms, comments, full plan, overview, people ---
+
+# Card and Full plan buttons; values carry ids that are checked again on the server.
+PLAN_ADD_TASK = "plan.add_task"  # value: plan id
+PLAN_FULL = "plan.full"  # value: plan id
+PLAN_PAGE = "plan.page"  # value: "plan:page"
+PLAN_ADD_MILESTONE = "plan.add_milestone"  # value: plan id
+MILESTONE_EDIT = "milestone.edit"  # value: "plan:milestone"
+PLAN_BUTTON_RE = re.compile(r"^(plan\.(add_task|full|page|add_milestone)|milestone\.edit)$")
+
+# The per-task overflow menu; an option's value is "<verb>:<plan>:<task>". Slack allows
+# five options, so removing a task lives in its Edit form.
+TASK_MENU = "task.menu"
+TASK_MENU_VERBS = {
+    "edit": "Edit…",
+    "comment": "Comment…",
+    "due": "Set due date…",
+    "assign": "Assign…",
+    "risk": "Mark at risk…",
+}
+
+# Modal callback ids.
+VIEW_TASK = "view.task"
+VIEW_MILESTONE = "view.milestone"
+VIEW_COMMENT = "view.comment"
+VIEW_FULL_PLAN = "view.full_plan"
+VIEW_OVERVIEW = "view.overview"
+VIEW_PEOPLE = "view.people"
+VIEW_NOTICE = "view.notice"
+VIEW_SUBMIT_RE = re.compile(r"^view\.(task|milestone|comment|overview|people)$")
+
+# Form fields: each input block's block_id and its element's action_id.
+F_TITLE = "f.title"
+F_MILESTONE = "f.milestone"
+F_OWNER = "f.owner"
+F_ASSIGNEE = "f.assignee"
+F_DUE = "f.due"
+F_DUE_OFFSET = "f.due_offset"
+F_INTERNAL = "f.internal"
+F_RISK = "f.risk"
+F_RISK_REASON = "f.risk_reason"
+F_NOTES = "f.notes"
+F_LINKS = "f.links"
+F_REMOVE = "f.remove"
+F_COMMENT = "f.comment"
+F_LINK_URL = "f.link_url"
+F_LINK_LABEL = "f.link_label"
+F_MS_TITLE = "f.ms_title"
+F_MS_DUE = "f.ms_due"
+F_MS_STATUS = "f.ms_status"
+F_WHY = "f.why"
+F_GOALS = "f.goals"
+F_SUCCESS = "f.success"
+F_TARGET = "f.target"
+F_PERSON = "f.person"
+F_ROLE = "f.role"
+F_SIDE = "f.side"
+
+
+def menu_value(verb: str, plan_id: int, task_id: int) -> str:
+    return f"{verb}:{plan_id}:{task_id}"
+
+
+def parse_menu_value(value: str) -> tuple[str, int, int] | None:
+    verb, _, ids = value.partition(":")
+    parsed = parse_task_value(ids)
+    if verb not in TASK_MENU_VERBS or parsed is None:
+        return None
+    return verb, parsed[0], parsed[1]

@@ -10,6 +10,8 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.oauth import INSTALL_PATH, REDIRECT_PATH
+
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
@@ -28,6 +30,9 @@ def wsgi_app(app: App) -> WSGIApp:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
         if path == EVENTS_PATH and method == "POST":
+            return slack(environ, start_response)
+        if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and app.oauth_flow:
+            # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back.
             return slack(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]

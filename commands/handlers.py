@@ -46,6 +46,7 @@ class Reply:
     message: Message
     refresh_plan: int | None = None  # the card changed: chat.update it
     repost_plan: int | None = None  # post the card anew at the bottom of the channel
+    dialog: c.Dialog | None = None  # open this modal (bot.listeners.modals) instead
 
 
 def _verb_of(command: object) -> str:
@@ -65,6 +66,9 @@ def _verb_of(command: object) -> str:
         c.RenamePlan: "rename",
         c.RemoveTask: "remove",
         c.RemoveMilestone: "remove",
+        c.AddDialog: "add",
+        c.Overview: "overview",
+        c.People: "people",
     }.get(type(command), "help")
 
 
@@ -96,6 +100,9 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
             plan = _require_plan(s, req)
             view = plan_view(s, plan, req.actor.side)
         return Reply(mine_message(view, req.actor.user_id, today))
+    if isinstance(command, c.AddDialog | c.Overview | c.People):
+        _plan_id(db, req)  # a modal needs the channel's plan: say so when there is none
+        return Reply(Message(text=""), dialog=command)
     if isinstance(command, c.RemoveTask | c.RemoveMilestone):
         return _ask_remove(db, req, command)
     handler = _CHANGES.get(type(command))

@@ -137,6 +137,24 @@ class RemoveMilestone:
     milestone: str
 
 
+@dataclass(frozen=True)
+class AddDialog:
+    """`/map add` with nothing after it: the task modal."""
+
+
+@dataclass(frozen=True)
+class Overview:
+    """`/map overview`: the modal editing why, goals, success criteria and go-live."""
+
+
+@dataclass(frozen=True)
+class People:
+    """`/map people`: who is on the deal, their role, side and contact details."""
+
+
+# Commands answered by opening a modal (the slash listener has the trigger_id).
+Dialog = AddDialog | Overview | People
+
 Command = (
     Help
     | Create
@@ -155,6 +173,9 @@ Command = (
     | RenamePlan
     | RemoveTask
     | RemoveMilestone
+    | AddDialog
+    | Overview
+    | People
 )
 
 

@@ -64,6 +64,9 @@ class Plan(Base):
     overview_goals: Mapped[str] = mapped_column(Text, default="")
     overview_success: Mapped[str] = mapped_column(Text, default="")
     buyers_can_edit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Other workspaces the channel is shared with (Slack Connect), space-separated
+    # team ids, kept by the channel_shared / channel_unshared events.
+    connected_teams: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="plan", order_by="Milestone.position", cascade="all, delete-orphan"
@@ -149,3 +152,52 @@ class Activity(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- collaboration: comments, links, stakeholders (migration 0005) ----------------
+
+
+class Comment(Base):
+    """A comment on a task, posted (attributed) into the plan card's thread."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[str] = mapped_column(String(32))
+    author_side: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The thread reply that carries it (None until posted, and for internal tasks).
+    posted_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class TaskLink(Base):
+    """A document, recording or other URL attached to a task."""
+
+    __tablename__ = "task_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Stakeholder(Base):
+    """Someone on the deal: their role in it, and contact details Slack gave us."""
+
+    __tablename__ = "stakeholder"
+    __table_args__ = (UniqueConstraint("plan_id", "user_id", name="uq_stakeholder_plan_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")  # users.info profile
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(64), default="")
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -80,6 +80,26 @@ class PlanView:
         return next((m for m in self.milestones if m.status != "completed"), None)
 
 
+def task_view(t: Task, milestone_title: str, names: dict[str, str]) -> TaskView:
+    """The snapshot of one task row (`names`: user id → display name)."""
+    return TaskView(
+        id=t.id,
+        number=t.number,
+        title=t.title,
+        owner_side=t.owner_side,
+        assignee_id=t.assignee_id,
+        assignee_name=names.get(t.assignee_id) if t.assignee_id else None,
+        status=t.status,
+        internal=t.internal,
+        due_date=t.due_date,
+        relative=t.due_offset_days is not None and not t.due_pinned,
+        risk=t.risk,
+        milestone_id=t.milestone_id,
+        milestone_title=milestone_title,
+        completed_at=t.completed_at,
+    )
+
+
 def active_plan(s: Session, team_id: str, channel_id: str) -> Plan | None:
     return s.scalar(
         select(Plan).where(
@@ -120,24 +140,7 @@ def plan_view(s: Session, plan: Plan, side: Side) -> PlanView:
         if not visible_to(side, t.internal):
             continue
         all_statuses[t.milestone_id].append(t.status)
-        by_milestone[t.milestone_id].append(
-            TaskView(
-                id=t.id,
-                number=t.number,
-                title=t.title,
-                owner_side=t.owner_side,
-                assignee_id=t.assignee_id,
-                assignee_name=names.get(t.assignee_id) if t.assignee_id else None,
-                status=t.status,
-                internal=t.internal,
-                due_date=t.due_date,
-                relative=t.due_offset_days is not None and not t.due_pinned,
-                risk=t.risk,
-                milestone_id=t.milestone_id,
-                milestone_title=titles[t.milestone_id],
-                completed_at=t.completed_at,
-            )
-        )
+        by_milestone[t.milestone_id].append(task_view(t, titles[t.milestone_id], names))
     views = tuple(
         MilestoneView(
             id=m.id,

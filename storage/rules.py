@@ -67,3 +67,37 @@ def can_edit_plan(actor_side: Side, buyers_can_edit: bool) -> str | None:
 def visible_to(side: Side, internal: bool) -> bool:
     """Internal tasks are the seller's alone."""
     return side == "seller" or not internal
+
+
+# --- collaboration (task modals, comments, people) -------------------------------
+
+Risk = Literal["on_track", "at_risk", "blocked"]
+RISKS: tuple[Risk, ...] = ("on_track", "at_risk", "blocked")
+RISK_LABEL: dict[str, str] = {"on_track": "On track", "at_risk": "At risk", "blocked": "Blocked"}
+
+
+def can_edit_task(
+    actor_side: Side, buyers_can_edit: bool, owner_side: str, internal: bool
+) -> str | None:
+    """Editing a task's fields: the plan's structure rule, and a buyer allowed to
+    edit still never touches seller or internal tasks."""
+    reason = can_edit_plan(actor_side, buyers_can_edit)
+    if reason or actor_side == "seller":
+        return reason
+    if internal:
+        return "That task isn't part of this plan."
+    if owner_side == "seller":
+        return "That's a seller task: only the seller team can change it."
+    return None
+
+
+def can_comment(actor_side: Side, internal: bool) -> str | None:
+    """Anyone may comment on what they can see."""
+    return None if visible_to(actor_side, internal) else "That task isn't part of this plan."
+
+
+def can_place_people(actor_side: Side) -> str | None:
+    """Putting someone on a side decides what they may see: the seller's call alone."""
+    return (
+        None if actor_side == "seller" else "Only the seller team can change who is on which side."
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import clock
@@ -226,6 +227,26 @@ def set_card(s: Session, plan: Plan, channel: str, ts: str) -> None:
     """Remember the canonical card message (a system write: no activity row)."""
     plan.card_channel = channel
     plan.card_ts = ts
+
+
+# Slack's own system user: the actor of changes Slack reports (channel shared …).
+SLACK_SYSTEM_USER = "USLACKBOT"
+
+
+def record_channel_shared(s: Session, plan: Plan, other_team_id: str, *, shared: bool) -> bool:
+    """Slack says the plan's channel was shared with (or unshared from) another
+    workspace. Returns False when that was already known (events can repeat)."""
+    teams = plan.connected_teams.split()
+    if (other_team_id in teams) == shared or not other_team_id:
+        return False
+    teams = [*teams, other_team_id] if shared else [t for t in teams if t != other_team_id]
+    system = Actor(user_id=SLACK_SYSTEM_USER, side="seller", team_id=plan.team_id)
+    if shared:
+        _log(s, plan, system, "plan.shared", after=other_team_id)
+    else:
+        _log(s, plan, system, "plan.unshared", before=other_team_id)
+    plan.connected_teams = " ".join(teams)
+    return True
 
 
 # --- milestones ----------------------------------------------------------------
@@ -508,10 +529,18 @@ def upsert_person(
     is_guest: bool,
 ) -> Person:
     """Record what Slack told us about someone (`users.info`)."""
-    person = s.scalar(select(Person).where(Person.team_id == team_id, Person.user_id == user_id))
+    find = select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
+    person = s.scalar(find)
     if person is None:
-        person = Person(team_id=team_id, user_id=user_id)
-        s.add(person)
+        # Two requests (or a request and the Home publisher) may meet a new person
+        # at once; on PostgreSQL the loser's insert fails: then update the winner's row.
+        try:
+            with s.begin_nested():
+                person = Person(team_id=team_id, user_id=user_id)
+                s.add(person)
+                s.flush()
+        except IntegrityError:
+            person = s.scalars(find).one()
     person.home_team_id = home_team_id
     person.name = name
     person.tz = tz

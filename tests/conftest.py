@@ -4,12 +4,14 @@ tests control, and the Slack stand-in."""
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from storage import clock
 from storage.db import Database
@@ -23,6 +25,30 @@ REQUIRE_PG = os.environ.get("MAPBOT_REQUIRE_POSTGRES") == "1"
 _pg_state: dict[str, object] = {}
 
 
+def _private_database(base_url: str) -> str:
+    """A database of this test run's own (several runs may share the server),
+    made fresh from the configured one's server; dropped when the run ends."""
+    url = make_url(base_url)
+    name = f"{url.database}_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def drop() -> None:
+        for db in [_pg_state.get("db")]:
+            if isinstance(db, Database):
+                db.dispose()
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    atexit.register(drop)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 def _postgres() -> Database:
     """One migrated PostgreSQL database per run; skip (or fail in CI) without one."""
     if "db" in _pg_state:
@@ -30,10 +56,7 @@ def _postgres() -> Database:
     if "error" in _pg_state:
         _no_postgres(str(_pg_state["error"]))
     try:
-        db = Database(PG_URL)
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        db = Database(_private_database(PG_URL))
         db.upgrade()
     except Exception as e:  # any failure to reach or set up the server
         _pg_state["error"] = f"{type(e).__name__}: {str(e).splitlines()[0]}"

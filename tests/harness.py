@@ -10,9 +10,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from typing import Any
-
-from waitress.server import create_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.app import MapBot, build
 from bot.config import Settings
@@ -36,16 +36,31 @@ class Response:
         return json.loads(self.body) if self.body else None
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
 @contextmanager
 def serve_wsgi(app: Any) -> Iterator[int]:
-    """Serve a WSGI app with waitress on a free loopback port."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="test")
-    thread = threading.Thread(target=server.run, daemon=True)
+    """Serve a WSGI app over real HTTP on a free loopback port (threaded, like
+    production's waitress, but with a clean shutdown between tests)."""
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
-        yield int(server.effective_port)  # type: ignore[union-attr]
+        yield int(server.server_port)
     finally:
-        server.close()
+        server.shutdown()
+        server.server_close()
         thread.join(5)
 
 
@@ -180,6 +195,8 @@ def running_app(db: Database, *, update_interval: float = 0.0) -> Iterator[Harne
             yield harness
             bot.deps.publisher.flush(10)
             bot.deps.publisher.stop()
+            bot.deps.home.flush(10)
+            bot.deps.home.stop()
 
 
 def now() -> int:

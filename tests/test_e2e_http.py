@@ -186,7 +186,7 @@ def test_bad_input_gets_usage_and_changes_nothing(h: Harness, db: Database) -> N
         "frobnicate",
         "assign",
         "start #99",
-        "add",
+        "milestone add",
         "golive yesterday-ish",
     ):
         resp = h.command(text)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.listeners import actions, slash
+from bot.listeners import actions, events, home, modals, slash
 
 
 def register(app: App, deps: Deps) -> None:
     slash.register(app, deps)
     actions.register(app, deps)
+    home.register(app, deps)
+    events.register(app, deps)
+    modals.register(app, deps)

@@ -8,11 +8,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.deps import Deps
 from commands.handlers import confirm_remove
 from storage import lookup, services
+from storage.models import Plan
 from storage.readmodel import active_plan
 
 
@@ -22,6 +24,11 @@ def _channel_of(body: dict[str, Any]) -> str:
         or (body.get("container") or {}).get("channel_id")
         or ""
     )
+
+
+def _plan_in_team(s: Session, team_id: str, plan_id: int) -> Plan | None:
+    plan = s.get(Plan, plan_id)
+    return plan if plan is not None and plan.team_id == team_id and not plan.archived else None
 
 
 def register(app: App, deps: Deps) -> None:
@@ -39,6 +46,8 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor, _tz = deps.actor(context, client, body.get("user"))
         channel = _channel_of(body)
+        # From App Home there is no channel: the plan is found by id, in this workspace.
+        from_home = (body.get("container") or {}).get("type") == "view"
         status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
         parsed = ids.parse_task_value(action.get("value") or "")
         try:
@@ -46,16 +55,25 @@ def register(app: App, deps: Deps) -> None:
                 raise services.NotFound("That button is no longer valid.")
             plan_id, task_id = parsed
             with deps.db.write() as s:
-                plan = active_plan(s, actor.team_id, channel)
+                plan = (
+                    _plan_in_team(s, actor.team_id, plan_id)
+                    if from_home
+                    else active_plan(s, actor.team_id, channel)
+                )
                 if plan is None or plan.id != plan_id:
                     raise services.NotFound("That task isn't part of this channel's plan.")
                 task = lookup.find_task_by_id(s, plan, task_id, actor.side)
                 changed = services.set_task_status(s, actor, plan, task, status)
         except services.DomainError as e:
-            tell(client, channel, actor.user_id, f":no_entry: {e.message}")
+            if from_home:
+                deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {e.message}")
+            else:
+                tell(client, channel, actor.user_id, f":no_entry: {e.message}")
             return
         if changed:
+            # Also refreshes the Home of the plan's people (assignees, creator).
             deps.publisher.refresh(actor.team_id, plan_id)
+        deps.home.refresh_user(actor.team_id, actor.user_id)
 
     @app.action(ids.REMOVE_ACTION_RE)
     def remove(

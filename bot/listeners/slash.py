@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.listeners import modals
 from commands.handlers import Request, handle
 
 
@@ -26,6 +27,20 @@ def register(app: App, deps: Deps) -> None:
                 user_tz=tz,
             ),
         )
+        if reply.dialog is not None:  # `/map add`, `/map overview`, `/map people`
+            problem = modals.open_dialog(
+                deps,
+                client,
+                actor,
+                command.get("channel_id", ""),
+                command.get("trigger_id", ""),
+                reply.dialog,
+            )
+            if problem:
+                ack(response_type="ephemeral", text=problem)
+            else:
+                ack()
+            return
         ack(response_type="ephemeral", text=reply.message.text, blocks=reply.message.blocks)
         if reply.repost_plan is not None:
             deps.publisher.repost(actor.team_id, reply.repost_plan)

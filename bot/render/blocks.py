@@ -13,6 +13,8 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
 )
 
@@ -26,6 +28,7 @@ SECTION_TEXT_MAX = 3000
 TITLE_IN_LINE = 200  # characters of a task or milestone title shown in one line
 
 STATUS_ICON = {"not_started": "⚪", "in_progress": "🔵", "completed": "✅"}
+RISK_MARK = {"at_risk": "⚠️ at risk", "blocked": "⛔ blocked"}
 SIDE_LABEL = {"buyer": "Buyer", "seller": "Seller", "mutual": "Mutual"}
 
 
@@ -76,6 +79,8 @@ def task_line(task: TaskView, today: date, *, show_milestone: bool = False) -> s
     parts = [f"{STATUS_ICON[task.status]} `#{task.number}` {title}", SIDE_LABEL[task.owner_side]]
     if task.internal:
         parts.append("🔒 internal")
+    if task.is_open and task.risk in RISK_MARK:
+        parts.append(f"*{RISK_MARK[task.risk]}*")
     if who(task):
         parts.append(who(task))
     if due_phrase(task, today):
@@ -98,18 +103,45 @@ def task_buttons(plan_id: int, task: TaskView) -> list[ButtonElement]:
     return buttons
 
 
+def task_menu(plan_id: int, task: TaskView) -> OverflowMenuElement:
+    """Edit, Comment, Set due date, Assign, Mark at risk: each opens a modal."""
+    return OverflowMenuElement(
+        action_id=ids.TASK_MENU,
+        options=[
+            Option(value=ids.menu_value(verb, plan_id, task.id), text=label)
+            for verb, label in ids.TASK_MENU_VERBS.items()
+        ],
+    )
+
+
 def task_blocks(
     plan: PlanView, task: TaskView, today: date, *, show_milestone: bool = False
 ) -> list[Block]:
     """A task as two blocks: its line, and its buttons."""
+    return plan_task_blocks(plan.id, task, today, show_milestone=show_milestone)
+
+
+def plan_task_blocks(
+    plan_id: int,
+    task: TaskView,
+    today: date,
+    *,
+    show_milestone: bool = False,
+    buttons: bool = True,
+) -> list[Block]:
+    """`task_blocks` for a plan known by id (App Home); without `buttons`, the line alone."""
+    line = SectionBlock(
+        block_id=f"{ids.BLOCK_TASK}.{task.id}.line",
+        text=MarkdownTextObject(text=task_line(task, today, show_milestone=show_milestone)),
+        accessory=task_menu(plan_id, task) if buttons else None,
+    )
+    if not buttons:
+        return [line]
     return [
-        SectionBlock(
-            block_id=f"{ids.BLOCK_TASK}.{task.id}.line",
-            text=MarkdownTextObject(text=task_line(task, today, show_milestone=show_milestone)),
-        ),
+        line,
         ActionsBlock(
             block_id=f"{ids.BLOCK_TASK}.{task.id}.buttons",
-            elements=task_buttons(plan.id, task),
+            elements=task_buttons(plan_id, task),
         ),
     ]
 

@@ -11,6 +11,7 @@ from datetime import date
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -97,7 +98,10 @@ def render_card(plan: PlanView, today: date) -> Message:
     head: list[Block] = [
         HeaderBlock(block_id=ids.BLOCK_HEADER, text=truncate(plan.title, HEADER_MAX)),
         SectionBlock(
-            block_id=ids.BLOCK_SUMMARY, text=MarkdownTextObject(text=summary_text(plan, today))
+            block_id=ids.BLOCK_SUMMARY,
+            text=MarkdownTextObject(text=summary_text(plan, today)),
+            # Buttons ride on sections as accessories: the card's block budget is unchanged.
+            accessory=ButtonElement(text="Full plan", action_id=ids.PLAN_FULL, value=str(plan.id)),
         ),
     ]
     lines = [
@@ -107,9 +111,12 @@ def render_card(plan: PlanView, today: date) -> Message:
     for i, chunk in enumerate(
         chunk_lines(lines or ["_No milestones yet — `/map milestone add <title>`_"])
     ):
+        add_task = ButtonElement(text="+ Task", action_id=ids.PLAN_ADD_TASK, value=str(plan.id))
         head.append(
             SectionBlock(
-                block_id=f"{ids.BLOCK_MILESTONES}.{i}", text=MarkdownTextObject(text=chunk)
+                block_id=f"{ids.BLOCK_MILESTONES}.{i}",
+                text=MarkdownTextObject(text=chunk),
+                accessory=add_task if i == 0 else None,
             )
         )
     head.append(DividerBlock())

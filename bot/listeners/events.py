@@ -1,0 +1,107 @@
+"""Workspace events: newcomers to a deal channel, Slack Connect sharing, profile
+changes, and uninstalls.
+
+Each acks at once (Slack retries an event not acknowledged within 3 s); Web API
+calls run after the ack, as bolt's lazy listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.deps import Deps, host_team
+from bot.identity import record_user
+from bot.text import escape
+from storage import services
+from storage.models import Person
+from storage.readmodel import active_plan
+
+log = logging.getLogger(__name__)
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def welcome_text(title: str, permalink: str | None) -> str:
+    """The newcomer's note; `title` is the plan's, escaped here."""
+    plan = f"*{escape(title)}*"
+    where = f"<{permalink}|the plan card>" if permalink else "the plan card in this channel"
+    return (
+        f":wave: Welcome! This channel runs a mutual action plan: {plan}. "
+        f"Everything that happens next is on {where}: start and complete your tasks "
+        "with its buttons."
+    )
+
+
+def register(app: App, deps: Deps) -> None:
+    def welcome(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        user, channel = event.get("user") or "", event.get("channel") or ""
+        if not user or user == context.bot_user_id:
+            return  # the bot itself joined: nothing to say
+        team = host_team(context)
+        with deps.db.read() as s:
+            plan = active_plan(s, team, channel)
+            if plan is None:
+                return
+            title, card_channel, card_ts = plan.title, plan.card_channel, plan.card_ts
+        client = deps.workspaces.client_for(team) or client
+        permalink = None
+        if card_channel and card_ts:
+            try:
+                permalink = client.chat_getPermalink(channel=card_channel, message_ts=card_ts)[
+                    "permalink"
+                ]
+            except SlackApiError as e:
+                log.info("no permalink for the card of %s: %s", channel, e.response.get("error"))
+        client.chat_postEphemeral(channel=channel, user=user, text=welcome_text(title, permalink))
+
+    app.event("member_joined_channel")(ack=_ack, lazy=[welcome])
+
+    def sharing(event: dict[str, Any], context: BoltContext, shared: bool) -> None:
+        other = (
+            event.get("connected_team_id") if shared else event.get("previously_connected_team_id")
+        )
+        team = host_team(context)
+        with deps.db.write() as s:
+            plan = active_plan(s, team, event.get("channel") or "")
+            if plan is None or not other:
+                return
+            services.record_channel_shared(s, plan, str(other), shared=shared)
+
+    @app.event("channel_shared")
+    def channel_shared(event: dict[str, Any], context: BoltContext) -> None:
+        sharing(event, context, shared=True)
+
+    @app.event("channel_unshared")
+    def channel_unshared(event: dict[str, Any], context: BoltContext) -> None:
+        sharing(event, context, shared=False)
+
+    @app.event("user_change")
+    def user_change(event: dict[str, Any], context: BoltContext) -> None:
+        # Slack sends this for everyone in the workspace: keep only people we
+        # already know (their time zone drives reminders) and store no one new.
+        user = event.get("user") or {}
+        team = host_team(context)
+        with deps.db.read() as s:
+            known = s.scalar(
+                select(Person.id).where(Person.team_id == team, Person.user_id == user.get("id"))
+            )
+        if known is not None:
+            record_user(deps.db, team, user)
+
+    @app.event("app_uninstalled")
+    def app_uninstalled(context: BoltContext) -> None:
+        deps.workspaces.uninstalled(context.team_id or "")
+
+    @app.event("tokens_revoked")
+    def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
+        # We hold no user tokens; only the bot's matters.
+        if (event.get("tokens") or {}).get("bot"):
+            deps.workspaces.bot_token_revoked(context.team_id or "")

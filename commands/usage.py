@@ -1,0 +1,82 @@
+"""Help text for `/map`: one short usage per verb (Slack mrkdwn), and the overview.
+
+Written with `<placeholders>`; escaped once here, since Slack reads `<…>` as a link.
+"""
+
+from __future__ import annotations
+
+from bot.text import escape
+
+_USAGE = {
+    "help": "`/map help [command]` — this overview, or how one command works. "
+    "Example: `/map help add`",
+    "create": "`/map create <title> [go-live <date>]` — start the action plan for this channel.\n"
+    "Example: `/map create Acme rollout go-live Dec 15`",
+    "status": "`/map status` — post the plan card again at the bottom of the channel.",
+    "mine": "`/map mine` — your open tasks in this plan.",
+    "milestone": "`/map milestone add <title> [due <date>]` — add a milestone.\n"
+    "`/map milestone status <name> done|started|not started|auto` — set it by hand "
+    "(`auto` follows its tasks again).\n"
+    "Example: `/map milestone add Security review due Nov 30`",
+    "add": "`/map add <task> [to <milestone>] [owner buyer|seller|mutual] [@person] "
+    "[due <date>] [internal]` — add a task; `for buyer` works too. "
+    "`/map add` alone opens the task form.\n"
+    'Everything after ` to ` is the milestone: quote a title that has one, `"Send MSA to legal"`.\n'
+    "Example: `/map add Send MSA to Contracting for buyer @jane due friday`",
+    "assign": "`/map assign <task> @person` (or `nobody`) — who does it. "
+    "Example: `/map assign #7 @jane`",
+    "start": "`/map start <task>` — mark a task in progress. Example: `/map start #7`",
+    "done": "`/map done <task>` (or `complete`, `finish`) — mark a task completed. "
+    "Example: `/map done security questionnaire`",
+    "reopen": "`/map reopen <task>` — back to not started. Example: `/map reopen #7`",
+    "due": "`/map due <task> <date>` (or `none`) — set or clear a due date.\n"
+    "Dates: `Dec 15`, `2026-12-15`, `12/15`, `friday` (the coming one; `next friday` too), "
+    "`tomorrow`, `in 2 weeks`, `+3d`, `+5bd` (business days).\n"
+    "Example: `/map due #7 in 2 business days`",
+    "golive": "`/map golive <date>` (or `none`; also `go-live`, `target`) — the target go-live "
+    "date. Example: `/map golive Jan 15`",
+    "move": "`/map move <task> to <milestone>` — move a task. "
+    "Example: `/map move #7 to Contracting`",
+    "rename": "`/map rename <task> to <title>`, `/map rename milestone <name> to <title>`, "
+    "`/map rename plan to <title>`.\nExample: `/map rename #7 to Send signed MSA`",
+    "remove": "`/map remove <task>` (or `delete`), `/map remove milestone <name>` — asks first.\n"
+    "Example: `/map remove #7`",
+    "overview": "`/map overview` — edit the plan's why, goals, success criteria and go-live.",
+    "people": "`/map people` — who is on the deal: role, side and contact details; "
+    "put someone on a role or a side.",
+}
+
+USAGE: dict[str, str] = {verb: escape(text) for verb, text in _USAGE.items()}
+
+_SUMMARY = {
+    "create": "start a plan",
+    "status": "show the plan card",
+    "mine": "your open tasks",
+    "milestone": "add a milestone, or set its status",
+    "add": "add a task",
+    "assign": "set who does a task",
+    "start": "a task is in progress",
+    "done": "a task is completed",
+    "reopen": "a task is not started",
+    "due": "set a due date",
+    "golive": "set the go-live date",
+    "move": "move a task to a milestone",
+    "rename": "rename a task, milestone or the plan",
+    "remove": "remove a task or milestone",
+    "overview": "the plan's why, goals and success criteria",
+    "people": "who is on the deal",
+}
+
+
+def overview() -> str:
+    """The `/map help` text: every verb in a line."""
+    lines = [f"• `/map {verb}` — {what}" for verb, what in _SUMMARY.items()]
+    tail = "A task is `#7` or words of its title. `/map help <command>` for details."
+    return escape("\n".join(["*Mutual action plan commands*", *lines, tail]))
+
+
+def usage_for(verb: str | None) -> str:
+    """How `verb` works; the overview for None or an unknown verb."""
+    if verb is None or verb not in USAGE:
+        return overview()
+    return USAGE[verb]

@@ -1,0 +1,131 @@
+"""The App Home read model: one person's open tasks across every deal of a
+workspace, and the plans they are part of, with progress.
+
+Three queries whatever the number of plans or tasks. Scoped to one workspace
+(the seller team the request was authorised for), and made for one side: a
+buyer's home holds only what is theirs and never an internal task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from storage.models import Milestone, Plan, Task
+from storage.readmodel import TaskView, task_view
+from storage.rules import Side
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """A plan in the "My plans" list; counts are of the tasks this side may see."""
+
+    id: int
+    title: str
+    channel_id: str
+    target_date: date | None
+    total: int
+    done: int
+    overdue: int
+    created_by_me: bool
+
+
+@dataclass(frozen=True)
+class DealTasks:
+    plan: PlanLine
+    tasks: tuple[TaskView, ...]
+
+
+@dataclass(frozen=True)
+class HomeView:
+    team_id: str
+    user_id: str
+    side: Side
+    today: date
+    deals: tuple[DealTasks, ...]  # my open tasks grouped by deal, the most overdue first
+    plans: tuple[PlanLine, ...]
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(d.tasks) for d in self.deals)
+
+
+def _visible(side: Side) -> ColumnElement[bool]:
+    return Task.internal.is_(False) if side == "buyer" else true()
+
+
+def home_view(s: Session, team_id: str, user_id: str, side: Side, today: date) -> HomeView:
+    visible = _visible(side)
+    assigned = select(Task.plan_id).where(Task.assignee_id == user_id, visible)
+    mine: ColumnElement[bool] = Plan.id.in_(assigned)
+    if side == "seller":
+        mine = or_(mine, Plan.created_by == user_id)
+    plans = list(
+        s.scalars(
+            select(Plan)
+            .where(Plan.team_id == team_id, Plan.archived.is_(False), mine)
+            .order_by(Plan.target_date.is_(None), Plan.target_date, Plan.title, Plan.id)
+        )
+    )
+    ids = [p.id for p in plans]
+    counts: dict[int, tuple[int, int, int]] = {}
+    tasks: list[tuple[Task, str]] = []
+    if ids:
+        is_open = Task.status != "completed"
+        rows = s.execute(
+            select(
+                Task.plan_id,
+                func.count(),
+                func.sum(case((Task.status == "completed", 1), else_=0)),
+                func.sum(case((and_(is_open, Task.due_date < today), 1), else_=0)),
+            )
+            .where(Task.plan_id.in_(ids), visible)
+            .group_by(Task.plan_id)
+        )
+        counts = {pid: (total, done or 0, late or 0) for pid, total, done, late in rows}
+        tasks = [
+            (t, title)
+            for t, title in s.execute(
+                select(Task, Milestone.title)
+                .join(Milestone, Milestone.id == Task.milestone_id)
+                .where(Task.plan_id.in_(ids), Task.assignee_id == user_id, is_open, visible)
+            ).all()
+        ]
+    lines = {
+        p.id: PlanLine(
+            id=p.id,
+            title=p.title,
+            channel_id=p.channel_id,
+            target_date=p.target_date,
+            total=counts.get(p.id, (0, 0, 0))[0],
+            done=counts.get(p.id, (0, 0, 0))[1],
+            overdue=counts.get(p.id, (0, 0, 0))[2],
+            created_by_me=p.created_by == user_id,
+        )
+        for p in plans
+    }
+    views = [(t.plan_id, task_view(t, title, {})) for t, title in tasks]
+    # Overdue first, then by due date (undated last); deals in the order their
+    # most urgent task comes.
+    views.sort(
+        key=lambda pv: (
+            not pv[1].is_overdue(today),
+            pv[1].due_date or date.max,
+            lines[pv[0]].title,
+            pv[1].number,
+        )
+    )
+    grouped: dict[int, list[TaskView]] = {}
+    for plan_id, view in views:
+        grouped.setdefault(plan_id, []).append(view)
+    return HomeView(
+        team_id=team_id,
+        user_id=user_id,
+        side=side,
+        today=today,
+        deals=tuple(DealTasks(lines[pid], tuple(ts)) for pid, ts in grouped.items()),
+        plans=tuple(lines.values()),
+    )
