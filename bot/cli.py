@@ -30,12 +30,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
     cmd = args.cmd or ("serve" if settings.has_slack else "shell")
+    # The shell's screen is the conversation: only warnings go to the log there.
+    logging.basicConfig(
+        level=logging.WARNING if cmd == "shell" else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if cmd == "db":
         from storage.db import Database
 

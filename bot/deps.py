@@ -25,6 +25,14 @@ class Deps:
     home: HomePublisher
     workspaces: Workspaces
 
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until the background senders are idle (tests, the shell, shutdown)."""
+        return self.publisher.flush(timeout) and self.home.flush(timeout)
+
+    def stop(self) -> None:
+        self.publisher.stop()
+        self.home.stop()
+
     def actor(
         self, context: BoltContext, client: WebClient, user: dict[str, Any] | None
     ) -> tuple[Actor, str]:

@@ -27,7 +27,8 @@ from storage.readmodel import active_plan, plan_view
 from storage.rules import Actor
 
 NO_PLAN = (
-    "This channel has no action plan yet. Start one with `/map create <title> go-live <date>`."
+    "This channel has no action plan yet. "
+    "Start one with `/map create &lt;title&gt; go-live &lt;date&gt;`."
 )
 
 

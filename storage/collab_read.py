@@ -158,10 +158,7 @@ def people(s: Session, plan: Plan, member_ids: Iterable[str] = ()) -> list[Perso
 
 def contacts_refreshed(s: Session, plan_id: int) -> dict[str, datetime | None]:
     """When each stakeholder's contact details were last taken from users.info."""
-    return dict(
-        s.execute(
-            select(Stakeholder.user_id, Stakeholder.refreshed_at).where(
-                Stakeholder.plan_id == plan_id
-            )
-        ).tuples()
+    rows = s.execute(
+        select(Stakeholder.user_id, Stakeholder.refreshed_at).where(Stakeholder.plan_id == plan_id)
     )
+    return {uid: at for uid, at in rows}

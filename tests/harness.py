@@ -138,7 +138,7 @@ class Harness:
 
     def settle(self) -> None:
         """Wait until the card publisher has sent everything."""
-        assert self.bot.deps.publisher.flush(10), "card publisher did not settle"
+        assert self.bot.deps.settle(10), "background senders did not settle"
 
     def card(self, channel: str = CHANNEL) -> dict[str, Any] | None:
         """The current plan card message in the channel, as the fake holds it."""
@@ -193,10 +193,8 @@ def running_app(db: Database, *, update_interval: float = 0.0) -> Iterator[Harne
         with serve_wsgi(wsgi_app(bot.app)) as port:
             harness = Harness(local, bot, port)
             yield harness
-            bot.deps.publisher.flush(10)
-            bot.deps.publisher.stop()
-            bot.deps.home.flush(10)
-            bot.deps.home.stop()
+            bot.deps.settle(10)
+            bot.deps.stop()
 
 
 def now() -> int:

@@ -23,6 +23,7 @@ from bot.local_slack import payloads
 from bot.render.blocks import VIEW_MAX_BLOCKS
 from bot.render.home import render_home
 from storage import services
+from storage.collab_read import links_by_task
 from storage.db import Database
 from storage.home_readmodel import home_view
 from storage.models import Activity, Person, Plan, Task
@@ -432,3 +433,101 @@ def test_manifest_subscribes_to_our_events_and_shortcut() -> None:
         ids.SHORTCUT_ADD_FROM_MESSAGE,
     )
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+# --- message shortcut ----------------------------------------------------------
+
+
+def shortcut(h: Harness, message: dict[str, Any], *, user: str, channel: str = CHANNEL) -> None:
+    body = payloads.message_shortcut_body(
+        user_id=user,
+        user_team_id=SELLER_TEAM if user.startswith("U") else BUYER_TEAM,
+        team_id=SELLER_TEAM,
+        channel_id=channel,
+        message=message,
+        callback_id=ids.SHORTCUT_ADD_FROM_MESSAGE,
+        response_url=h.local.response_url(channel, user),
+    )
+    assert h.signed(body).status == 200
+
+
+def someone_says(h: Harness, text: str, channel: str = CHANNEL) -> dict[str, Any]:
+    """A message in the channel, as the stand-in holds it (Slack would have it too)."""
+    call = h.local.call("chat.postMessage", {"channel": channel, "text": text}, "xoxb-someone")
+    message: dict[str, Any] = call.result["message"]
+    return message
+
+
+def submitted_as_shown(view: dict[str, Any]) -> dict[str, Any]:
+    """`state.values` of a modal submitted with its prefilled values unchanged."""
+    values: dict[str, Any] = {}
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        if block["type"] != "input":
+            continue
+        kind, action = element["type"], element["action_id"]
+        if kind == "plain_text_input":
+            state = {"type": kind, "value": element.get("initial_value")}
+        elif kind == "static_select":
+            state = {"type": kind, "selected_option": element.get("initial_option")}
+        elif kind == "checkboxes":
+            state = {"type": kind, "selected_options": element.get("initial_options") or []}
+        elif kind == "datepicker":
+            state = {"type": kind, "selected_date": element.get("initial_date")}
+        elif kind == "users_select":
+            state = {"type": kind, "selected_user": element.get("initial_user")}
+        else:
+            state = {"type": kind, "value": element.get("initial_value")}
+        values[block["block_id"]] = {action: state}
+    return values
+
+
+def test_title_from_message_reads_slack_markup() -> None:
+    from bot.listeners.shortcuts import title_from_message
+
+    text = (
+        "\n  <@U0LEX|lex> can you send <https://x.example/soc2|the SOC 2> to <#C0DEAL|deal>"
+        " &amp; <!here> by Friday?\nsecond line"
+    )
+    assert title_from_message(text) == ("@lex can you send the SOC 2 to #deal & @here by Friday?")
+    assert title_from_message("") == ""
+    assert len(title_from_message("word " * 200)) <= 150
+
+
+def test_shortcut_opens_a_prefilled_task_modal_that_adds_the_task(h: Harness, db: Database) -> None:
+    two_deals(h)
+    message = someone_says(h, "Please send the <https://x.example/msa|MSA> redlines\nthanks")
+    shortcut(h, message, user="U0LEX")
+    (opened,) = h.local.calls_to("views.open")
+    view = opened.result["view"]
+    assert view["callback_id"] == ids.VIEW_TASK
+    values = submitted_as_shown(view)
+    assert values[ids.F_TITLE][ids.F_TITLE]["value"] == "Please send the MSA redlines"
+    permalink = f"https://{SELLER_TEAM.lower()}.slack.com/archives/{CHANNEL}/p"
+    links = values[ids.F_LINKS][ids.F_LINKS]["value"]
+    assert links.startswith(permalink + message["ts"].replace(".", ""))
+    # Submitting the prefilled form adds the task, with its link back to the message.
+    body = payloads.view_submission_body(
+        user_id="U0LEX", user_team_id=SELLER_TEAM, team_id=SELLER_TEAM, view=view, values=values
+    )
+    resp = h.signed(body)
+    assert resp.status == 200 and "errors" not in resp.body
+    h.settle()
+    with db.read() as s:
+        task = s.scalar(select(Task).where(Task.title == "Please send the MSA redlines"))
+        assert task is not None
+        (link,) = links_by_task(s, task.plan_id, [task.id])[task.id]
+    assert link[0].startswith(permalink)
+
+
+def test_shortcut_refuses_politely_without_a_plan_or_for_buyers(h: Harness) -> None:
+    two_deals(h)
+    h.local.add_channel("C0EMPTY", "empty", shared=True)
+    shortcut(h, someone_says(h, "no plan here", "C0EMPTY"), user="U0LEX", channel="C0EMPTY")
+    shortcut(h, someone_says(h, "a guest tries"), user="U0GUEST")
+    assert h.local.calls_to("views.open") == []
+    (no_plan,) = h.local.ephemerals("C0EMPTY", "U0LEX")
+    assert "no action plan" in no_plan.text
+    (guest,) = h.local.ephemerals(CHANNEL, "U0GUEST")
+    assert "Only the seller team" in guest.text
+    assert [m.text for m in h.local.messages("C0EMPTY")] == ["no plan here"], "nothing public"

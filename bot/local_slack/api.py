@@ -70,7 +70,8 @@ class SlackApi:
         self._rates = RateLimits(update_per_minute=update_limit_per_minute, post_burst=post_burst)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
-        self._counter = itertools.count(1)
+        self._ts_lock = threading.Lock()
+        self._last_us = 0
         self._view_ids = itertools.count(1)
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -248,8 +249,11 @@ class SlackApi:
             raise SlackError("ratelimited", status=429, retry_after=max(1, round(wait)))
 
     def next_ts(self) -> str:
-        n = next(self._counter)
-        return f"{1_700_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
+        # Like Slack's: the time in microseconds, strictly increasing, so a new
+        # stand-in (the shell restarted) never reuses a ts our database still has.
+        with self._ts_lock:
+            self._last_us = max(self._last_us + 1, time.time_ns() // 1000)
+            return f"{self._last_us // 1_000_000}.{self._last_us % 1_000_000:06d}"
 
     def _find(self, channel: str, ts: str) -> Msg | None:
         return next((m for m in self._messages.get(channel, []) if m.ts == ts), None)

@@ -90,7 +90,7 @@ class Shell:
             payloads.signed_headers(body, self.secret, json_body=json_body)
         )
         response = self.bot.app.dispatch(BoltRequest(body=body, headers=headers))
-        self.bot.deps.publisher.flush(10)
+        self.bot.deps.settle(10)
         return response
 
     # --- showing what "Slack" received ------------------------------------------
@@ -265,9 +265,15 @@ class Shell:
             f"#{self.channel} · MAP bot", msg["text"], msg["blocks"], self.channel_id, str(ts)
         )
 
+    def has_plan(self) -> bool:
+        from storage.readmodel import active_plan
+
+        with self.bot.deps.db.read() as s:
+            return active_plan(s, demo.SELLER_TEAM, self.channel_id) is not None
+
     def close(self) -> None:
-        self.bot.deps.publisher.flush(5)
-        self.bot.deps.publisher.stop()
+        self.bot.deps.settle(5)
+        self.bot.deps.stop()
         self.local.stop()
 
 
@@ -285,7 +291,8 @@ def run_shell(
         demo.seed_demo(db, today_in("America/New_York"))
     interactive = lines is None and sys.stdin.isatty()
     print("MAP bot local shell — Slack stood in on loopback. /help for help.", file=out)
-    if demo_plan:
+    # The stand-in starts empty each time: post the channel's card (if any) anew.
+    if shell.has_plan():
         shell.run_line("/map status")
     source = lines if lines is not None else _stdin_lines(shell, interactive)
     try:
