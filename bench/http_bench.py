@@ -42,24 +42,32 @@ SELLER = "U0LEX"
 # --- the servers (child processes) ------------------------------------------------
 
 
-def _serve_ours(port: int, db_url: str) -> None:
+def _serve_slack() -> None:
+    """Slack's stand-in in a process of its own, as Slack is in production."""
+    from bot.local_slack import LocalSlack
+
+    local = LocalSlack(team_id=TEAM).start()
+    local.add_user(SELLER, team_id=TEAM, name="lex")
+    print(f"url {local.base_url}", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def _serve_ours(port: int, db_url: str, slack_url: str) -> None:
     from bot.app import build
     from bot.config import Settings
-    from bot.local_slack import LocalSlack
     from bot.server import wsgi_app
     from storage import services
     from storage.db import Database
     from storage.rules import Actor
     from waitress import serve
 
-    local = LocalSlack(team_id=TEAM).start()
-    local.add_user(SELLER, team_id=TEAM, name="lex")
     db = Database(db_url)
     bot = build(
         Settings(
             bot_token=TOKEN,
             signing_secret=SECRET,
-            slack_api_url=local.base_url,
+            slack_api_url=slack_url,
             database_url=db_url,
         ),
         db,
@@ -82,16 +90,14 @@ def _serve_ours(port: int, db_url: str) -> None:
     serve(wsgi_app(bot.app), host="127.0.0.1", port=port, threads=4, _quiet=True)
 
 
-def _serve_bare(port: int) -> None:
-    from bot.local_slack import LocalSlack
+def _serve_bare(port: int, slack_url: str) -> None:
     from slack_bolt import App
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
     from waitress import serve
 
-    local = LocalSlack(team_id=TEAM).start()
     app = App(
-        client=WebClient(token=TOKEN, base_url=local.base_url),
+        client=WebClient(token=TOKEN, base_url=slack_url),
         signing_secret=SECRET,
         process_before_response=True,
     )
@@ -117,10 +123,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(kind: str, db_url: str) -> tuple[subprocess.Popen[str], int, int]:
+def _start(kind: str, db_url: str, slack_url: str) -> tuple[subprocess.Popen[str], int, int]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--port", str(port), "--db", db_url],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            kind,
+            "--port",
+            str(port),
+            "--db",
+            db_url,
+            "--slack-url",
+            slack_url,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -213,13 +230,23 @@ def main() -> None:
     ap.add_argument("--serve")
     ap.add_argument("--port", type=int)
     ap.add_argument("--db")
+    ap.add_argument("--slack-url")
     args = ap.parse_args()
+    if args.serve == "slack":
+        _serve_slack()
+        return
     if args.serve == "ours":
-        _serve_ours(args.port, args.db)
+        _serve_ours(args.port, args.db, args.slack_url)
         return
     if args.serve == "bare":
-        _serve_bare(args.port)
+        _serve_bare(args.port, args.slack_url)
         return
+
+    slack = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "slack"], stdout=subprocess.PIPE, text=True
+    )
+    assert slack.stdout is not None
+    slack_url = slack.stdout.readline().split()[1]
 
     tmp = tempfile.mkdtemp(prefix="mapbot-bench-")
     print(
@@ -235,7 +262,7 @@ def main() -> None:
         )
     ):
         db_url = f"sqlite:///{os.path.join(tmp, f'bench{run}.db')}"
-        proc, port, plan_id = _start(kind, db_url)
+        proc, port, plan_id = _start(kind, db_url, slack_url)
         try:
             body = _status_body if "status" in name else _click_body(plan_id or 1)
             _load(port, body, 1.0, args.concurrency)  # warm-up
@@ -244,6 +271,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+    slack.terminate()
     print(f"{'':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
     for name, (rps, p50, p99) in results.items():
         bare = results["bare Bolt ack (status)" if "status" in name else "bare Bolt ack (click)"][0]

@@ -7,7 +7,10 @@ seller team. A side set by hand wins.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -32,11 +35,47 @@ def side_of(
     return "buyer" if is_guest else "seller"
 
 
-def _cached(db: Database, host_team_id: str, user_id: str) -> Person | None:
+@dataclass(frozen=True)
+class _Known:
+    home_team_id: str | None
+    tz: str | None
+    is_guest: bool
+    side_override: str | None
+    refreshed_at: datetime | None
+
+
+# Who we have looked up lately, per process: every click and command needs the
+# person's side, and reading it from the database each time is most of a fast
+# request's cost. Short-lived so a side set by hand on another replica applies
+# within seconds; this process forgets at once when it writes the person.
+_CACHE_SECONDS = 10.0
+_cache: dict[tuple[str, str, str], tuple[float, _Known | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget(db: Database, host_team_id: str, user_id: str) -> None:
+    with _cache_lock:
+        _cache.pop((db.url, host_team_id, user_id), None)
+
+
+def _cached(db: Database, host_team_id: str, user_id: str) -> _Known | None:
+    key = (db.url, host_team_id, user_id)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
+        return hit[1]
     with db.read() as s:
-        return s.scalar(
+        p = s.scalar(
             select(Person).where(Person.team_id == host_team_id, Person.user_id == user_id)
         )
+        known = (
+            _Known(p.home_team_id, p.tz, p.is_guest, p.side_override, p.refreshed_at)
+            if p is not None
+            else None
+        )
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), known)
+    return known
 
 
 def refresh_person(
@@ -54,6 +93,7 @@ def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person
     """A Slack user object (`users.info`, `user_change`) → the person row."""
     user_id = str(user.get("id") or "")
     profile = user.get("profile") or {}
+    forget(db, host_team_id, user_id)
     with db.write() as s:
         return services.upsert_person(
             s,
@@ -81,8 +121,8 @@ def resolve_actor(
         or person.refreshed_at is None
         or (clock.now() - clock.as_utc(person.refreshed_at) > PROFILE_MAX_AGE)
     )
-    if stale and client is not None:
-        person = refresh_person(db, client, host_team_id, user_id) or person
+    if stale and client is not None and refresh_person(db, client, host_team_id, user_id):
+        person = _cached(db, host_team_id, user_id)
     side = side_of(
         host_team_id,
         user_team_id or (person.home_team_id if person else None),

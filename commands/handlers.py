@@ -23,7 +23,7 @@ from storage import lookup, services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
-from storage.readmodel import active_plan, plan_view
+from storage.readmodel import active_plan, plan_key, plan_view
 from storage.rules import Actor
 
 NO_PLAN = (
@@ -76,13 +76,16 @@ def _verb_of(command: object) -> str:
 def handle(db: Database, req: Request) -> Reply:
     """Run one `/map` line. Never raises for anything a person can type."""
     with db.read() as s:
-        plan = active_plan(s, req.actor.team_id, req.channel_id)
-        tz = plan.tz if plan is not None else req.user_tz
-    today = today_in(tz)
+        key = plan_key(s, req.actor.team_id, req.channel_id)
+    today = today_in(key[1] if key is not None else req.user_tz)
     command = parse(req.text, today)
     if isinstance(command, c.ParseError):
         return Reply(error_message(command.message, usage_for(command.verb)))
     try:
+        if isinstance(command, c.Status):  # the hot path on calls: no second lookup
+            if key is None:
+                raise services.NotFound(NO_PLAN)
+            return Reply(text_message("Here's the plan :point_down:"), repost_plan=key[0])
         return _dispatch(db, req, command, today)
     except services.DomainError as e:
         return Reply(error_message(e.message, usage_for(_verb_of(command))))
@@ -93,9 +96,6 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
         return Reply(text_message(usage_for(command.topic) if command.topic else overview()))
     if isinstance(command, c.Create):
         return _create(db, req, command, today)
-    if isinstance(command, c.Status):
-        plan_id = _plan_id(db, req)
-        return Reply(text_message("Here's the plan :point_down:"), repost_plan=plan_id)
     if isinstance(command, c.Mine):
         with db.read() as s:
             plan = _require_plan(s, req)

@@ -4,8 +4,9 @@ writes), PostgreSQL through DATABASE_URL."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,9 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine)
         write_engine = self.engine.execution_options(sqlite_immediate=True)
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(write_engine, expire_on_commit=False)
 
@@ -78,7 +82,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self._write() as session, session.begin():
+        # SQLite has one writer at a time. Queue this process's writers on a
+        # lock, which wakes the next one at once, instead of letting them poll
+        # the file lock (SQLite's busy handler sleeps up to 100 ms between tries).
+        # Other processes still wait through busy_timeout.
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def upgrade(self) -> None:

@@ -100,6 +100,16 @@ def task_view(t: Task, milestone_title: str, names: dict[str, str]) -> TaskView:
     )
 
 
+def plan_key(s: Session, team_id: str, channel_id: str) -> tuple[int, str] | None:
+    """The channel's active plan id and time zone: two columns, no ORM object."""
+    row = s.execute(
+        select(Plan.id, Plan.tz).where(
+            Plan.team_id == team_id, Plan.channel_id == channel_id, Plan.archived.is_(False)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def active_plan(s: Session, team_id: str, channel_id: str) -> Plan | None:
     return s.scalar(
         select(Plan).where(

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import clock
 from storage.models import Activity, Milestone, Person, Plan, Task
@@ -492,7 +493,14 @@ def set_task_status(s: Session, actor: Actor, plan: Plan, task: Task, status: st
         s.refresh(task)
         return False
     before = task.status
-    s.refresh(task)
+    # The row is known now: keep the loaded object in step without reading it back.
+    for name, value in (
+        ("status", status),
+        ("updated_at", at),
+        ("completed_at", at if done else None),
+        ("completed_by", actor.user_id if done else None),
+    ):
+        set_committed_value(task, name, value)
     _log(s, plan, actor, "task.status", task=task, before=before, after=status)
     return True
 

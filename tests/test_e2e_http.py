@@ -31,6 +31,7 @@ METHOD_SCOPES = {
     "views.open": None,
     "views.update": None,
     "views.publish": None,
+    "oauth.v2.access": None,  # bolt's OAuth flow: client id and secret, no token
 }
 
 

@@ -630,6 +630,8 @@ def test_people_modal_and_side_by_hand(h: Harness, db: Database) -> None:
     assert "mike@t0monsters.example" in json.dumps(updated["blocks"])
 
     assert ids.F_PERSON in errors(submit(h, view, state_of(view), SELLER))
+    smuggled = state_of(view, f_person="U1><!channel")
+    assert ids.F_PERSON in errors(submit(h, view, smuggled, SELLER))
     values = state_of(view, f_person="U0GUEST", f_role="Champion", f_side="seller")
     resp = submit(h, view, values, SELLER)
     body = resp.json()

@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import ids
+from bot import identity, ids
 from bot.deps import Deps
 from bot.identity import record_user, side_of
 from bot.render import modals as views
@@ -518,6 +518,7 @@ def _submit_person(db: Database, actor: Actor, meta: views.Meta, values: dict[st
     with db.write() as s:
         plan = _plan(s, actor, meta.plan)
         collab_services.set_person(s, actor, plan, form.user_id, role=form.role, side=form.side)
+    identity.forget(db, actor.team_id, form.user_id)  # the new side applies at once here
     with db.read() as s:
         plan = _plan(s, actor, meta.plan)
         # The modal stays open, showing the change (members as last looked up).

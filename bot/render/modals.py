@@ -10,6 +10,7 @@ for `response_action: errors`; they trust nothing but the shapes they find.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,6 +67,7 @@ from storage.rules import OWNER_SIDES, RISK_LABEL, RISKS, STATUS_LABEL, STATUSES
 from storage.services import MAX_TITLE
 
 TITLE_MAX = 24  # a modal's title
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")  # rendered as <@…>: nothing else may pass
 OPTION_TEXT_MAX = 75
 SELECT_OPTIONS_MAX = 100
 
@@ -471,9 +473,14 @@ def _checked(values: Values, block_id: str) -> bool:
     return bool(options) and isinstance(options, list)
 
 
-def _user(values: Values, block_id: str) -> str | None:
+def _user(values: Values, block_id: str, errors: dict[str, str]) -> str | None:
     user = (_state(values, block_id) or {}).get("selected_user")
-    return user if isinstance(user, str) and user else None
+    if user is None or user == "":
+        return None
+    if not isinstance(user, str) or not USER_ID.match(user):
+        errors[block_id] = "Pick a person."
+        return None
+    return user
 
 
 def _date(values: Values, block_id: str, errors: dict[str, str]) -> date | None:
@@ -525,7 +532,7 @@ def read_task_form(values: Values) -> TaskForm | dict[str, str]:
         kw["owner_side"] = _selected(values, ids.F_OWNER) or "mutual"
     if "assignee" in present:
         fields.add("assignee")
-        kw["assignee_id"] = _user(values, ids.F_ASSIGNEE)
+        kw["assignee_id"] = _user(values, ids.F_ASSIGNEE, errors)
     if "due" in present or "due_offset" in present:
         fields.add("due")
         on = _date(values, ids.F_DUE, errors)
@@ -1009,7 +1016,8 @@ def people_modal(plan_id: int, people: Sequence[PersonLine], *, can_edit: bool) 
 
 
 def read_person_form(values: Values) -> PersonForm | dict[str, str]:
-    user = _user(values, ids.F_PERSON)
+    errors: dict[str, str] = {}
+    user = _user(values, ids.F_PERSON, errors)
     if user is None:
         return {ids.F_PERSON: "Pick a person."}
     role = _str(values, ids.F_ROLE).strip()

@@ -57,7 +57,7 @@ class Shell:
         self.local.add_channel(demo.DEAL_CHANNEL, "monsters-deal", shared=True)
         self.secret = secrets.token_hex(16)
         settings = Settings(
-            bot_token="xoxb-local-shell",
+            bot_token="xoxb-local-shell",  # noqa: S106 - the stand-in accepts any xoxb-
             signing_secret=self.secret,
             slack_api_url=self.local.base_url,
             database_url=db.url,
@@ -173,7 +173,8 @@ class Shell:
             )
             if self.me.side() == "buyer" and self.me.team_id != demo.SELLER_TEAM:
                 self.say(
-                    "(In Slack Connect, Slack does not route another org's slash commands to you: buyers use the buttons.)"
+                    "(In Slack Connect, Slack does not route another org's slash commands "
+                    "to you: buyers use the buttons.)"
                 )
                 return True
             resp = self.dispatch(body)
