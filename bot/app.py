@@ -66,8 +66,9 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     )
     deps = Deps(settings=settings, db=db, publisher=publisher, home=home, workspaces=workspaces)
     app = App(
+        # The client carries the bot token (single-workspace mode); with OAuth
+        # Bolt finds each workspace's token in the installation store.
         client=client,
-        token=None if store else settings.bot_token,
         signing_secret=settings.signing_secret,
         oauth_settings=oauth.oauth_settings(settings, db, store) if store else None,
         # Listeners answer within the request (no 10 ms ack polling); slow
