@@ -88,3 +88,33 @@ def test_shell_reads_a_pipe(tmp_path: Path) -> None:
     assert "Scare Floor project tracking" in proc.stdout
     assert "Unknown command" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_modal_home_and_shortcut_in_the_shell(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/shell.db"
+    out = io.StringIO()
+    run_shell(
+        demo_plan=True,
+        db_url=url,
+        lines=[
+            "/map add",
+            "submit",  # the title is required: the modal says so and stays open
+            "set a Send the pilot report",
+            "set c Seller",
+            "submit",
+            "/home",
+            "/say Could you share the DPA?",
+            "/shortcut",
+            "submit",
+        ],
+        out=out,
+    )
+    text = out.getvalue()
+    assert "── modal · New task" in text
+    assert "✗ Task:" in text, "a validation error comes back on the field"
+    assert "`#18` *Send the pilot report* · Seller" in text
+    assert "── App Home" in text and "My open tasks" in text
+    db = Database(url)
+    with db.read() as s:
+        titles = set(s.scalars(select(Task.title)))
+    assert {"Send the pilot report", "Could you share the DPA?"} <= titles

@@ -297,6 +297,13 @@ class SlackApi:
         self._messages.setdefault(channel, []).append(msg)
         return {"channel": channel, "ts": msg.ts, "message": msg.to_dict()}
 
+    def add_message(self, channel: str, user: str, text: str) -> dict[str, Any]:
+        """A person's message in a channel (the shell's `/say`, shortcut tests)."""
+        with self._lock:
+            msg = Msg(ts=self.next_ts(), text=text, blocks=[], user=user)
+            self._messages.setdefault(channel, []).append(msg)
+            return msg.to_dict()
+
     def _existing(self, p: dict[str, Any]) -> Msg:
         self._need(p, "channel", "ts")
         msg = self._find(str(p["channel"]), str(p["ts"]))

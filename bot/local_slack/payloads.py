@@ -114,6 +114,31 @@ def block_actions_body(
     return _interactive(payload)
 
 
+def view_block_actions_body(
+    *,
+    user_id: str,
+    user_team_id: str,
+    team_id: str,
+    view: dict[str, Any],
+    action: dict[str, Any],
+    trigger_id: str | None = None,
+    user_name: str = "",
+) -> str:
+    """A click inside a modal or the Home tab: the container is the view, no channel."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": _user(user_id, user_team_id, user_name),
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view.get("id", "")},
+        "trigger_id": trigger_id or new_trigger_id(),
+        "team": _team(team_id),
+        "view": {**view, "app_installed_team_id": team_id},
+        "actions": [{"action_ts": _action_ts(), **action}],
+    }
+    return _interactive(payload)
+
+
 def view_submission_body(
     *,
     user_id: str,

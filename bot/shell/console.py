@@ -18,11 +18,12 @@ from typing import Any, TextIO
 
 from slack_bolt.request import BoltRequest
 
-from bot import demo
+from bot import demo, ids
 from bot.app import MapBot, build
 from bot.config import Settings
 from bot.local_slack import LocalSlack, payloads
 from bot.local_slack.text_render import Element, render_blocks
+from bot.shell import forms
 from storage.clock import today_in
 from storage.db import Database
 
@@ -34,6 +35,9 @@ Shell commands:
   /as seller|buyer NAME  act as someone (known: {people}); a new name is made up
   /in CHANNEL            switch channel (default #monsters-deal)
   /show                  print the plan card of this channel again
+  /home                  open your App Home tab
+  /say TEXT              post a message as yourself; /shortcut turns it into a task
+  set X VALUE            fill field X of the open modal; submit / cancel
   /help                  this text        /quit  leave (Ctrl-D too)"""
 
 
@@ -68,7 +72,12 @@ class Shell:
         self.channel = "monsters-deal"
         self.seen_calls = 0
         self.seen_ephemerals: dict[str, int] = {}
-        self.buttons: dict[int, tuple[Element, str, str]] = {}  # n → element, channel, ts
+        # n → element, and where it is: a message (channel, ts) or a view (modal, Home).
+        self.buttons: dict[int, tuple[Element, str, str | dict[str, Any]]] = {}
+        self.modal: dict[str, Any] | None = None  # the open modal, as Slack holds it
+        self.fields: list[forms.Field] = []
+        self.on_home = False
+        self.said: dict[str, Any] | None = None  # the last `/say` message
 
     # --- helpers ---------------------------------------------------------------
 
@@ -96,14 +105,19 @@ class Shell:
     # --- showing what "Slack" received ------------------------------------------
 
     def show(
-        self, title: str, text: str, blocks: list[dict[str, Any]] | None, channel: str, ts: str
+        self,
+        title: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None,
+        channel: str,
+        where: str | dict[str, Any],  # the message ts, or the view the blocks are in
     ) -> None:
         self.say(f"── {title} " + "─" * max(0, 60 - len(title)))
         if blocks:
             rendered = render_blocks(blocks, self.name_of, start=len(self.buttons) + 1)
             self.say(rendered.text)
             for el in rendered.elements:
-                self.buttons[el.number] = (el, channel, ts)
+                self.buttons[el.number] = (el, channel, where)
         else:
             self.say(text)
 
@@ -123,6 +137,12 @@ class Shell:
                     channel,
                     str(call.result.get("ts", "")),
                 )
+            elif call.method in ("views.open", "views.push", "views.update") and call.ok:
+                self.open_modal(call.result.get("view") or {})
+            elif call.method == "views.publish" and call.ok and self.on_home:
+                if p.get("user_id") == self.me.user_id:
+                    view = call.result.get("view") or {}
+                    self.show("App Home", "", view.get("blocks"), "", view)
             elif call.method == "chat.update":
                 self.show(
                     f"#{self.channel} · MAP bot (updated)",
@@ -180,6 +200,15 @@ class Shell:
             resp = self.dispatch(body)
             self.show_ephemeral_response(resp.body)
             self.print_new_calls()
+        elif line.startswith("set ") or line in ("submit", "cancel", "fields"):
+            self.modal_line(line)
+        elif line == "/home":
+            self.open_home()
+        elif line.startswith("/say "):
+            self.said = self.local.add_message(self.channel_id, self.me.user_id, line[5:])
+            self.say(f"{self.me.name}: {line[5:]}")
+        elif line == "/shortcut":
+            self.shortcut()
         elif line.startswith("click"):
             self.click(line[5:].strip())
         elif line.startswith("/as"):
@@ -207,6 +236,19 @@ class Shell:
             self.say(f"No button [{arg}] on screen. /show prints the card again.")
             return
         el, channel, ts = self.buttons[int(arg)]
+        if isinstance(ts, dict):  # inside a modal or the Home tab
+            self.buttons.clear()
+            self.dispatch(
+                payloads.view_block_actions_body(
+                    user_id=self.me.user_id,
+                    user_team_id=self.me.team_id,
+                    team_id=demo.SELLER_TEAM,
+                    view=ts,
+                    action=el.action(),
+                )
+            )
+            self.print_new_calls()
+            return
         message = self.local.message(channel, ts) if ts else None
         body = payloads.block_actions_body(
             user_id=self.me.user_id,
@@ -265,6 +307,102 @@ class Shell:
         self.show(
             f"#{self.channel} · MAP bot", msg["text"], msg["blocks"], self.channel_id, str(ts)
         )
+
+    # --- modals, Home and the message shortcut ------------------------------------
+
+    def open_modal(self, view: dict[str, Any]) -> None:
+        self.modal = view
+        self.fields = forms.fields_of(view)
+        self.say(f"── modal · {view.get('title', {}).get('text', '')} " + "─" * 40)
+        rendered = render_blocks(view, self.name_of, start=len(self.buttons) + 1)
+        self.say(rendered.text)
+        for el in rendered.elements:
+            self.buttons[el.number] = (el, "", view)
+        if self.fields:
+            self.say("Fields (set X VALUE, then submit):\n" + forms.describe(self.fields))
+
+    def modal_line(self, line: str) -> None:
+        if self.modal is None:
+            self.say("No modal is open.")
+            return
+        if line == "fields":
+            self.say(forms.describe(self.fields))
+        elif line == "cancel":
+            self.modal, self.fields = None, []
+            self.say("Modal closed.")
+        elif line == "submit":
+            self.submit()
+        else:
+            _set, letter, *rest = line.split(" ", 2)
+            target = next((f for f in self.fields if f.letter == letter), None)
+            if target is None:
+                self.say(f"No field ({letter}). `fields` lists them.")
+                return
+            target.value = rest[0] if rest else ""
+            self.say(f"  ({letter}) {target.label} = {target.value!r}")
+
+    def submit(self) -> None:
+        import json
+
+        assert self.modal is not None
+        values = forms.state_values(self.fields, self.user_id_of)
+        body = payloads.view_submission_body(
+            user_id=self.me.user_id,
+            user_team_id=self.me.team_id,
+            team_id=self.me.team_id,
+            app_installed_team_id=demo.SELLER_TEAM,
+            view=self.modal,
+            values=values,
+        )
+        response = self.dispatch(body)
+        answer = json.loads(response.body) if response.body else {}
+        if answer.get("response_action") == "errors":
+            for block_id, error in answer.get("errors", {}).items():
+                label = next((f.label for f in self.fields if f.block_id == block_id), block_id)
+                self.say(f"  ✗ {label}: {error}")
+            return
+        if answer.get("response_action") in ("update", "push"):
+            self.buttons.clear()
+            self.open_modal(answer.get("view") or {})
+            return
+        self.modal, self.fields = None, []
+        self.buttons.clear()
+        self.say("Submitted.")
+        self.print_new_calls()
+
+    def user_id_of(self, name: str) -> str:
+        person = next((p for p in demo.PEOPLE if p.name == name.lower()), None)
+        return person.user_id if person is not None else name
+
+    def open_home(self) -> None:
+        self.on_home = True
+        self.buttons.clear()
+        event = {
+            "type": "app_home_opened",
+            "user": self.me.user_id,
+            "tab": "home",
+            "channel": "D0HOME",
+        }
+        self.dispatch(payloads.event_body(team_id=demo.SELLER_TEAM, event=event), json_body=True)
+        self.print_new_calls()
+        self.on_home = False
+
+    def shortcut(self) -> None:
+        if self.said is None:
+            self.say("Say something first (/say TEXT), then /shortcut turns it into a task.")
+            return
+        self.buttons.clear()
+        body = payloads.message_shortcut_body(
+            user_id=self.me.user_id,
+            user_team_id=self.me.team_id,
+            team_id=demo.SELLER_TEAM,
+            channel_id=self.channel_id,
+            message=self.said,
+            callback_id=ids.SHORTCUT_ADD_FROM_MESSAGE,
+            response_url=self.local.response_url(self.channel_id, self.me.user_id),
+        )
+        self.dispatch(body)
+        self.print_new_calls()
 
     def has_plan(self) -> bool:
         from storage.readmodel import active_plan
