@@ -17,7 +17,6 @@ import http.client
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,13 +53,14 @@ def _serve_slack() -> None:
 
 
 def _serve_ours(port: int, db_url: str, slack_url: str) -> None:
+    from waitress import serve
+
     from bot.app import build
     from bot.config import Settings
     from bot.server import wsgi_app
     from storage import services
     from storage.db import Database
     from storage.rules import Actor
-    from waitress import serve
 
     db = Database(db_url)
     bot = build(

@@ -369,9 +369,13 @@ def test_channel_shared_and_unshared_are_recorded_on_the_plan(h: Harness, db: Da
 
 
 def test_user_change_keeps_time_zones_current(h: Harness, db: Database) -> None:
-    two_deals(h)  # lex is known by now
+    two_deals(h)
     # Let background Home refreshes (which may look lex up in users.info) finish first.
     assert h.bot.deps.home.flush(10)
+    with db.write() as s:  # lex is someone we know
+        services.upsert_person(
+            s, SELLER_TEAM, "U0LEX", home_team_id=SELLER_TEAM, name="lex", tz=None, is_guest=False
+        )
     user = {
         "id": "U0LEX",
         "team_id": SELLER_TEAM,
