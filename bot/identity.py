@@ -53,6 +53,12 @@ _cache: dict[tuple[str, str, str], tuple[float, _Known | None]] = {}
 _cache_lock = threading.Lock()
 
 
+def forget_everyone() -> None:
+    """Drop the whole cache (tests empty the tables between cases)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def forget(db: Database, host_team_id: str, user_id: str) -> None:
     with _cache_lock:
         _cache.pop((db.url, host_team_id, user_id), None)

@@ -119,3 +119,13 @@ def fixed_clock() -> Iterator[FixedClock]:
     clock.set_clock(fc)
     yield fc
     clock.set_clock(None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_identity_cache() -> Iterator[None]:
+    """The per-process people cache must not outlive the rows it mirrors."""
+    from bot.identity import forget_everyone
+
+    forget_everyone()
+    yield
+    forget_everyone()
