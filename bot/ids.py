@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 # Buttons on the plan card, on `/map mine` and in App Home.
 TASK_START = "task.start"
@@ -122,3 +123,21 @@ def parse_menu_value(value: str) -> tuple[str, int, int] | None:
     if verb not in TASK_MENU_VERBS or parsed is None:
         return None
     return verb, parsed[0], parsed[1]
+
+
+# The go-live preview: Apply moves the dates, Cancel drops the preview.
+GOLIVE_APPLY = "golive.apply"
+GOLIVE_CANCEL = "golive.cancel"
+GOLIVE_ACTION_RE = re.compile(r"^golive\.(apply|cancel)$")
+
+
+def golive_value(plan_id: int, target: date) -> str:
+    return f"{plan_id}:{target.isoformat()}"
+
+
+def parse_golive_value(value: str) -> tuple[int, date] | None:
+    plan, _, when = value.partition(":")
+    try:
+        return (int(plan), date.fromisoformat(when)) if plan.isdigit() else None
+    except ValueError:
+        return None

@@ -12,14 +12,22 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from bot import ids
 from bot.render.blocks import Message
-from bot.render.replies import confirm_remove_message, error_message, mine_message, text_message
+from bot.render.replies import (
+    confirm_golive_message,
+    confirm_remove_message,
+    error_message,
+    mine_message,
+    text_message,
+)
 from bot.text import escape, truncate
 from commands import syntax as c
+from commands import template_commands
 from commands.dates import format_date
 from commands.parser import parse
 from commands.usage import overview, usage_for
-from storage import lookup, services
+from storage import lookup, services, template_store
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
@@ -70,6 +78,9 @@ def _verb_of(command: object) -> str:
         c.AddDialog: "add",
         c.Overview: "overview",
         c.People: "people",
+        c.TemplateCommand: "template",
+        c.Extend: "extend",
+        c.Country: "country",
     }.get(type(command), "help")
 
 
@@ -106,6 +117,12 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
         return Reply(Message(text=""), dialog=command)
     if isinstance(command, c.RemoveTask | c.RemoveMilestone):
         return _ask_remove(db, req, command)
+    if isinstance(command, c.TemplateCommand):
+        return _template(db, req, command, today)
+    if isinstance(command, c.GoLive) and command.target is not None:
+        preview = _golive_preview(db, req, command.target, today)
+        if preview is not None:
+            return preview
     handler = _CHANGES.get(type(command))
     if handler is None:  # pragma: no cover - every command type is mapped above
         return Reply(text_message(overview()))
@@ -129,23 +146,33 @@ def _require_plan(s: Session, req: Request) -> Plan:
 
 
 def _create(db: Database, req: Request, cmd: c.Create, today: date) -> Reply:
-    if cmd.template is not None:
-        raise services.Invalid(
-            "Templates aren't available yet: create the plan, then add milestones."
-        )
-    with db.write() as s:
-        plan = services.create_plan(
-            s, req.actor, req.channel_id, cmd.title, target_date=cmd.golive, tz=req.user_tz
-        )
-        plan_id = plan.id
     when = f" for go-live on {format_date(cmd.golive, today)}" if cmd.golive else ""
-    return Reply(
-        text_message(
-            f"Created *{escape(cmd.title)}*{when}. Next: `/map milestone add <title>` "
-            "and `/map add <task>`."
-        ),
-        repost_plan=plan_id,
-    )
+    with db.write() as s:
+        if cmd.template is not None:
+            laid = template_store.create_from_template(
+                s,
+                req.actor,
+                req.channel_id,
+                cmd.title,
+                cmd.template,
+                cmd.golive,
+                req.user_tz,
+                today,
+            )
+            text = f"Created *{escape(cmd.title)}*{when}. " + template_commands.laid_out_summary(
+                laid, cmd.template, today
+            )
+            plan_id = laid.plan.id
+        else:
+            plan = services.create_plan(
+                s, req.actor, req.channel_id, cmd.title, target_date=cmd.golive, tz=req.user_tz
+            )
+            plan_id = plan.id
+            text = (
+                f"Created *{escape(cmd.title)}*{when}. Next: `/map milestone add <title>` "
+                "and `/map add <task>` — or lay it out from a template: `/map template list`."
+            )
+    return Reply(text_message(text), repost_plan=plan_id)
 
 
 def _task(s: Session, req_actor: Actor, plan: Plan, ref: c.TaskRef) -> Task:
@@ -248,6 +275,50 @@ def _rename_plan(s: Session, actor: Actor, plan: Plan, cmd: c.RenamePlan, today:
     return f"Plan renamed to *{escape(plan.title)}*."
 
 
+def _template(db: Database, req: Request, cmd: c.TemplateCommand, today: date) -> Reply:
+    """Template commands work anywhere; `save` needs this channel's plan."""
+    with db.write() as s:
+        plan = active_plan(s, req.actor.team_id, req.channel_id)
+        return Reply(text_message(template_commands.run_template(s, req.actor, plan, cmd, today)))
+
+
+def _golive_preview(db: Database, req: Request, target: date, today: date) -> Reply | None:
+    """When moving go-live would move relative task dates, show what first."""
+    with db.read() as s:
+        plan = _require_plan(s, req)
+        services.require_edit(plan, req.actor)
+        preview = template_store.preview_target(s, plan, target, today)
+        plan_id = plan.id
+    if not preview.moves:
+        return None
+    message = confirm_golive_message(
+        template_commands.preview_text(preview, target, today),
+        ids.golive_value(plan_id, target),
+    )
+    return Reply(message)
+
+
+def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> tuple[Reply, str]:
+    """The Apply button of the preview: re-check, move, and say what moved (for the channel)."""
+    parsed = ids.parse_golive_value(value)
+    if parsed is None:
+        raise services.NotFound("That button is no longer valid.")
+    plan_id, target = parsed
+    with db.write() as s:
+        plan = active_plan(s, actor.team_id, channel_id)
+        if plan is None or plan.id != plan_id:
+            raise services.NotFound("That isn't this channel's plan.")
+        today = today_in(plan.tz)
+        preview = template_store.preview_target(s, plan, target, today)
+        moved = services.set_target_date(s, actor, plan, target)
+    # The channel is buyer-visible: internal tasks stay out of the announcement.
+    visible = [m for m in preview.moves if not m.internal]
+    announcement = template_commands.moved_summary(visible, target, actor.user_id, today)
+    when = format_date(target, today)
+    reply = text_message(f"Go-live is now {when}; {len(moved)} task dates moved.")
+    return Reply(reply, refresh_plan=plan_id), announcement
+
+
 _CHANGES: dict[type, Callable[..., str]] = {
     c.MilestoneAdd: _milestone_add,
     c.MilestoneStatus: _milestone_status,
@@ -260,6 +331,8 @@ _CHANGES: dict[type, Callable[..., str]] = {
     c.RenameTask: _rename_task,
     c.RenameMilestone: _rename_milestone,
     c.RenamePlan: _rename_plan,
+    c.Extend: template_commands.run_extend,
+    c.Country: template_commands.run_country,
 }
 
 

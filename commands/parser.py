@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from commands import syntax as c
+from commands import template_commands
 from commands.dates import DateError, parse_date, quote
 from commands.usage import USAGE
 
@@ -412,6 +413,9 @@ _PARSERS: dict[str, Callable[[str, date], c.Command]] = {
     "remove": _remove,
     "overview": _no_arguments(c.Overview()),
     "people": _no_arguments(c.People()),
+    "template": template_commands.parse_template,
+    "extend": template_commands.parse_extend,
+    "country": template_commands.parse_country,
 }
 
 
@@ -433,5 +437,5 @@ def parse(text: str, today: date) -> c.Command | c.ParseError:
         if typed in _STATUS_VERBS:
             return _set_status(rest, today, typed)
         return _PARSERS[verb](rest, today)
-    except (_Refused, DateError) as e:  # both carry the message for the user
+    except (_Refused, DateError, template_commands.Refused) as e:  # all carry the message
         return c.ParseError(str(e), verb)

@@ -155,6 +155,30 @@ class People:
 # Commands answered by opening a modal (the slash listener has the trigger_id).
 Dialog = AddDialog | Overview | People
 
+
+@dataclass(frozen=True)
+class TemplateCommand:
+    """`template list|show|save|delete|export|import …` (team templates)."""
+
+    action: Literal["list", "show", "save", "delete", "export", "import"]
+    name: str | None = None
+    yaml_text: str | None = None  # `import`: the YAML pasted after the first line
+
+
+@dataclass(frozen=True)
+class Extend:
+    """`extend <template>`: carry on after signature (e.g. with `onboarding`)."""
+
+    template: str
+
+
+@dataclass(frozen=True)
+class Country:
+    """`country <code>|none`: whose public holidays relative dates skip."""
+
+    code: str | None
+
+
 Command = (
     Help
     | Create
@@ -176,6 +200,9 @@ Command = (
     | AddDialog
     | Overview
     | People
+    | TemplateCommand
+    | Extend
+    | Country
 )
 
 

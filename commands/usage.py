@@ -10,8 +10,10 @@ from bot.text import escape
 _USAGE = {
     "help": "`/map help [command]` — this overview, or how one command works. "
     "Example: `/map help add`",
-    "create": "`/map create <title> [go-live <date>]` — start the action plan for this channel.\n"
-    "Example: `/map create Acme rollout go-live Dec 15`",
+    "create": "`/map create <title> [from <template>] [go-live <date>]` — start the action plan "
+    "for this channel, laid out from a template (`/map template list`) with every date worked "
+    "back from go-live.\n"
+    "Example: `/map create Acme rollout from enterprise go-live Mar 1`",
     "status": "`/map status` — post the plan card again at the bottom of the channel.",
     "mine": "`/map mine` — your open tasks in this plan.",
     "milestone": "`/map milestone add <title> [due <date>]` — add a milestone.\n"
@@ -34,7 +36,15 @@ _USAGE = {
     "`tomorrow`, `in 2 weeks`, `+3d`, `+5bd` (business days).\n"
     "Example: `/map due #7 in 2 business days`",
     "golive": "`/map golive <date>` (or `none`; also `go-live`, `target`) — the target go-live "
-    "date. Example: `/map golive Jan 15`",
+    "date. Tasks due relative to it move with it (you see a preview first); dates set by hand "
+    "stay put. Example: `/map golive Jan 15`",
+    "template": "`/map template list` · `show <name>` · `save <name>` (this plan, dates made "
+    "relative to go-live) · `delete <name>` · `export <name>` (YAML) · `import <name>` with the "
+    "YAML pasted on the next lines.\nExample: `/map template save emea-enterprise`",
+    "extend": "`/map extend <template>` — add a template's milestones to this plan, e.g. "
+    "`/map extend onboarding` after signature.",
+    "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
+    "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "
     "Example: `/map move #7 to Contracting`",
     "rename": "`/map rename <task> to <title>`, `/map rename milestone <name> to <title>`, "
@@ -65,6 +75,9 @@ _SUMMARY = {
     "remove": "remove a task or milestone",
     "overview": "the plan's why, goals and success criteria",
     "people": "who is on the deal",
+    "template": "list, save, show, import and export templates",
+    "extend": "add a template's milestones (after signature: onboarding)",
+    "country": "public holidays to skip in dates",
 }
 
 

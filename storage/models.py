@@ -64,6 +64,8 @@ class Plan(Base):
     overview_goals: Mapped[str] = mapped_column(Text, default="")
     overview_success: Mapped[str] = mapped_column(Text, default="")
     buyers_can_edit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ISO country code whose public holidays relative due dates skip (None: weekends only).
+    country: Mapped[str | None] = mapped_column(String(8))
     # Other workspaces the channel is shared with (Slack Connect), space-separated
     # team ids, kept by the channel_shared / channel_unshared events.
     connected_teams: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -201,3 +203,17 @@ class Stakeholder(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(64), default="")
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TeamTemplate(Base):
+    """A team's own plan template, kept as the YAML people import and export."""
+
+    __tablename__ = "team_template"
+    __table_args__ = (UniqueConstraint("team_id", "name", name="uq_team_template_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -125,7 +125,7 @@ def _check_milestone(plan: Plan, milestone: Milestone) -> None:
 def _relative_due(plan: Plan, task: Task) -> date | None:
     if task.due_offset_days is None or plan.target_date is None:
         return task.due_date
-    return shift(plan.target_date, task.due_offset_days, task.due_business)
+    return shift(plan.target_date, task.due_offset_days, task.due_business, plan.country)
 
 
 def lock_plan(s: Session, plan_id: int) -> Plan:
@@ -206,8 +206,15 @@ def set_target_date(s: Session, actor: Actor, plan: Plan, target: date | None) -
         before=before.isoformat() if before else None,
         after=target.isoformat() if target else None,
     )
-    moved: list[Task] = []
     if target is None:
+        return []
+    return _recompute_relative(s, plan, actor)
+
+
+def _recompute_relative(s: Session, plan: Plan, actor: Actor) -> list[Task]:
+    """Recompute every relative, unpinned due date; returns the tasks that moved."""
+    moved: list[Task] = []
+    if plan.target_date is None:
         return moved
     relative = s.scalars(
         select(Task).where(
@@ -222,6 +229,27 @@ def set_target_date(s: Session, actor: Actor, plan: Plan, target: date | None) -
             task.updated_at = clock.now()
             moved.append(task)
     return moved
+
+
+def set_country(s: Session, actor: Actor, plan: Plan, country: str | None) -> list[Task]:
+    """Whose public holidays business-day dates skip; relative dates are recomputed."""
+    require_edit(plan, actor)
+    _log(s, plan, actor, "plan.country", before=plan.country, after=country)
+    plan.country = country
+    return _recompute_relative(s, plan, actor)
+
+
+def log_plan_event(
+    s: Session,
+    actor: Actor,
+    plan: Plan,
+    action: str,
+    *,
+    before: object = None,
+    after: object = None,
+) -> None:
+    """An activity row for a plan-level change made by another storage module."""
+    _log(s, plan, actor, action, before=before, after=after)
 
 
 def set_card(s: Session, plan: Plan, channel: str, ts: str) -> None:

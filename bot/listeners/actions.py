@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.deps import Deps
-from commands.handlers import confirm_remove
+from commands.handlers import apply_golive, confirm_remove
 from storage import lookup, services
 from storage.models import Plan
 from storage.readmodel import active_plan
@@ -74,6 +74,32 @@ def register(app: App, deps: Deps) -> None:
             # Also refreshes the Home of the plan's people (assignees, creator).
             deps.publisher.refresh(actor.team_id, plan_id)
         deps.home.refresh_user(actor.team_id, actor.user_id)
+
+    @app.action(ids.GOLIVE_ACTION_RE)
+    def golive(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+    ) -> None:
+        ack()
+        if action["action_id"] == ids.GOLIVE_CANCEL:
+            respond(delete_original=True)
+            return
+        actor, _tz = deps.actor(context, client, body.get("user"))
+        channel = _channel_of(body)
+        try:
+            reply, announcement = apply_golive(deps.db, actor, channel, action.get("value") or "")
+        except services.DomainError as e:
+            respond(text=f":no_entry: {e.message}", replace_original=True)
+            return
+        respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
+        # One message in the channel says what moved (visible tasks only).
+        client.chat_postMessage(channel=channel, text=announcement)
+        if reply.refresh_plan is not None:
+            deps.publisher.refresh(actor.team_id, reply.refresh_plan)
 
     @app.action(ids.REMOVE_ACTION_RE)
     def remove(

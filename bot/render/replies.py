@@ -94,3 +94,23 @@ def confirm_remove_message(what: str, value: str) -> Message:
         ),
     ]
     return Message(text=f"Remove {what}?", blocks=to_dicts(blocks))
+
+
+def confirm_golive_message(preview: str, value: str) -> Message:
+    """The go-live preview (`preview` already escaped), with Apply and Cancel."""
+    blocks: list[Block] = [
+        *[
+            SectionBlock(block_id=f"golive.preview.{i}", text=MarkdownTextObject(text=chunk))
+            for i, chunk in enumerate(chunk_lines(preview.split("\n"))[:10])
+        ],
+        ActionsBlock(
+            block_id="golive.buttons",
+            elements=[
+                ButtonElement(
+                    text="Move the dates", action_id=ids.GOLIVE_APPLY, value=value, style="primary"
+                ),
+                ButtonElement(text="Cancel", action_id=ids.GOLIVE_CANCEL, value=value),
+            ],
+        ),
+    ]
+    return Message(text=truncate(preview, 3000), blocks=to_dicts(blocks))

@@ -1,0 +1,1 @@
+"""Built-in plan templates, one readable YAML file each (see storage.templates)."""

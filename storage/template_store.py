@@ -1,0 +1,238 @@
+"""Templates in the database: lay a plan out from one, keep a team's own, and
+preview what moving the go-live date does. Writers follow storage.services'
+conventions (permission check, activity row) and reuse its functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import clock, services
+from storage.models import Milestone, Plan, Task, TeamTemplate
+from storage.rules import Actor
+from storage.templates import (
+    NAME_RE,
+    PlanTask,
+    Template,
+    TemplateError,
+    builtin,
+    builtin_names,
+    from_plan,
+    lay_out,
+    parse_template,
+    to_yaml,
+)
+from storage.workdays import shift
+
+
+@dataclass(frozen=True)
+class Laid:
+    """What laying out a template did: tasks added, and those due in the past."""
+
+    plan: Plan
+    added: int
+    past: list[tuple[int, str, date]]  # (#number, title, due) — flagged, not moved
+
+
+@dataclass(frozen=True)
+class Move:
+    number: int
+    title: str
+    before: date | None
+    after: date
+    internal: bool
+
+
+@dataclass(frozen=True)
+class TargetPreview:
+    moves: list[Move]
+    past: list[Move]  # moves that would land before today
+    pinned: int  # relative tasks a person pinned by hand: they stay put
+
+
+# --- finding templates -----------------------------------------------------------
+
+
+def find_template(s: Session, team_id: str, name: str) -> Template:
+    """A team template of that name, else a built-in one."""
+    key = name.strip().lower()
+    row = s.scalar(
+        select(TeamTemplate).where(TeamTemplate.team_id == team_id, TeamTemplate.name == key)
+    )
+    if row is not None:
+        return parse_template(row.yaml_text, name=row.name)
+    found = builtin(key) if NAME_RE.match(key) else None
+    if found is None:
+        names = ", ".join(n for n, _ in list_templates(s, team_id))
+        raise services.NotFound(f"There's no template “{name}”. Templates: {names}.")
+    return found
+
+
+def list_templates(s: Session, team_id: str) -> list[tuple[str, str]]:
+    """(name, "built-in" or "team") for every template this team can use."""
+    team = [
+        (n, "team")
+        for n in s.scalars(select(TeamTemplate.name).where(TeamTemplate.team_id == team_id))
+    ]
+    taken = {n for n, _ in team}
+    return sorted(team) + [(n, "built-in") for n in builtin_names() if n not in taken]
+
+
+# --- laying out ------------------------------------------------------------------
+
+
+def apply_template(s: Session, actor: Actor, plan: Plan, template: Template, today: date) -> Laid:
+    """Add the template's milestones and tasks to the plan (milestones of the same
+    title are reused). Dates are worked back from the plan's target date; a date
+    already in the past is flagged, not moved."""
+    services.require_edit(plan, actor)
+    existing = {
+        m.title.casefold(): m
+        for m in s.scalars(select(Milestone).where(Milestone.plan_id == plan.id))
+    }
+    past: list[tuple[int, str, date]] = []
+    laid = lay_out(template, plan.target_date, plan.country)
+    for item in laid:
+        milestone = existing.get(item.milestone.casefold())
+        if milestone is None:
+            milestone = services.add_milestone(s, actor, plan, item.milestone)
+            existing[item.milestone.casefold()] = milestone
+        task = services.add_task(
+            s,
+            actor,
+            plan,
+            item.title,
+            milestone=milestone,
+            owner_side=item.owner,
+            due=item.due,
+            due_offset_days=item.offset_days,
+            due_business=item.business,
+            internal=item.internal,
+        )
+        if item.due is not None and item.due < today:
+            past.append((task.number, task.title, item.due))
+    services.log_plan_event(s, actor, plan, "plan.template", after=template.name)
+    return Laid(plan, len(laid), past)
+
+
+def create_from_template(
+    s: Session,
+    actor: Actor,
+    channel_id: str,
+    title: str,
+    template_name: str,
+    target: date | None,
+    tz: str,
+    today: date,
+) -> Laid:
+    template = find_template(s, actor.team_id, template_name)
+    plan = services.create_plan(s, actor, channel_id, title, target_date=target, tz=tz)
+    return apply_template(s, actor, plan, template, today)
+
+
+# --- a team's own templates ----------------------------------------------------------
+
+
+def plan_as_template(s: Session, plan: Plan, name: str) -> Template:
+    milestones = list(
+        s.scalars(
+            select(Milestone).where(Milestone.plan_id == plan.id).order_by(Milestone.position)
+        )
+    )
+    tasks = list(
+        s.scalars(select(Task).where(Task.plan_id == plan.id).order_by(Task.position, Task.number))
+    )
+    by_milestone = {
+        m.id: [
+            PlanTask(
+                t.title,
+                t.owner_side,
+                t.internal,
+                t.due_date,
+                t.due_offset_days if not t.due_pinned else None,
+                t.due_business,
+            )
+            for t in tasks
+            if t.milestone_id == m.id
+        ]
+        for m in milestones
+    }
+    return from_plan(
+        name,
+        plan.title,
+        plan.target_date,
+        [(m.title, by_milestone[m.id]) for m in milestones],
+        plan.country,
+    )
+
+
+def save_template(s: Session, actor: Actor, name: str, yaml_text: str) -> Template:
+    """Store a team template (replacing one of the same name); the YAML is
+    validated first, so a bad file stores nothing."""
+    if actor.side != "seller":
+        raise services.Forbidden("Only the seller team can keep templates.")
+    key = name.strip().lower()
+    if not NAME_RE.match(key):
+        raise services.Invalid(
+            "A template name is lowercase letters, digits, - or _ (e.g. `emea-enterprise`)."
+        )
+    try:
+        template = parse_template(yaml_text, name=key)
+    except TemplateError as e:
+        raise services.Invalid(
+            "That template has problems:\n" + "\n".join(f"• {p}" for p in e.problems)
+        ) from None
+    row = s.scalar(
+        select(TeamTemplate).where(TeamTemplate.team_id == actor.team_id, TeamTemplate.name == key)
+    )
+    if row is None:
+        row = TeamTemplate(
+            team_id=actor.team_id, name=key, created_by=actor.user_id, created_at=clock.now()
+        )
+        s.add(row)
+    row.yaml_text = to_yaml(template)
+    s.flush()
+    return template
+
+
+def delete_template(s: Session, actor: Actor, name: str) -> None:
+    if actor.side != "seller":
+        raise services.Forbidden("Only the seller team can keep templates.")
+    key = name.strip().lower()
+    row = s.scalar(
+        select(TeamTemplate).where(TeamTemplate.team_id == actor.team_id, TeamTemplate.name == key)
+    )
+    if row is None:
+        raise services.NotFound(
+            f"Your team has no template “{name}” (built-in ones can't be deleted)."
+        )
+    s.delete(row)
+
+
+# --- moving the go-live date ---------------------------------------------------------
+
+
+def preview_target(s: Session, plan: Plan, target: date, today: date) -> TargetPreview:
+    """What `set_target_date` would do, without doing it."""
+    relative = list(
+        s.scalars(
+            select(Task)
+            .where(Task.plan_id == plan.id, Task.due_offset_days.is_not(None))
+            .order_by(Task.number)
+        )
+    )
+    moves = []
+    for t in relative:
+        if t.due_pinned or t.due_offset_days is None:
+            continue
+        new = shift(target, t.due_offset_days, t.due_business, plan.country)
+        if new != t.due_date:
+            moves.append(Move(t.number, t.title, t.due_date, new, t.internal))
+    return TargetPreview(
+        moves=moves,
+        past=[m for m in moves if m.after < today],
+        pinned=sum(1 for t in relative if t.due_pinned),
+    )
