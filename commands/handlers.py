@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot import ids
 from bot.render.blocks import Message
 from bot.render.replies import (
+    code_message,
     confirm_golive_message,
     confirm_remove_message,
     error_message,
@@ -278,6 +279,10 @@ def _rename_plan(s: Session, actor: Actor, plan: Plan, cmd: c.RenamePlan, today:
 def _template(db: Database, req: Request, cmd: c.TemplateCommand, today: date) -> Reply:
     """Template commands work anywhere; `save` needs this channel's plan."""
     with db.write() as s:
+        if cmd.action == "export":
+            yaml_text = template_commands.export_yaml(s, req.actor, cmd.name or "")
+            title = f"Template `{escape(cmd.name or '')}` — copy it into `/map template import`:"
+            return Reply(code_message(title, yaml_text))
         plan = active_plan(s, req.actor.team_id, req.channel_id)
         return Reply(text_message(template_commands.run_template(s, req.actor, plan, cmd, today)))
 

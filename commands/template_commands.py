@@ -18,7 +18,6 @@ from storage.templates import Template, to_yaml
 from storage.workdays import is_known_country
 
 ACTIONS = ("list", "show", "save", "delete", "export", "import")
-YAML_REPLY_LIMIT = 2800  # a section's 3,000 characters, less the fences and title
 
 
 class Refused(ValueError):
@@ -46,7 +45,9 @@ def parse_template(rest: str, today: date) -> c.Command:
             raise Refused(
                 "Paste the template's YAML on the lines after `/map template import <name>`."
             )
-        return c.TemplateCommand("import", name, body.strip("`\n").removeprefix("yaml\n"))
+        # Copied from an export, the YAML may come in several ``` fences: drop them.
+        lines = [line for line in body.splitlines() if line.strip() not in ("```", "```yaml")]
+        return c.TemplateCommand("import", name, "\n".join(lines))
     return c.TemplateCommand(action, name)  # type: ignore[arg-type]
 
 
@@ -102,6 +103,10 @@ def laid_out_summary(laid: template_store.Laid, template: str, today: date) -> s
     return text
 
 
+def export_yaml(s: Session, actor: Actor, name: str) -> str:
+    return to_yaml(template_store.find_template(s, actor.team_id, name))
+
+
 def run_template(
     s: Session, actor: Actor, plan: Plan | None, cmd: c.TemplateCommand, today: date
 ) -> str:
@@ -111,11 +116,6 @@ def run_template(
     name = cmd.name or ""
     if cmd.action == "show":
         return describe(template_store.find_template(s, actor.team_id, name))
-    if cmd.action == "export":
-        text = to_yaml(template_store.find_template(s, actor.team_id, name))
-        if len(text) > YAML_REPLY_LIMIT:
-            text = text[:YAML_REPLY_LIMIT] + "\n# … cut here: too long for one message"
-        return f"```\n{escape(text)}```"
     if cmd.action == "delete":
         template_store.delete_template(s, actor, name)
         return f"Deleted the team template `{escape(name)}`."

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks.basic_components import ConfirmObject
 from bot import ids
 from bot.render.blocks import (
     MESSAGE_MAX_BLOCKS,
+    SECTION_TEXT_MAX,
     Message,
     chunk_lines,
     context,
@@ -114,3 +115,15 @@ def confirm_golive_message(preview: str, value: str) -> Message:
         ),
     ]
     return Message(text=truncate(preview, 3000), blocks=to_dicts(blocks))
+
+
+def code_message(title: str, code: str) -> Message:
+    """Code (a template's YAML) as fenced sections, each within Slack's 3,000
+    characters; copied back whole, the fences are ignored on import."""
+    chunks = chunk_lines([escape(line) for line in code.splitlines()], SECTION_TEXT_MAX - 8)
+    blocks: list[Block] = [SectionBlock(block_id="code.title", text=MarkdownTextObject(text=title))]
+    blocks += [
+        SectionBlock(block_id=f"code.{i}", text=MarkdownTextObject(text=f"```\n{chunk}\n```"))
+        for i, chunk in enumerate(chunks[: MESSAGE_MAX_BLOCKS - 1])
+    ]
+    return Message(text=title, blocks=to_dicts(blocks))
