@@ -141,3 +141,10 @@ def parse_golive_value(value: str) -> tuple[int, date] | None:
         return (int(plan), date.fromisoformat(when)) if plan.isdigit() else None
     except ValueError:
         return None
+
+
+# The create form (`/map create` alone).
+CREATE_VIEW = "plan.create"
+CREATE_TITLE = "create.title"
+CREATE_TEMPLATE = "create.template"
+CREATE_GOLIVE = "create.golive"

@@ -57,6 +57,7 @@ class Reply:
     refresh_plan: int | None = None  # the card changed: chat.update it
     repost_plan: int | None = None  # post the card anew at the bottom of the channel
     dialog: c.Dialog | None = None  # open this modal (bot.listeners.modals) instead
+    create_dialog: bool = False  # open the create form (bot.listeners.create)
 
 
 def _verb_of(command: object) -> str:
@@ -113,6 +114,8 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
             plan = _require_plan(s, req)
             view = plan_view(s, plan, req.actor.side)
         return Reply(mine_message(view, req.actor.user_id, today))
+    if isinstance(command, c.CreateDialog):
+        return Reply(Message(text=""), create_dialog=True)
     if isinstance(command, c.AddDialog | c.Overview | c.People):
         _plan_id(db, req)  # a modal needs the channel's plan: say so when there is none
         return Reply(Message(text=""), dialog=command)

@@ -290,6 +290,8 @@ def _no_arguments(command: c.Command) -> Callable[[str, date], c.Command]:
 
 
 def _create(rest: str, today: date) -> c.Command:
+    if not rest.strip():
+        return c.CreateDialog()
     title, found = _title_and_clauses(rest, _CREATE_CLAUSES, today, "plan")
     return c.Create(title=title, golive=found.golive, template=found.template)
 

@@ -157,6 +157,11 @@ Dialog = AddDialog | Overview | People
 
 
 @dataclass(frozen=True)
+class CreateDialog:
+    """`/map create` alone: the create form, with its template picker."""
+
+
+@dataclass(frozen=True)
 class TemplateCommand:
     """`template list|show|save|delete|export|import …` (team templates)."""
 
@@ -201,6 +206,7 @@ Command = (
     | Overview
     | People
     | TemplateCommand
+    | CreateDialog
     | Extend
     | Country
 )

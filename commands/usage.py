@@ -13,6 +13,7 @@ _USAGE = {
     "create": "`/map create <title> [from <template>] [go-live <date>]` — start the action plan "
     "for this channel, laid out from a template (`/map template list`) with every date worked "
     "back from go-live.\n"
+    "`/map create` alone opens the form, with a template picker.\n"
     "Example: `/map create Acme rollout from enterprise go-live Mar 1`",
     "status": "`/map status` — post the plan card again at the bottom of the channel.",
     "mine": "`/map mine` — your open tasks in this plan.",

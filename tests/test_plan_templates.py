@@ -343,3 +343,47 @@ def test_create_from_template_then_move_go_live_with_a_preview(h: Harness, db: D
 def _dues(db: Database) -> list[tuple[int, date | None]]:
     with db.read() as s:
         return [(n, d) for n, d in s.execute(select(Task.number, Task.due_date))]
+
+
+def test_create_form_with_template_picker(h: Harness, db: Database) -> None:
+    from bot.local_slack import payloads
+
+    assert h.command("create", channel="C0NEW").status == 200
+    (opened,) = h.local.calls_to("views.open")
+    view = opened.result["view"]
+    picker = next(b for b in view["blocks"] if b["block_id"] == ids.CREATE_TEMPLATE)
+    assert {o["value"] for o in picker["element"]["options"]} >= {"-", "enterprise", "onboarding"}
+
+    def submit(values: dict[str, object]) -> dict[str, object]:
+        body = payloads.view_submission_body(
+            user_id="U0LEX", user_team_id=SELLER_TEAM, team_id=SELLER_TEAM, view=view, values=values
+        )
+        resp = h.signed(body)
+        assert resp.status == 200
+        return resp.json() or {}
+
+    empty = submit(
+        {ids.CREATE_TITLE: {ids.CREATE_TITLE: {"type": "plain_text_input", "value": ""}}}
+    )
+    assert empty["response_action"] == "errors" and ids.CREATE_TITLE in empty["errors"]  # type: ignore[operator]
+    with db.read() as s:
+        assert active_plan(s, SELLER_TEAM, "C0NEW") is None
+    option = next(o for o in picker["element"]["options"] if o["value"] == "quick-smb")
+    done = submit(
+        {
+            ids.CREATE_TITLE: {ids.CREATE_TITLE: {"type": "plain_text_input", "value": "Globex"}},
+            ids.CREATE_TEMPLATE: {
+                ids.CREATE_TEMPLATE: {"type": "static_select", "selected_option": option}
+            },
+            ids.CREATE_GOLIVE: {
+                ids.CREATE_GOLIVE: {"type": "datepicker", "selected_date": "2027-05-03"}
+            },
+        }
+    )
+    assert done == {}
+    h.settle()
+    with db.read() as s:
+        plan = active_plan(s, SELLER_TEAM, "C0NEW")
+        assert plan is not None and plan.target_date == date(2027, 5, 3)
+        assert len(plan_view(s, plan, "seller").tasks) == 7
+    assert "Globex" in h.card_text("C0NEW")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.listeners import actions, events, home, modals, shortcuts, slash
+from bot.listeners import actions, create, events, home, modals, shortcuts, slash
 
 
 def register(app: App, deps: Deps) -> None:
@@ -15,3 +15,4 @@ def register(app: App, deps: Deps) -> None:
     events.register(app, deps)
     modals.register(app, deps)
     shortcuts.register(app, deps)
+    create.register(app, deps)

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners import modals
+from bot.listeners import create, modals
 from commands.handlers import Request, handle
 
 
@@ -27,6 +27,12 @@ def register(app: App, deps: Deps) -> None:
                 user_tz=tz,
             ),
         )
+        if reply.create_dialog:
+            problem = create.open_create(
+                deps, client, actor, command.get("channel_id", ""), command.get("trigger_id", "")
+            )
+            ack(response_type="ephemeral", text=problem) if problem else ack()
+            return
         if reply.dialog is not None:  # `/map add`, `/map overview`, `/map people`
             problem = modals.open_dialog(
                 deps,
