@@ -252,7 +252,7 @@ def set_due(s: Session, actor: Actor, plan: Plan, task: Task, due: Due) -> None:
     if n is not None:
         if relative_days_before(task) == n:
             return
-        new_due = shift(plan.target_date, -n, True) if plan.target_date else None
+        new_due = shift(plan.target_date, -n, True, plan.country) if plan.target_date else None
         _log(
             s,
             plan,
