@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -72,21 +72,27 @@ def _log(
     before: object = None,
     after: object = None,
 ) -> None:
-    at = clock.now()
-    s.add(
-        Activity(
-            plan_id=plan.id,
-            task_id=task.id if task is not None else None,
-            milestone_id=milestone.id if milestone is not None else None,
-            actor_id=actor.user_id,
-            actor_side=actor.side,
-            action=action,
-            before=None if before is None else str(before),
-            after=None if after is None else str(after),
-            at=at,
-        )
+    # A plain INSERT, not an ORM object: activity rows are never read back in the
+    # same transaction, and skipping the unit of work matters on every click.
+    # The activity rows are the record of change (digests, stalled plans); not
+    # touching the plan row keeps writers to different tasks from queueing on it.
+    s.execute(
+        _INSERT_ACTIVITY,
+        {
+            "plan_id": plan.id,
+            "task_id": task.id if task is not None else None,
+            "milestone_id": milestone.id if milestone is not None else None,
+            "actor_id": actor.user_id,
+            "actor_side": actor.side,
+            "action": action,
+            "before": None if before is None else str(before),
+            "after": None if after is None else str(after),
+            "at": clock.now(),
+        },
     )
-    plan.updated_at = at
+
+
+_INSERT_ACTIVITY = insert(Activity)
 
 
 def _clean_title(title: str, what: str) -> str:

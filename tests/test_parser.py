@@ -82,6 +82,7 @@ VALID: list[tuple[str, c.Command]] = [
     ("add Ping <!here>", c.Add("Ping <!here>")),
     ("add R&amp;D sign-off &lt;3", c.Add("R&D sign-off <3")),
     ("add", c.AddDialog()),
+    ("create", c.CreateDialog()),
     # assign
     ("assign #7 <@U123ABC|jane>", c.Assign(T7, "U123ABC")),
     ("assign #7 <@U123ABC>", c.Assign(T7, "U123ABC")),
@@ -143,7 +144,6 @@ INVALID: list[tuple[str, str | None, str]] = [
     ("ad Send MSA", None, "Did you mean `add`?"),
     ("<script>", None, "“&lt;script&gt;”"),
     ("help xyzzy", "help", "“xyzzy”"),
-    ("create", "create", "needs a title"),
     ("create go-live Dec 1", "create", "needs a title"),
     ("create Acme from", "create", "after `from`"),
     ("status now", "status", "“now”"),

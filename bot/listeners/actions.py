@@ -15,7 +15,6 @@ from bot.deps import Deps
 from commands.handlers import apply_golive, confirm_remove
 from storage import lookup, services
 from storage.models import Plan
-from storage.readmodel import active_plan
 
 
 def _channel_of(body: dict[str, Any]) -> str:
@@ -55,14 +54,15 @@ def register(app: App, deps: Deps) -> None:
                 raise services.NotFound("That button is no longer valid.")
             plan_id, task_id = parsed
             with deps.db.write() as s:
-                plan = (
-                    _plan_in_team(s, actor.team_id, plan_id)
-                    if from_home
-                    else active_plan(s, actor.team_id, channel)
-                )
-                if plan is None or plan.id != plan_id:
-                    raise services.NotFound("That task isn't part of this channel's plan.")
-                task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+                if from_home:
+                    plan = _plan_in_team(s, actor.team_id, plan_id)
+                    if plan is None:
+                        raise services.NotFound("That task isn't part of this channel's plan.")
+                    task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+                else:
+                    plan, task = lookup.task_in_channel_plan(
+                        s, actor.team_id, channel, plan_id, task_id, actor.side
+                    )
                 changed = services.set_task_status(s, actor, plan, task, status)
         except services.DomainError as e:
             if from_home:
