@@ -73,7 +73,8 @@ def register(app: App, deps: Deps) -> None:
         if changed:
             # Also refreshes the Home of the plan's people (assignees, creator).
             deps.publisher.refresh(actor.team_id, plan_id)
-        deps.home.refresh_user(actor.team_id, actor.user_id)
+        if from_home:  # from a channel, the plan's people (above) are whose Homes change
+            deps.home.refresh_user(actor.team_id, actor.user_id)
 
     @app.action(ids.GOLIVE_ACTION_RE)
     def golive(
