@@ -148,3 +148,8 @@ CREATE_VIEW = "plan.create"
 CREATE_TITLE = "create.title"
 CREATE_TEMPLATE = "create.template"
 CREATE_GOLIVE = "create.golive"
+
+# Buttons on a nudge: snooze it, or mark the task done right there.
+NUDGE_SNOOZE = "nudge.snooze"  # value: "<task id>:<days>" or "<task id>:due"
+NUDGE_DONE = "nudge.done"  # value: task_value(plan, task)
+NUDGE_ACTION_RE = re.compile(r"^nudge\.(snooze|done)(\.\w+)?$")

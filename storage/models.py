@@ -66,6 +66,15 @@ class Plan(Base):
     buyers_can_edit: Mapped[bool] = mapped_column(Boolean, default=False)
     # ISO country code whose public holidays relative due dates skip (None: weekends only).
     country: Mapped[str | None] = mapped_column(String(8))
+    # Reminders (`/map remind`): nudge N days before a due date, the weekly digest's
+    # day (0 = Monday) and local time in minutes, whether weekends count, on or off.
+    remind_lead_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    digest_minute: Mapped[int] = mapped_column(Integer, default=540, server_default="540")
+    remind_weekends: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    reminders_on: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # Other workspaces the channel is shared with (Slack Connect), space-separated
     # team ids, kept by the channel_shared / channel_unshared events.
     connected_teams: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -91,7 +100,10 @@ class Milestone(Base):
 
 class Task(Base):
     __tablename__ = "task"
-    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_task_plan_number"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number", name="uq_task_plan_number"),
+        Index("ix_task_due_date", "due_date"),  # what is due when: the reminder tick
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
@@ -135,6 +147,7 @@ class Person(Base):
     tz: Mapped[str | None] = mapped_column(String(64))  # IANA name from users.info
     is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
     side_override: Mapped[str | None] = mapped_column(String(8))  # set by hand; wins
+    mute_digests: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -216,4 +229,45 @@ class TeamTemplate(Base):
     name: Mapped[str] = mapped_column(String(40))
     yaml_text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Snooze(Base):
+    """No nudges about a task to a person until a local date."""
+
+    __tablename__ = "snooze"
+    __table_args__ = (UniqueConstraint("task_id", "user_id", name="uq_snooze_task_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    until: Mapped[date] = mapped_column(Date)
+
+
+class Outbox(Base):
+    """A message to send, exactly once: the unique key is what the reminder rules
+    worked out (kind, recipient, subject, the recipient's local date)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("kind", "recipient", "subject", "local_date", name="uq_outbox_key"),
+        Index("ix_outbox_ready", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    local_date: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[str] = mapped_column(Text, default="[]")  # JSON
+    thread_of_plan: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,172 @@
+"""Nudges and digests as Block Kit: pure, escaped, validated.
+
+Channel messages (buyer-task nudges, weekly digests) are read by the buyer: the
+callers pass them no internal task.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot import ids
+from bot.render.blocks import chunk_lines, context, progress_bar, short_date, to_dicts
+from bot.text import escape, truncate
+from reminders.snapshot import PlanInfo, TaskInfo
+
+LIST_MAX = 10
+
+
+_Plan = PlanInfo
+_Task = TaskInfo
+
+
+HEADLINE = {
+    "nudge.due_soon": "is due {when}",
+    "nudge.due_today": "is due *today*",
+    "nudge.overdue": "is *overdue* (was due {when})",
+}
+
+
+def _task_label(t: _Task) -> str:
+    return f"`#{t.number}` *{escape(truncate(t.title, 200))}*"
+
+
+def nudge_message(
+    kind: str, plan: _Plan, task: _Task, today: date, mentions: list[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    when = short_date(task.due_date, today) if task.due_date else ""
+    who = " ".join(f"<@{u}>" for u in mentions)
+    line = f"{who} {_task_label(task)} {HEADLINE[kind].format(when=when)}".strip()
+    text = f"{line} — {escape(truncate(plan.title, 100))}"
+    value = ids.task_value(plan.id, task.id)
+    snooze = [
+        ButtonElement(text="Snooze 1 day", action_id=f"{ids.NUDGE_SNOOZE}.1", value=f"{task.id}:1"),
+        ButtonElement(
+            text="Snooze 3 days", action_id=f"{ids.NUDGE_SNOOZE}.3", value=f"{task.id}:3"
+        ),
+    ]
+    if task.due_date is not None and task.due_date > today:
+        snooze.append(
+            ButtonElement(
+                text="Until it's due", action_id=f"{ids.NUDGE_SNOOZE}.due", value=f"{task.id}:due"
+            )
+        )
+    blocks: list[Block] = [
+        SectionBlock(block_id="nudge.text", text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            block_id="nudge.buttons",
+            elements=[
+                ButtonElement(text="Done", action_id=ids.NUDGE_DONE, value=value, style="primary"),
+                *snooze,
+            ],
+        ),
+    ]
+    return text, to_dicts(blocks)
+
+
+def _lines(tasks: list[_Task], today: date) -> list[str]:
+    out = []
+    for t in tasks[:LIST_MAX]:
+        due = f" · due {short_date(t.due_date, today)}" if t.due_date else ""
+        out.append(f"• {_task_label(t)}{due}")
+    if len(tasks) > LIST_MAX:
+        out.append(f"… and {len(tasks) - LIST_MAX} more")
+    return out
+
+
+def digest_message(
+    plan: _Plan,
+    tasks: list[_Task],
+    completed: list[tuple[int, str]],
+    milestones: list[tuple[int, str]],
+    today: date,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The weekly plan digest (buyer-safe: `tasks` has no internal task)."""
+    by_id = {t.id: t for t in tasks}
+    done = sum(1 for t in tasks if t.status == "completed")
+    total = len(tasks)
+    week_done = [(by_id[tid], who) for tid, who in completed if tid in by_id]
+    soon = sorted(
+        (
+            t
+            for t in tasks
+            if t.status != "completed" and t.due_date and 0 <= (t.due_date - today).days <= 7
+        ),
+        key=lambda t: (t.due_date, t.number),
+    )
+    overdue = sorted(
+        (t for t in tasks if t.status != "completed" and t.due_date and t.due_date < today),
+        key=lambda t: (t.due_date, t.number),
+    )
+    risky = [t for t in tasks if t.status != "completed" and t.risk in ("at_risk", "blocked")]
+    open_milestones = [
+        m
+        for m in milestones
+        if any(t.milestone_id == m[0] and t.status != "completed" for t in tasks)
+    ]
+    pct = round(100 * done / total) if total else 0
+    sections = [f"`{progress_bar(done, total)}` {pct}% · {done} of {total} tasks done"]
+    if plan.target_date is not None:
+        days = (plan.target_date - today).days
+        sections.append(f"*Go-live:* {short_date(plan.target_date, today)} ({days} days to go)")
+    if open_milestones:
+        sections.append(f"*Next milestone:* {escape(truncate(open_milestones[0][1], 100))}")
+    for title, items in (
+        (
+            "Completed this week",
+            [f"• {_task_label(t)} — <@{who}>" for t, who in week_done[:LIST_MAX]],
+        ),
+        ("Due in the next 7 days", _lines(soon, today)),
+        ("Overdue", _lines(overdue, today)),
+        ("At risk or blocked", _lines(risky, today)),
+    ):
+        if items:
+            sections.append(f"*{title}*\n" + "\n".join(items))
+    blocks: list[Block] = [
+        HeaderBlock(block_id="digest.head", text=truncate(f"Weekly plan digest: {plan.title}", 150))
+    ]
+    for i, chunk in enumerate(chunk_lines("\n\n".join(sections).split("\n"))[:40]):
+        blocks.append(SectionBlock(block_id=f"digest.{i}", text=MarkdownTextObject(text=chunk)))
+    blocks.append(context("`/map status` shows the whole plan."))
+    text = f"Weekly plan digest: {escape(truncate(plan.title, 100))} — {done}/{total} done"
+    return text, to_dicts(blocks)
+
+
+def rep_digest_message(
+    urgent: list[tuple[_Plan, _Task]], stalled: list[_Plan], today: date
+) -> tuple[str, list[dict[str, Any]]]:
+    """A rep's morning DM across their deals (internal tasks included: it's a DM)."""
+    lines = []
+    if urgent:
+        lines.append(f"*Overdue or due today: {len(urgent)}*")
+        for plan, t in urgent[:20]:
+            when = (
+                "today"
+                if t.due_date == today
+                else f"since {short_date(t.due_date, today)}"
+                if t.due_date
+                else ""
+            )
+            lines.append(f"• {escape(truncate(plan.title, 60))}: {_task_label(t)} · {when}")
+        if len(urgent) > 20:
+            lines.append(f"… and {len(urgent) - 20} more")
+    if stalled:
+        lines.append(f"*No movement for a week: {len(stalled)}*")
+        lines.extend(f"• {escape(truncate(p.title, 100))}" for p in stalled[:20])
+    blocks: list[Block] = [
+        SectionBlock(block_id=f"rep.{i}", text=MarkdownTextObject(text=chunk))
+        for i, chunk in enumerate(chunk_lines(lines)[:45])
+    ]
+    blocks.append(context("Mute this digest from App Home or with `/map mute digests`."))
+    text = f"Your deals today: {len(urgent)} overdue or due today, {len(stalled)} stalled"
+    return text, to_dicts(blocks)

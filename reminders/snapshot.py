@@ -1,0 +1,206 @@
+"""What the reminder rules read, loaded in a fixed number of statements however
+many plans there are (the tick runs every minute over every workspace)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from storage.clock import as_utc
+from storage.models import Activity, Milestone, Person, Plan, Snooze, Task
+
+# Nudges look this far around each local "today": overdue repeats end on day 10,
+# and a plan's lead time is at most this many days.
+OVERDUE_WINDOW = 10
+MAX_LEAD_DAYS = 14
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    id: int
+    team_id: str
+    channel_id: str
+    title: str
+    tz: str
+    target_date: date | None
+    created_by: str
+    card_ts: str | None
+    lead_days: int
+    digest_weekday: int
+    digest_minute: int
+    weekends: bool
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: int
+    plan_id: int
+    number: int
+    title: str
+    owner_side: str
+    assignee_id: str | None
+    status: str
+    internal: bool
+    due_date: date | None
+    risk: str
+    milestone_id: int
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    user_id: str
+    name: str
+    tz: str | None
+    home_team_id: str | None
+    is_guest: bool
+    side_override: str | None
+    mute_digests: bool
+
+
+@dataclass
+class ReminderState:
+    """Everything due-related for the instant `at`."""
+
+    at: datetime
+    plans: dict[int, PlanInfo] = field(default_factory=dict)
+    tasks: list[TaskInfo] = field(default_factory=list)  # open tasks with a due date nearby
+    people: dict[tuple[str, str], PersonInfo] = field(default_factory=dict)  # (team, user)
+    snoozes: dict[tuple[int, str], date] = field(default_factory=dict)  # (task, user) → until
+    last_activity: dict[int, datetime] = field(default_factory=dict)  # plan → latest change
+    # Weekly digests, for the plans whose digest is due (else empty):
+    digest_tasks: dict[int, list[TaskInfo]] = field(default_factory=dict)  # every task
+    completed_by: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # task, who
+    milestones: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # id, title
+
+
+_PLAN_COLUMNS = (
+    Plan.id,
+    Plan.team_id,
+    Plan.channel_id,
+    Plan.title,
+    Plan.tz,
+    Plan.target_date,
+    Plan.created_by,
+    Plan.card_ts,
+    Plan.remind_lead_days,
+    Plan.digest_weekday,
+    Plan.digest_minute,
+    Plan.remind_weekends,
+)
+_TASK_COLUMNS = (
+    Task.id,
+    Task.plan_id,
+    Task.number,
+    Task.title,
+    Task.owner_side,
+    Task.assignee_id,
+    Task.status,
+    Task.internal,
+    Task.due_date,
+    Task.risk,
+    Task.milestone_id,
+)
+
+
+def _active_plans() -> tuple[ColumnElement[bool], ...]:
+    return (Plan.archived.is_(False), Plan.reminders_on.is_(True))
+
+
+def _plan(row: Any) -> PlanInfo:
+    return PlanInfo(*row)
+
+
+def _task(row: Any) -> TaskInfo:
+    return TaskInfo(*row)
+
+
+def load_state(
+    s: Session, at: datetime, *, digest_plan_ids: set[int] | None = None
+) -> ReminderState:
+    """Open tasks due near any zone's today, their plans and people, snoozes and
+    the plans' latest activity; with `digest_plan_ids`, every task of those plans
+    and what was completed in the last week. Seven statements at most."""
+    state = ReminderState(at=at)
+    utc_day = at.date()
+    # Every zone's local date is within a day of UTC's.
+    low = utc_day - timedelta(days=OVERDUE_WINDOW + 1)
+    high = utc_day + timedelta(days=MAX_LEAD_DAYS + 1)
+    rows = s.execute(
+        select(*_TASK_COLUMNS, *_PLAN_COLUMNS)
+        .join(Plan, Plan.id == Task.plan_id)
+        .where(
+            Task.due_date >= low,
+            Task.due_date <= high,
+            Task.status != "completed",
+            *_active_plans(),
+        )
+    )
+    for row in rows:
+        state.tasks.append(_task(row[: len(_TASK_COLUMNS)]))
+        plan = _plan(row[len(_TASK_COLUMNS) :])
+        state.plans.setdefault(plan.id, plan)
+    if digest_plan_ids:
+        _load_digests(s, state, digest_plan_ids)
+    # Reps: every plan's creator, for the daily digest of overdue work and stalled deals.
+    for plan_row in s.execute(select(*_PLAN_COLUMNS).where(*_active_plans())):
+        state.plans.setdefault(plan_row[0], _plan(plan_row))
+    for plan_id, latest in s.execute(
+        select(Activity.plan_id, func.max(Activity.at)).group_by(Activity.plan_id)
+    ):
+        state.last_activity[plan_id] = as_utc(latest)
+    for p in s.scalars(select(Person)):
+        state.people[(p.team_id, p.user_id)] = PersonInfo(
+            p.user_id, p.name, p.tz, p.home_team_id, p.is_guest, p.side_override, p.mute_digests
+        )
+    for task_id, user_id, until in s.execute(
+        select(Snooze.task_id, Snooze.user_id, Snooze.until).where(Snooze.until > low)
+    ):
+        state.snoozes[(task_id, user_id)] = until
+    return state
+
+
+def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:
+    by_plan: dict[int, list[TaskInfo]] = defaultdict(list)
+    for row in s.execute(select(*_TASK_COLUMNS).where(Task.plan_id.in_(plan_ids))):
+        by_plan[row[1]].append(_task(row))
+    state.digest_tasks = dict(by_plan)
+    since = state.at - WEEK
+    done: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for plan_id, task_id, actor in s.execute(
+        select(Activity.plan_id, Activity.task_id, Activity.actor_id).where(
+            Activity.plan_id.in_(plan_ids),
+            Activity.action == "task.status",
+            Activity.after == "completed",
+            Activity.at >= since,
+        )
+    ):
+        if task_id is not None:
+            done[plan_id].append((task_id, actor))
+    state.completed_by = dict(done)
+    ms: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for mid, plan_id, title in s.execute(
+        select(Milestone.id, Milestone.plan_id, Milestone.title)
+        .where(Milestone.plan_id.in_(plan_ids))
+        .order_by(Milestone.position)
+    ):
+        ms[plan_id].append((mid, title))
+    state.milestones = dict(ms)
+
+
+def digest_candidates(s: Session) -> list[tuple[int, str, int, int]]:
+    """(plan id, zone, weekday, minute) of every plan with reminders on: the tick
+    works out which weekly digests are due from these."""
+    return [
+        (pid, tz, wd, minute)
+        for pid, tz, wd, minute in s.execute(
+            select(Plan.id, Plan.tz, Plan.digest_weekday, Plan.digest_minute).where(
+                *_active_plans()
+            )
+        )
+    ]
