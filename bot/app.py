@@ -38,6 +38,18 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
+def workspaces_for(
+    settings: Settings, db: Database, client: WebClient | None = None
+) -> oauth.Workspaces:
+    """One workspace with SLACK_BOT_TOKEN, or many installed through OAuth."""
+    store = oauth.installation_store(settings, db) if oauth.oauth_mode(settings) else None
+    return oauth.Workspaces(
+        lambda token: web_client(settings, token),
+        single=None if store else (client or web_client(settings)),
+        store=store,
+    )
+
+
 @dataclass
 class MapBot:
     app: App
@@ -49,13 +61,8 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     db = db or Database(settings.database_url)
     db.upgrade()
     client = web_client(settings)
-    # One workspace with SLACK_BOT_TOKEN, or many installed through OAuth.
-    store = oauth.installation_store(settings, db) if oauth.oauth_mode(settings) else None
-    workspaces = oauth.Workspaces(
-        lambda token: web_client(settings, token),
-        single=None if store else client,
-        store=store,
-    )
+    workspaces = workspaces_for(settings, db, client)
+    store = workspaces.store
     # views.publish is Tier 4, chat.update Tier 3: Homes may go twice as often.
     home = HomePublisher(db, workspaces.client_for, interval=settings.card_update_interval / 2)
     publisher = CardPublisher(

@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="the local shell: Slack stood in on loopback, SQLite")
     shell.add_argument("--demo", action="store_true", help="seed a realistic plan to play with")
     shell.add_argument("--db", help="database URL (default: a file mapbot-shell.db)")
+    tick = sub.add_parser("tick", help="one reminder pass at an instant, then exit (cron, tests)")
+    tick.add_argument("--at", help="ISO-8601 instant, e.g. 2026-12-07T14:00:00Z (default: now)")
+    tick.add_argument("--pace", type=float, default=1.0, help="seconds between posts per channel")
+    worker = sub.add_parser("worker", help="reminder ticks and delivery only, every minute")
+    worker.add_argument("--pace", type=float, default=1.0, help="seconds between posts per channel")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True)
     db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest")
@@ -50,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Plain `mapbot` with no tokens: the shell, with the demo deal to look at.
         demo_plan = getattr(args, "demo", False) or args.cmd is None
         return run_shell(demo_plan=demo_plan, db_url=getattr(args, "db", None))
+    if cmd in ("tick", "worker"):
+        return _reminders(settings, args)
     if not settings.has_slack:
         print(
             "SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or SLACK_CLIENT_ID) must be set; "
@@ -57,9 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from bot.app import create_app
+    from bot.app import build
+    from reminders.scheduler import start_scheduler
 
-    app = create_app(settings)
+    bot = build(settings)
+    app = bot.app
+    start_scheduler(bot.deps.db, bot.deps.workspaces.client_for)
     if cmd == "socket":
         if not settings.app_token:
             print("Socket Mode needs SLACK_APP_TOKEN (xapp-…).", file=sys.stderr)
@@ -71,6 +81,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.server import serve
 
     serve(app, settings.port)
+    return 0
+
+
+def _reminders(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.app import workspaces_for
+    from reminders.tick import tick
+    from storage import clock
+    from storage.db import Database
+
+    if not (settings.bot_token or settings.client_id):
+        print("SLACK_BOT_TOKEN (or the OAuth settings) must be set to send.", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    db.upgrade()
+    client_for = workspaces_for(settings, db).client_for
+    if args.cmd == "tick":
+        try:
+            at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else clock.now()
+        except ValueError:
+            print(f"--at: not an ISO-8601 instant: {args.at!r}", file=sys.stderr)
+            return 2
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        print(tick(db, at, client_for, pace=args.pace).summary())
+        return 0
+    from reminders.scheduler import start_scheduler
+
+    start_scheduler(db, client_for)
+    log.info("worker: reminder ticks every minute")
+    import threading
+
+    threading.Event().wait()  # until the process is stopped
     return 0
 
 

@@ -93,6 +93,8 @@ class SlackApi:
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
+            "conversations.open": self._conversations_open,
         }
 
     # --- registry ------------------------------------------------------------
@@ -285,14 +287,18 @@ class SlackApi:
     def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
         self._need(p, "channel")
         self._message_body("chat.postMessage", p)
-        channel = str(p["channel"])
+        channel = self.dm_channel(str(p["channel"]))
         self._rate("chat.postMessage", channel, self._rates.post(channel))
+        metadata = p.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
         msg = Msg(
             ts=self.next_ts(),
             text=str(p.get("text") or ""),
             blocks=list(p.get("blocks") or []),
             user=self.bot_user_id,
             thread_ts=str(p["thread_ts"]) if p.get("thread_ts") else None,
+            metadata=metadata if isinstance(metadata, dict) else None,
         )
         self._messages.setdefault(channel, []).append(msg)
         return {"channel": channel, "ts": msg.ts, "message": msg.to_dict()}
@@ -438,6 +444,30 @@ class SlackApi:
             for uid, u in self._users.items()
             if channel["shared"] or u["team_id"] == self.team_id
         ]
+
+    @staticmethod
+    def dm_channel(channel: str) -> str:
+        """Posting to a user id lands in the app's DM with them, as in Slack."""
+        return "D" + channel if channel[:1] in ("U", "W") else channel
+
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._need(p, "users")
+        return {"channel": {"id": self.dm_channel(str(p["users"]).split(",")[0])}}
+
+    def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `oldest` honoured; metadata only with include_all_metadata."""
+        self._need(p, "channel")
+        oldest = float(p.get("oldest") or 0)
+        with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        msgs = [m for m in self._messages.get(str(p["channel"]), []) if float(m.ts) >= oldest]
+        out = []
+        for m in reversed(msgs):
+            d = m.to_dict()
+            if not with_meta:
+                d.pop("metadata", None)
+            out.append(d)
+        limit = int(p.get("limit") or 100)
+        return {"messages": out[:limit], "has_more": len(out) > limit}
 
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -33,6 +33,7 @@ class Msg:
     user: str
     thread_ts: str | None = None
     edited: bool = False
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`
 
     def to_dict(self) -> dict[str, Any]:
         """The message as Slack would embed it in a payload or API response."""
@@ -47,6 +48,8 @@ class Msg:
             out["thread_ts"] = self.thread_ts
         if self.edited:
             out["edited"] = {"user": self.user, "ts": self.ts}
+        if self.metadata:
+            out["metadata"] = self.metadata
         return out
 
 

@@ -1,0 +1,321 @@
+"""The outbox: every scheduled message is a row with a unique key, delivered once.
+
+- `enqueue` inserts with ON CONFLICT DO NOTHING: the same nudge worked out twice
+  (two schedulers, a late tick, a restart) is the same row.
+- `claim` takes ready rows with a lease: FOR UPDATE SKIP LOCKED on PostgreSQL,
+  BEGIN IMMEDIATE on SQLite, so two workers never take the same row.
+- `deliver` sends and records Slack's `ts` at once. The one window no database
+  can close is a crash after Slack accepted a message and before we recorded
+  it; every message carries its key in Slack's message metadata, and a row whose
+  lease ran out is first looked for in the channel's history, so it is marked
+  sent instead of sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from reminders.outgoing import Outgoing
+from storage import clock, services
+from storage.db import Database
+from storage.models import Outbox, Plan, Task
+from storage.rules import Actor
+
+log = logging.getLogger(__name__)
+
+PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "account_inactive",
+    "is_archived",
+    "user_not_found",
+}
+MAX_ATTEMPTS = 6
+METADATA_EVENT = "mapbot_outbox"
+ClientFor = Callable[[str], WebClient | None]
+
+
+def lease_seconds() -> float:
+    """How long a claimed row is a worker's before another may take it over."""
+    return float(os.environ.get("MAPBOT_OUTBOX_LEASE", "120"))
+
+
+def key_of(row: Outbox) -> str:
+    return f"{row.kind}|{row.recipient}|{row.subject}|{row.local_date.isoformat()}"
+
+
+# --- enqueue ---------------------------------------------------------------------------
+
+
+def enqueue(s: Session, items: list[Outgoing], at: datetime) -> int:
+    """Queue messages; those already queued (same key) are left alone. Returns
+    how many are new."""
+    if not items:
+        return 0
+    rows = [
+        {
+            "kind": o.kind,
+            "team_id": o.team_id,
+            "recipient": o.recipient,
+            "subject": o.subject,
+            "local_date": o.local_date,
+            "text": o.text,
+            "blocks": json.dumps(o.blocks),
+            "thread_of_plan": o.thread_of_plan,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+        }
+        for o in items
+    ]
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Outbox)
+        .on_conflict_do_nothing(index_elements=["kind", "recipient", "subject", "local_date"])
+        .returning(Outbox.id)  # rowcount of a batched insert isn't reliable on every driver
+    )
+    inserted = 0
+    conn = s.connection()
+    for start in range(0, len(rows), 500):
+        inserted += len(conn.execute(stmt, rows[start : start + 500]).all())
+    return inserted
+
+
+# --- claim -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    team_id: str
+    recipient: str
+    text: str
+    blocks: list[dict[str, object]]
+    thread_of_plan: int | None
+    attempts: int
+    key: str
+    recovering: bool  # a previous claimer's lease ran out: it may have sent it
+
+
+def claim(db: Database, worker: str, at: datetime, limit: int = 50) -> list[Claimed]:
+    ready = or_(
+        and_(Outbox.state == "pending", Outbox.next_attempt_at <= at),
+        and_(Outbox.state == "sending", Outbox.lease_until < at),
+    )
+    with db.write() as s:
+        query = select(Outbox).where(ready).order_by(Outbox.id).limit(limit)
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(s.scalars(query))
+        claimed = [
+            Claimed(
+                r.id,
+                r.team_id,
+                r.recipient,
+                r.text,
+                json.loads(r.blocks or "[]"),
+                r.thread_of_plan,
+                r.attempts,
+                key_of(r),
+                r.state == "sending",
+            )
+            for r in rows
+        ]
+        if rows:
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id.in_([r.id for r in rows]))
+                .values(
+                    state="sending",
+                    claimed_by=worker,
+                    lease_until=at + timedelta(seconds=lease_seconds()),
+                )
+            )
+    return claimed
+
+
+# --- deliver ---------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    recovered: int = 0  # found already in Slack after a crash: not sent again
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Pacer:
+    """About one chat.postMessage a second per channel (Slack's documented pace)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        if self.interval <= 0:
+            return
+        gap = self._last.get(channel, 0.0) + self.interval - time.monotonic()
+        if gap > 0:
+            time.sleep(gap)
+        self._last[channel] = time.monotonic()
+
+
+def _thread_ts(db: Database, plan_id: int | None) -> str | None:
+    if plan_id is None:
+        return None
+    with db.read() as s:
+        return s.scalar(select(Plan.card_ts).where(Plan.id == plan_id))
+
+
+def _already_sent(client: WebClient, item: Claimed, since: datetime) -> str | None:
+    """After a crash: the ts of a message carrying this key, if Slack has one."""
+    channel = item.recipient
+    if channel[:1] in ("U", "W"):
+        channel = client.conversations_open(users=channel)["channel"]["id"]
+    history = client.conversations_history(
+        channel=channel,
+        oldest=f"{since.timestamp() - 3600:.6f}",
+        include_all_metadata=True,
+        limit=200,
+    )
+    for message in history.get("messages") or []:
+        payload = ((message.get("metadata") or {}).get("event_payload")) or {}
+        if payload.get("key") == item.key:
+            return str(message.get("ts"))
+    return None
+
+
+def _finish(db: Database, item: Claimed, **values: object) -> None:
+    with db.write() as s:
+        s.execute(update(Outbox).where(Outbox.id == item.id).values(**values))
+
+
+def _record_failure(db: Database, item: Claimed, error: str) -> None:
+    """A permanent error: shown to the plan's owner through the plan's activity."""
+    with db.write() as s:
+        s.execute(update(Outbox).where(Outbox.id == item.id).values(state="failed", error=error))
+        row = s.get(Outbox, item.id)
+        plan_id = item.thread_of_plan
+        if plan_id is None and row is not None and row.subject.startswith("task:"):
+            plan_id = s.scalar(select(Task.plan_id).where(Task.id == int(row.subject[5:])))
+        if plan_id is None and row is not None and row.subject.startswith("plan:"):
+            plan_id = int(row.subject[5:])
+        plan = s.get(Plan, plan_id) if plan_id is not None else None
+        if plan is not None:
+            system = Actor(services.SLACK_SYSTEM_USER, "seller", plan.team_id)
+            services.log_plan_event(
+                s,
+                system,
+                plan,
+                "delivery.failed",
+                before=item.key,
+                after=f"{item.recipient}: {error}",
+            )
+
+
+def deliver(
+    db: Database,
+    client_for: ClientFor,
+    worker: str,
+    *,
+    pace: float = 1.0,
+    now: Callable[[], datetime] = clock.now,
+    stop_after: int | None = None,
+) -> DeliveryResult:
+    """Send everything ready, a batch at a time, until nothing is left."""
+    result = DeliveryResult()
+    pacer = Pacer(pace)
+    while stop_after is None or result.sent < stop_after:
+        batch = claim(db, worker, now())
+        if not batch:
+            break
+        for item in batch:
+            _deliver_one(db, client_for, item, pacer, result, now)
+    return result
+
+
+def _deliver_one(
+    db: Database,
+    client_for: ClientFor,
+    item: Claimed,
+    pacer: Pacer,
+    result: DeliveryResult,
+    now: Callable[[], datetime],
+) -> None:
+    client = client_for(item.team_id)
+    if client is None:  # uninstalled: keep the row, send nothing
+        _finish(db, item, state="failed", error="workspace_uninstalled")
+        result.failed += 1
+        return
+    try:
+        if item.recovering:
+            ts = _already_sent(client, item, now())
+            if ts is not None:
+                _finish(db, item, state="sent", ts=ts)
+                result.recovered += 1
+                return
+        pacer.wait(item.recipient)
+        response = client.chat_postMessage(
+            channel=item.recipient,
+            text=item.text,
+            blocks=item.blocks or None,
+            thread_ts=_thread_ts(db, item.thread_of_plan),
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": item.key}},
+            unfurl_links=False,
+        )
+        _finish(db, item, state="sent", ts=str(response.get("ts")), error=None)
+        result.sent += 1
+    except SlackApiError as e:
+        status = e.response.status_code
+        error = str(e.response.get("error") or f"http_{status}")
+        if status == 429:
+            wait = float(
+                e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1))
+            )
+            _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
+            result.retried += 1
+            time.sleep(min(wait, 5.0))
+        elif error in PERMANENT:
+            _record_failure(db, item, error)
+            result.failed += 1
+            result.errors.append(error)
+        else:
+            _retry_later(db, item, error, result, now)
+    except (OSError, TimeoutError) as e:  # timeouts and dropped connections
+        _retry_later(db, item, type(e).__name__, result, now)
+
+
+def _retry_later(
+    db: Database, item: Claimed, error: str, result: DeliveryResult, now: Callable[[], datetime]
+) -> None:
+    attempts = item.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        _record_failure(db, item, error)
+        result.failed += 1
+        return
+    backoff = timedelta(seconds=2**attempts)
+    _finish(
+        db,
+        item,
+        state="pending",
+        attempts=attempts,
+        next_attempt_at=now() + backoff,
+        error=error[:200],
+    )
+    result.retried += 1

@@ -1,0 +1,53 @@
+"""One reminder pass at an instant: work out what is due, queue it, deliver it.
+
+`mapbot tick --at …` runs one; the scheduler runs one a minute; several at
+once are safe because the outbox's unique key and row claims decide."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+from reminders import delivery
+from reminders.due import digests_due, due_messages
+from reminders.snapshot import digest_candidates, load_state
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class TickResult:
+    due: int  # messages the rules worked out
+    queued: int  # of which new to the outbox
+    delivery: delivery.DeliveryResult
+
+    def summary(self) -> str:
+        d = self.delivery
+        return (
+            f"due {self.due}, newly queued {self.queued}, sent {d.sent}, "
+            f"recovered {d.recovered}, retried {d.retried}, failed {d.failed}"
+        )
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def plan_pass(db: Database, at: datetime) -> tuple[int, int]:
+    """Work out what is due at `at` and queue it: (due, newly queued)."""
+    with db.read() as s:
+        digest_ids = digests_due(digest_candidates(s), at)
+        state = load_state(s, at, digest_plan_ids=digest_ids)
+    messages = due_messages(state)
+    with db.write() as s:
+        queued = delivery.enqueue(s, messages, at)
+    return len(messages), queued
+
+
+def tick(
+    db: Database, at: datetime, client_for: delivery.ClientFor, *, pace: float = 1.0
+) -> TickResult:
+    due, queued = plan_pass(db, at)
+    sent = delivery.deliver(db, client_for, worker_id(), pace=pace)
+    return TickResult(due, queued, sent)
