@@ -38,6 +38,10 @@ BOT_SCOPES = (
     "users:read",  # users.info and user_change: time zone, guest or member
     "channels:read",  # member_joined_channel, channel_shared in public channels
     "groups:read",  # the same in private channels
+    "im:write",  # conversations.open: the DM a nudge went to, after a crash
+    "im:history",  # conversations.history: was that nudge already sent? (its metadata)
+    "channels:history",  # the same check for nudges in public deal channels
+    "groups:history",  # and in private ones
 )
 
 

@@ -32,6 +32,9 @@ METHOD_SCOPES = {
     "views.update": None,
     "views.publish": None,
     "oauth.v2.access": None,  # bolt's OAuth flow: client id and secret, no token
+    "conversations.members": "channels:read",
+    "conversations.open": "im:write",
+    "conversations.history": "channels:history",
 }
 
 
