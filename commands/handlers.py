@@ -23,8 +23,8 @@ from bot.render.replies import (
     text_message,
 )
 from bot.text import escape, truncate
+from commands import remind_commands, template_commands
 from commands import syntax as c
-from commands import template_commands
 from commands.dates import format_date
 from commands.parser import parse
 from commands.usage import overview, usage_for
@@ -83,6 +83,8 @@ def _verb_of(command: object) -> str:
         c.TemplateCommand: "template",
         c.Extend: "extend",
         c.Country: "country",
+        c.Remind: "remind",
+        c.MuteDigests: "mute",
     }.get(type(command), "help")
 
 
@@ -123,6 +125,9 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
         return _ask_remove(db, req, command)
     if isinstance(command, c.TemplateCommand):
         return _template(db, req, command, today)
+    if isinstance(command, c.MuteDigests):  # about me, not the plan: works anywhere
+        with db.write() as s:
+            return Reply(text_message(remind_commands.run_mute(s, req.actor, None, command, today)))
     if isinstance(command, c.GoLive) and command.target is not None:
         preview = _golive_preview(db, req, command.target, today)
         if preview is not None:
@@ -341,6 +346,7 @@ _CHANGES: dict[type, Callable[..., str]] = {
     c.RenamePlan: _rename_plan,
     c.Extend: template_commands.run_extend,
     c.Country: template_commands.run_country,
+    c.Remind: remind_commands.run_remind,
 }
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from commands import remind_commands, template_commands
 from commands import syntax as c
-from commands import template_commands
 from commands.dates import DateError, parse_date, quote
 from commands.usage import USAGE
 
@@ -418,6 +418,9 @@ _PARSERS: dict[str, Callable[[str, date], c.Command]] = {
     "template": template_commands.parse_template,
     "extend": template_commands.parse_extend,
     "country": template_commands.parse_country,
+    "remind": remind_commands.parse_remind,
+    "mute": remind_commands.parse_mute(True),
+    "unmute": remind_commands.parse_mute(False),
 }
 
 

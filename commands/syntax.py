@@ -157,6 +157,24 @@ Dialog = AddDialog | Overview | People
 
 
 @dataclass(frozen=True)
+class Remind:
+    """`remind` (show), `remind lead N`, `remind digest <day> <HH:MM>`,
+    `remind weekends on|off`, `remind on|off`."""
+
+    setting: Literal["show", "lead", "digest", "weekends", "power"]
+    number: int = 0  # lead days; digest weekday (0 = Monday)
+    minute: int = 0  # digest time, minutes after midnight
+    on: bool = True
+
+
+@dataclass(frozen=True)
+class MuteDigests:
+    """`mute digests` / `unmute digests`: the daily digest DM, for me."""
+
+    muted: bool
+
+
+@dataclass(frozen=True)
 class CreateDialog:
     """`/map create` alone: the create form, with its template picker."""
 
@@ -207,6 +225,8 @@ Command = (
     | People
     | TemplateCommand
     | CreateDialog
+    | Remind
+    | MuteDigests
     | Extend
     | Country
 )

@@ -44,6 +44,11 @@ _USAGE = {
     "YAML pasted on the next lines.\nExample: `/map template save emea-enterprise`",
     "extend": "`/map extend <template>` — add a template's milestones to this plan, e.g. "
     "`/map extend onboarding` after signature.",
+    "remind": "`/map remind` — this plan's reminder settings; `remind lead <days>`, "
+    "`remind digest <day> <time>` (the weekly digest), `remind weekends on|off`, `remind off|on`.\n"
+    "Example: `/map remind digest monday 9:00`",
+    "mute": "`/map mute digests` — no daily digest DM for you (`/map unmute digests` undoes it).",
+    "unmute": "`/map unmute digests` — your daily digest DM again.",
     "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
     "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "
@@ -79,6 +84,8 @@ _SUMMARY = {
     "template": "list, save, show, import and export templates",
     "extend": "add a template's milestones (after signature: onboarding)",
     "country": "public holidays to skip in dates",
+    "remind": "reminder settings: lead time, weekly digest, weekends",
+    "mute": "mute your daily digest (`unmute` undoes it)",
 }
 
 

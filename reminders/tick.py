@@ -13,6 +13,7 @@ from datetime import datetime
 from reminders import delivery
 from reminders.due import digests_due, due_messages
 from reminders.snapshot import digest_candidates, load_state
+from storage import clock
 from storage.db import Database
 
 
@@ -49,5 +50,8 @@ def tick(
     db: Database, at: datetime, client_for: delivery.ClientFor, *, pace: float = 1.0
 ) -> TickResult:
     due, queued = plan_pass(db, at)
-    sent = delivery.deliver(db, client_for, worker_id(), pace=pace)
+    # A pass "at" a later instant (`mapbot tick --at`) may deliver what it queued.
+    sent = delivery.deliver(
+        db, client_for, worker_id(), pace=pace, now=lambda: max(at, clock.now())
+    )
     return TickResult(due, queued, sent)

@@ -20,6 +20,7 @@ from storage import services
 from storage.db import Database
 from storage.models import Activity, Outbox, Snooze
 from storage.rules import Actor
+from tests.conftest import FixedClock
 
 TEAM = "T0LEXCORP"
 SELLER = Actor("U0LEX", "seller", TEAM)
@@ -329,3 +330,85 @@ def test_snooze_rows_are_honoured_from_the_database(db: Database, slack: LocalSl
     with db.read() as s:
         state = load_state(s, datetime(2026, 3, 16, 20, 0, tzinfo=UTC))
     assert f"task:{task_id}" not in {o.subject for o in due_messages(state)}
+
+
+# --- people's controls, end to end -----------------------------------------------------
+
+
+def test_snooze_done_remind_and_mute_over_http(db: Database, fixed_clock: FixedClock) -> None:
+    fixed_clock.set(datetime(2026, 3, 16, 20, 0, tzinfo=UTC))
+    from bot import ids
+    from bot.local_slack import payloads
+    from storage.models import Person, Plan, Task
+    from tests.harness import running_app
+
+    with running_app(db) as h:
+        h.command("create Deal go-live 2026-06-01")
+        h.command("add Send pricing owner seller <@U0LEX|lex> due 2026-03-16")
+        h.command("add Sign order form owner buyer <@W0MIKE|mike> due 2026-03-16")
+        assert "3 days before" in h.command("remind lead 3").body
+        assert "Tuesday at 10:30" in h.command("remind digest tue 10:30").body
+        assert "muted" in h.command("mute digests").body
+        h.settle()
+        with db.read() as s:
+            plan = s.scalars(select(Plan)).one()
+            assert (plan.remind_lead_days, plan.digest_weekday, plan.digest_minute) == (3, 1, 630)
+            assert s.scalar(select(Person.mute_digests).where(Person.user_id == "U0LEX")) is True
+        client = h.bot.deps.workspaces.client_for
+        result = tick(db, datetime(2026, 3, 16, 20, 0, tzinfo=UTC), client, pace=0)
+        assert result.delivery.sent == 2, "two nudges; the rep's digest is muted"
+        (dm,) = h.local.messages("DU0LEX")
+        done = next(
+            e
+            for b in dm.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == ids.NUDGE_DONE
+        )
+        snooze = next(
+            e
+            for b in dm.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"].endswith(".3")
+        )
+
+        def click(element: dict[str, str], user: str, team: str) -> None:
+            body = payloads.block_actions_body(
+                user_id=user,
+                user_team_id=team,
+                team_id="T0LEXCORP",
+                channel_id="DU0LEX",
+                action={
+                    "action_id": element["action_id"],
+                    "block_id": "nudge.buttons",
+                    "value": element["value"],
+                    "type": "button",
+                },
+                message=dm.to_dict(),
+                message_ts=dm.ts,
+                response_url=h.local.response_url("DU0LEX", user),
+            )
+            assert h.signed(body).status == 200
+
+        click(snooze, "U0LEX", "T0LEXCORP")
+        with db.read() as s:
+            assert s.scalar(select(Snooze.until)) == date(2026, 3, 19)
+        # The next overdue nudge (day 1, 17 March) is snoozed; the buyer's is not, and
+        # Tuesday 10:30 is now the weekly digest's time.
+        again = tick(db, datetime(2026, 3, 17, 20, 0, tzinfo=UTC), client, pace=0)
+        assert again.due == again.delivery.sent == 2
+        with db.read() as s:
+            kinds = set(
+                s.scalars(select(Outbox.kind).where(Outbox.local_date == date(2026, 3, 17)))
+            )
+        assert kinds == {"nudge.overdue", "digest.plan_weekly"}
+        assert len(h.local.messages("DU0LEX")) == 1, "snoozed: no second DM"
+        click(done, "W0MIKE", "T0MONSTERS")  # a buyer can't complete a seller task
+        with db.read() as s:
+            assert s.scalar(select(Task.status).where(Task.number == 1)) == "not_started"
+        click(done, "U0LEX", "T0LEXCORP")
+        h.settle()
+        with db.read() as s:
+            assert s.scalar(select(Task.status).where(Task.number == 1)) == "completed"
+        assert any("is done" in str(p) for p in h.local.response_posts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.listeners import actions, create, events, home, modals, shortcuts, slash
+from bot.listeners import actions, create, events, home, modals, nudges, shortcuts, slash
 
 
 def register(app: App, deps: Deps) -> None:
@@ -16,3 +16,4 @@ def register(app: App, deps: Deps) -> None:
     modals.register(app, deps)
     shortcuts.register(app, deps)
     create.register(app, deps)
+    nudges.register(app, deps)

@@ -1,0 +1,69 @@
+"""Buttons on a nudge: Done, and Snooze (1 day, 3 days, until it's due).
+
+A nudge may be a DM, so the plan is found from the task, within the workspace
+the click was authorised for; the clicker's side must allow the change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import ids
+from bot.deps import Deps
+from commands.dates import format_date
+from storage import lookup, reminder_services, services
+from storage.clock import today_in
+from storage.models import Plan
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(ids.NUDGE_ACTION_RE)
+    def nudge_button(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+    ) -> None:
+        ack()
+        actor, tz = deps.actor(context, client, body.get("user"))
+        value = str(action.get("value") or "")
+        try:
+            if action["action_id"] == ids.NUDGE_DONE:
+                parsed = ids.parse_task_value(value)
+                if parsed is None:
+                    raise services.NotFound("That button is no longer valid.")
+                with deps.db.write() as s:
+                    plan = s.get(Plan, parsed[0])
+                    if plan is None or plan.team_id != actor.team_id or plan.archived:
+                        raise services.NotFound("That task isn't in this workspace any more.")
+                    task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
+                    services.set_task_status(s, actor, plan, task, "completed")
+                    who = f"<@{actor.user_id}>"
+                    text = f":white_check_mark: `#{task.number}` is done — thanks {who}."
+                deps.publisher.refresh(actor.team_id, parsed[0])
+            else:
+                task_part, _, days = value.partition(":")
+                if not task_part.isdigit():
+                    raise services.NotFound("That button is no longer valid.")
+                today = today_in(tz)
+                with deps.db.write() as s:
+                    task = reminder_services.task_in_team(s, actor, int(task_part))
+                    until = (
+                        task.due_date
+                        if days == "due" and task.due_date
+                        else today + timedelta(days=int(days) if days.isdigit() else 1)
+                    )
+                    reminder_services.snooze(s, actor, task.id, until)
+                text = f":zzz: No more nudges about this until {format_date(until, today)}."
+                respond(text=text, response_type="ephemeral", replace_original=False)
+                return
+        except services.DomainError as e:
+            refusal = f":no_entry: {e.message}"
+            respond(text=refusal, response_type="ephemeral", replace_original=False)
+            return
+        respond(text=text, replace_original=True)
