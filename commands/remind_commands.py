@@ -48,8 +48,8 @@ def parse_remind(rest: str, today: date) -> c.Command:
             raise Refused(f"“{args[0][:20]}” isn't a day of the week.")
         return c.Remind("digest", number=day, minute=_time(args[1]) if len(args) == 2 else 540)
     raise Refused(
-        "Say `/map remind` to see the settings, or `lead <days>` (0–14), "
-        "`digest <day> <time>`, `weekends on|off`, `on|off`."
+        "Say `/map remind` to see the settings, or `lead &lt;days&gt;` (0–14), "
+        "`digest &lt;day&gt; &lt;time&gt;`, `weekends on|off`, `on|off`."
     )
 
 

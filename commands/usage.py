@@ -85,7 +85,8 @@ _SUMMARY = {
     "extend": "add a template's milestones (after signature: onboarding)",
     "country": "public holidays to skip in dates",
     "remind": "reminder settings: lead time, weekly digest, weekends",
-    "mute": "mute your daily digest (`unmute` undoes it)",
+    "mute": "mute your daily digest",
+    "unmute": "your daily digest again",
 }
 
 
