@@ -118,3 +118,25 @@ def test_modal_home_and_shortcut_in_the_shell(tmp_path: Path) -> None:
     with db.read() as s:
         titles = set(s.scalars(select(Task.title)))
     assert {"Send the pilot report", "Could you share the DPA?"} <= titles
+
+
+def test_clock_runs_the_scheduler_in_the_shell(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from storage.clock import today_in
+
+    tomorrow = today_in("America/New_York") + timedelta(days=1)
+    while tomorrow.weekday() >= 5:  # weekends are off by default
+        tomorrow += timedelta(days=1)
+    out = io.StringIO()
+    run_shell(
+        demo_plan=True,
+        db_url=f"sqlite:///{tmp_path}/shell.db",
+        lines=[f"/clock {tomorrow.isoformat()} 09:30", "/clock +1m"],
+        out=out,
+    )
+    text = out.getvalue()
+    assert "(scheduler: due" in text
+    assert "── DM from MAP bot" in text and "Overdue or due today" in text
+    second = text[text.rindex("(scheduler:") :]
+    assert "newly queued 0" in second and "sent 0" in second, "a minute later: nothing twice"

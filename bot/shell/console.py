@@ -9,11 +9,13 @@ with numbered buttons.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from slack_bolt.request import BoltRequest
@@ -24,7 +26,9 @@ from bot.config import Settings
 from bot.local_slack import LocalSlack, payloads
 from bot.local_slack.text_render import Element, render_blocks
 from bot.shell import forms
-from storage.clock import today_in
+from reminders.tick import tick
+from storage import clock
+from storage.clock import today_in, zone
 from storage.db import Database
 
 DEFAULT_DB = "sqlite:///mapbot-shell.db"
@@ -38,6 +42,8 @@ Shell commands:
   /home                  open your App Home tab
   /say TEXT              post a message as yourself; /shortcut turns it into a task
   set X VALUE            fill field X of the open modal; submit / cancel
+  /clock +1d | +3h | 2026-12-07 09:00
+                         move time (your zone) and run the scheduler: nudges, digests
   /help                  this text        /quit  leave (Ctrl-D too)"""
 
 
@@ -127,14 +133,18 @@ class Shell:
         for call in calls:
             p = call.params
             channel = str(p.get("channel", ""))
-            if channel and channel != self.channel_id:
+            dm = channel == self.me.user_id
+            if channel and channel != self.channel_id and not dm:
                 continue
-            if call.method == "chat.postMessage":
+            if call.method == "chat.postMessage" and call.ok:
+                where = "DM from MAP bot" if dm else f"#{self.channel} · MAP bot"
+                if p.get("thread_ts"):
+                    where += " (in the card's thread)"
                 self.show(
-                    f"#{self.channel} · MAP bot",
+                    where,
                     p.get("text", ""),
                     p.get("blocks"),
-                    channel,
+                    str(call.result.get("channel", channel)),
                     str(call.result.get("ts", "")),
                 )
             elif call.method in ("views.open", "views.push", "views.update") and call.ok:
@@ -207,6 +217,8 @@ class Shell:
         elif line.startswith("/say "):
             self.said = self.local.add_message(self.channel_id, self.me.user_id, line[5:])
             self.say(f"{self.me.name}: {line[5:]}")
+        elif line.startswith("/clock"):
+            self.move_clock(line[6:].strip())
         elif line == "/shortcut":
             self.shortcut()
         elif line.startswith("click"):
@@ -404,6 +416,33 @@ class Shell:
         self.dispatch(body)
         self.print_new_calls()
 
+    # --- time and the scheduler ------------------------------------------------------
+
+    def move_clock(self, arg: str) -> None:
+        """`/clock +1d`, `/clock +3h`, `/clock 2026-12-07 09:00` (in your own zone);
+        then one reminder pass at that instant, as the scheduler would run it."""
+        person = next((p for p in demo.PEOPLE if p.user_id == self.me.user_id), None)
+        here = zone(person.tz if person else "America/New_York")
+        now = clock.now()
+        m = re.fullmatch(r"\+(\d+)([dhm])", arg)
+        if m:
+            unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
+            at = now + timedelta(**{unit: int(m.group(1))})
+        elif arg:
+            try:
+                at = datetime.fromisoformat(arg.replace(" ", "T")).replace(tzinfo=here)
+            except ValueError:
+                self.say("Usage: /clock +1d | +3h | 2026-12-07 09:00 (your time)")
+                return
+        else:
+            at = now
+        clock.set_clock(lambda: at)
+        self.say(f"It is now {at.astimezone(here):%a %d %b %Y %H:%M %Z} for {self.me.name}.")
+        self.buttons.clear()
+        result = tick(self.bot.deps.db, at, self.bot.deps.workspaces.client_for, pace=0)
+        self.say(f"(scheduler: {result.summary()})")
+        self.print_new_calls()
+
     def has_plan(self) -> bool:
         from storage.readmodel import active_plan
 
@@ -411,6 +450,7 @@ class Shell:
             return active_plan(s, demo.SELLER_TEAM, self.channel_id) is not None
 
     def close(self) -> None:
+        clock.set_clock(None)
         self.bot.deps.settle(5)
         self.bot.deps.stop()
         self.local.stop()
