@@ -299,8 +299,11 @@ def test_load_state_uses_a_fixed_number_of_statements(db: Database) -> None:
     counts = []
     for _ in range(2):
         _seed_more(db, due)
-        statements = []
-        listener = lambda *a, **k: statements.append(1)  # noqa: E731
+        statements: list[int] = []
+
+        def listener(*_a: object, _seen: list[int] = statements, **_k: object) -> None:
+            _seen.append(1)
+
         event.listen(db.engine, "before_cursor_execute", listener)
         with db.read() as s:
             load_state(s, at, digest_plan_ids={1, 2, 3})
