@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -93,6 +93,18 @@ def enqueue(s: Session, items: list[Outgoing], at: datetime) -> int:
     for start in range(0, len(rows), 500):
         inserted += len(conn.execute(stmt, rows[start : start + 500]).all())
     return inserted
+
+
+def queued_keys(s: Session, local_dates: set[date]) -> set[tuple[str, str, str, str]]:
+    """The keys already in the outbox for these local dates (one indexed query)."""
+    if not local_dates:
+        return set()
+    rows = s.execute(
+        select(Outbox.kind, Outbox.recipient, Outbox.subject, Outbox.local_date).where(
+            Outbox.local_date.in_(local_dates)
+        )
+    )
+    return {(k, r, subj, d.isoformat()) for k, r, subj, d in rows}
 
 
 # --- claim -----------------------------------------------------------------------------

@@ -8,8 +8,11 @@ late tick catches up and the outbox's unique key stops a second send.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
 from reminders.outgoing import Kind, Outgoing
@@ -19,6 +22,37 @@ from storage.clock import zone
 NUDGE_MINUTE = 9 * 60  # 09:00 local
 OVERDUE_DAYS = (1, 4, 7, 10)  # day 1, then every 3 days, at most 4 times
 STALLED_AFTER = timedelta(days=7)
+Rendered = tuple[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message that is due, with its key; rendered only when it is new."""
+
+    kind: Kind
+    team_id: str
+    recipient: str
+    subject: str
+    local_date: date
+    render: Callable[[], Rendered]
+    thread_of_plan: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.recipient, self.subject, self.local_date.isoformat())
+
+    def outgoing(self) -> Outgoing:
+        text, blocks = self.render()
+        return Outgoing(
+            self.kind,
+            self.team_id,
+            self.recipient,
+            self.subject,
+            self.local_date,
+            text,
+            blocks,
+            self.thread_of_plan,
+        )
 
 
 def local_day(at: datetime, tz: str | None, *, after_minute: int, weekends: bool) -> date | None:
@@ -50,7 +84,7 @@ def _nudge_kind(task: TaskInfo, plan: PlanInfo, today: date) -> Kind | None:
     return None
 
 
-def nudges(state: ReminderState) -> Iterator[Outgoing]:
+def nudges(state: ReminderState) -> Iterator[Pending]:
     """Buyer and mutual tasks: in the card's thread, mentioning the assignee (or the
     plan's buyer-side people when unassigned). Seller tasks: a DM to the assignee."""
     for task in state.tasks:
@@ -68,16 +102,17 @@ def nudges(state: ReminderState) -> Iterator[Outgoing]:
         to_channel = task.owner_side != "seller" and not task.internal
         if to_channel:
             mentions = [who] if who else _buyer_people(state, plan)
-            text, blocks = nudge_message(kind, plan, task, today, mentions)
-            yield Outgoing(
-                kind, plan.team_id, plan.channel_id, f"task:{task.id}", today, text, blocks, plan.id
+            render = partial(nudge_message, kind, plan, task, today, mentions)
+            yield Pending(
+                kind, plan.team_id, plan.channel_id, f"task:{task.id}", today, render, plan.id
             )
         elif who:
-            text, blocks = nudge_message(kind, plan, task, today, [who])
-            yield Outgoing(kind, plan.team_id, who, f"task:{task.id}", today, text, blocks)
+            render = partial(nudge_message, kind, plan, task, today, [who])
+            yield Pending(kind, plan.team_id, who, f"task:{task.id}", today, render)
 
 
 def _buyer_people(state: ReminderState, plan: PlanInfo) -> list[str]:
+    """Up to five people of another team than the plan's, for an unassigned buyer task."""
     return sorted(
         uid
         for (team, uid), p in state.people.items()
@@ -85,7 +120,7 @@ def _buyer_people(state: ReminderState, plan: PlanInfo) -> list[str]:
     )[:5]
 
 
-def weekly_digests(state: ReminderState) -> Iterator[Outgoing]:
+def weekly_digests(state: ReminderState) -> Iterator[Pending]:
     """The buyer-safe weekly digest in each deal channel whose digest is due."""
     for plan_id, tasks in state.digest_tasks.items():
         plan = state.plans.get(plan_id)
@@ -95,20 +130,15 @@ def weekly_digests(state: ReminderState) -> Iterator[Outgoing]:
         if today is None or today.weekday() != plan.digest_weekday:
             continue
         visible = [t for t in tasks if not t.internal]
-        done = [(tid, who) for tid, who in state.completed_by.get(plan_id, [])]
-        text, blocks = digest_message(plan, visible, done, state.milestones.get(plan_id, []), today)
-        yield Outgoing(
-            "digest.plan_weekly",
-            plan.team_id,
-            plan.channel_id,
-            f"plan:{plan.id}",
-            today,
-            text,
-            blocks,
+        done = state.completed_by.get(plan_id, [])
+        milestones = state.milestones.get(plan_id, [])
+        render = partial(digest_message, plan, visible, done, milestones, today)
+        yield Pending(
+            "digest.plan_weekly", plan.team_id, plan.channel_id, f"plan:{plan.id}", today, render
         )
 
 
-def rep_digests(state: ReminderState) -> Iterator[Outgoing]:
+def rep_digests(state: ReminderState) -> Iterator[Pending]:
     """Each rep's morning DM: overdue and due-today tasks across the plans they
     own (internal ones too), and their plans with no movement for a week."""
     by_rep: dict[tuple[str, str], list[PlanInfo]] = {}
@@ -139,12 +169,19 @@ def rep_digests(state: ReminderState) -> Iterator[Outgoing]:
         ]
         if not urgent and not stalled:
             continue
-        text, blocks = rep_digest_message(urgent, stalled, today)
-        yield Outgoing("digest.rep_daily", team, rep, f"rep:{rep}", today, text, blocks)
+        render = partial(rep_digest_message, urgent, stalled, today)
+        yield Pending("digest.rep_daily", team, rep, f"rep:{rep}", today, render)
+
+
+def pending(state: ReminderState) -> Iterator[Pending]:
+    """Everything due, not yet rendered: a tick renders only what isn't queued yet."""
+    yield from nudges(state)
+    yield from weekly_digests(state)
+    yield from rep_digests(state)
 
 
 def due_messages(state: ReminderState) -> list[Outgoing]:
-    return [*nudges(state), *weekly_digests(state), *rep_digests(state)]
+    return [p.outgoing() for p in pending(state)]
 
 
 def digests_due(candidates: list[tuple[int, str, int, int]], at: datetime) -> set[int]:

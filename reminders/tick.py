@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reminders import delivery
-from reminders.due import digests_due, due_messages
+from reminders.due import digests_due, pending
 from reminders.snapshot import digest_candidates, load_state
 from storage import clock
 from storage.db import Database
@@ -40,10 +40,13 @@ def plan_pass(db: Database, at: datetime) -> tuple[int, int]:
     with db.read() as s:
         digest_ids = digests_due(digest_candidates(s), at)
         state = load_state(s, at, digest_plan_ids=digest_ids)
-    messages = due_messages(state)
+        due = list(pending(state))
+        queued_keys = delivery.queued_keys(s, {p.local_date for p in due})
+    # Render only what isn't queued yet: the steady state of a minute tick.
+    new = [p.outgoing() for p in due if p.key not in queued_keys]
     with db.write() as s:
-        queued = delivery.enqueue(s, messages, at)
-    return len(messages), queued
+        queued = delivery.enqueue(s, new, at)
+    return len(due), queued
 
 
 def tick(

@@ -252,6 +252,7 @@ class Outbox(Base):
     __table_args__ = (
         UniqueConstraint("kind", "recipient", "subject", "local_date", name="uq_outbox_key"),
         Index("ix_outbox_ready", "state", "next_attempt_at"),
+        Index("ix_outbox_local_date", "local_date"),  # which keys a tick already queued
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -415,3 +415,55 @@ def test_snooze_done_remind_and_mute_over_http(db: Database, fixed_clock: FixedC
         with db.read() as s:
             assert s.scalar(select(Task.status).where(Task.number == 1)) == "completed"
         assert any("is done" in str(p) for p in h.local.response_posts)
+
+
+def test_every_nudge_and_digest_is_valid_block_kit_within_limits() -> None:
+    """The renderers build plain dicts for speed: slack_sdk checks them here."""
+    from slack_sdk.models.blocks import Block
+
+    at = datetime(2026, 3, 16, 20, 0, tzinfo=UTC)
+    today = date(2026, 3, 16)
+    long = "A very long title with <html> & friends " * 10
+    tasks = [
+        _task(
+            i,
+            today + timedelta(days=d),
+            title=long[: 50 + i],
+            owner_side=side,
+            assignee_id=who,
+            risk=risk,
+        )
+        for i, (d, side, who, risk) in enumerate(
+            [
+                (d, s, w, r)
+                for d in (-10, -7, -4, -1, 0, 2)
+                for s in ("buyer", "seller")
+                for w in ("U0LEX", "W0MIKE", None)
+                for r in ("on_track", "blocked")
+            ],
+            start=1,
+        )
+    ]
+    state = _state(at, tasks)
+    state.digest_tasks = {1: tasks * 3}
+    state.completed_by = {1: [(t.id, "W0MIKE") for t in tasks]}
+    state.milestones = {1: [(1, long)]}
+    messages = due_messages(state)
+    assert {m.kind for m in messages} >= {
+        "nudge.overdue",
+        "nudge.due_today",
+        "nudge.due_soon",
+        "digest.plan_weekly",
+        "digest.rep_daily",
+    }
+    for m in messages:
+        assert 0 < len(m.blocks) <= 50 and len(m.text) <= 40000
+        ids = [b["block_id"] for b in m.blocks if "block_id" in b]
+        assert len(ids) == len(set(ids))
+        for b in m.blocks:
+            parsed = Block.parse(b)
+            assert parsed is not None
+            parsed.validate_json()
+            if b["type"] == "section":
+                assert len(b["text"]["text"]) <= 3000
+        assert "<html>" not in json.dumps(m.blocks), "user text is escaped"

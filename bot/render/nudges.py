@@ -1,7 +1,9 @@
-"""Nudges and digests as Block Kit: pure, escaped, validated.
+"""Nudges and digests as Block Kit: pure and escaped.
 
-Channel messages (buyer-task nudges, weekly digests) are read by the buyer: the
-callers pass them no internal task.
+The Monday pass renders one digest per plan (ten thousand of them), so these
+build plain dicts rather than slack_sdk objects; tests check every shape with
+slack_sdk.models against Slack's limits. Channel messages (buyer-task nudges,
+weekly digests) are read by the buyer: callers pass them no internal task.
 """
 
 from __future__ import annotations
@@ -9,17 +11,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
 from bot import ids
-from bot.render.blocks import chunk_lines, context, progress_bar, short_date, to_dicts
+from bot.render.blocks import chunk_lines, progress_bar, short_date
 from bot.text import escape, truncate
 from reminders.snapshot import PlanInfo, TaskInfo
 
@@ -28,6 +21,27 @@ LIST_MAX = 10
 
 _Plan = PlanInfo
 _Task = TaskInfo
+Block = dict[str, Any]
+
+
+def _section(block_id: str, text: str) -> Block:
+    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
 
 
 HEADLINE = {
@@ -49,29 +63,18 @@ def nudge_message(
     line = f"{who} {_task_label(task)} {HEADLINE[kind].format(when=when)}".strip()
     text = f"{line} — {escape(truncate(plan.title, 100))}"
     value = ids.task_value(plan.id, task.id)
-    snooze = [
-        ButtonElement(text="Snooze 1 day", action_id=f"{ids.NUDGE_SNOOZE}.1", value=f"{task.id}:1"),
-        ButtonElement(
-            text="Snooze 3 days", action_id=f"{ids.NUDGE_SNOOZE}.3", value=f"{task.id}:3"
-        ),
+    buttons = [
+        _button("Done", ids.NUDGE_DONE, value, "primary"),
+        _button("Snooze 1 day", f"{ids.NUDGE_SNOOZE}.1", f"{task.id}:1"),
+        _button("Snooze 3 days", f"{ids.NUDGE_SNOOZE}.3", f"{task.id}:3"),
     ]
     if task.due_date is not None and task.due_date > today:
-        snooze.append(
-            ButtonElement(
-                text="Until it's due", action_id=f"{ids.NUDGE_SNOOZE}.due", value=f"{task.id}:due"
-            )
-        )
-    blocks: list[Block] = [
-        SectionBlock(block_id="nudge.text", text=MarkdownTextObject(text=text)),
-        ActionsBlock(
-            block_id="nudge.buttons",
-            elements=[
-                ButtonElement(text="Done", action_id=ids.NUDGE_DONE, value=value, style="primary"),
-                *snooze,
-            ],
-        ),
+        buttons.append(_button("Until it's due", f"{ids.NUDGE_SNOOZE}.due", f"{task.id}:due"))
+    blocks = [
+        _section("nudge.text", text),
+        {"type": "actions", "block_id": "nudge.buttons", "elements": buttons},
     ]
-    return text, to_dicts(blocks)
+    return text, blocks
 
 
 def _lines(tasks: list[_Task], today: date) -> list[str]:
@@ -132,14 +135,15 @@ def digest_message(
     ):
         if items:
             sections.append(f"*{title}*\n" + "\n".join(items))
+    head = truncate(f"Weekly plan digest: {plan.title}", 150)
     blocks: list[Block] = [
-        HeaderBlock(block_id="digest.head", text=truncate(f"Weekly plan digest: {plan.title}", 150))
+        {"type": "header", "block_id": "digest.head", "text": {"type": "plain_text", "text": head}}
     ]
     for i, chunk in enumerate(chunk_lines("\n\n".join(sections).split("\n"))[:40]):
-        blocks.append(SectionBlock(block_id=f"digest.{i}", text=MarkdownTextObject(text=chunk)))
-    blocks.append(context("`/map status` shows the whole plan."))
+        blocks.append(_section(f"digest.{i}", chunk))
+    blocks.append(_context("`/map status` shows the whole plan."))
     text = f"Weekly plan digest: {escape(truncate(plan.title, 100))} — {done}/{total} done"
-    return text, to_dicts(blocks)
+    return text, blocks
 
 
 def rep_digest_message(
@@ -163,10 +167,7 @@ def rep_digest_message(
     if stalled:
         lines.append(f"*No movement for a week: {len(stalled)}*")
         lines.extend(f"• {escape(truncate(p.title, 100))}" for p in stalled[:20])
-    blocks: list[Block] = [
-        SectionBlock(block_id=f"rep.{i}", text=MarkdownTextObject(text=chunk))
-        for i, chunk in enumerate(chunk_lines(lines)[:45])
-    ]
-    blocks.append(context("Mute this digest from App Home or with `/map mute digests`."))
+    blocks = [_section(f"rep.{i}", chunk) for i, chunk in enumerate(chunk_lines(lines)[:45])]
+    blocks.append(_context("Mute this digest with `/map mute digests`."))
     text = f"Your deals today: {len(urgent)} overdue or due today, {len(stalled)} stalled"
-    return text, to_dicts(blocks)
+    return text, blocks

@@ -42,6 +42,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_ready", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_outbox_local_date", ["local_date"], unique=False)
 
     op.create_index("ix_task_due_date", "task", ["due_date"])
     op.create_table(
@@ -100,6 +101,7 @@ def downgrade() -> None:
     op.drop_table("snooze")
     op.drop_index("ix_task_due_date", table_name="task")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_local_date")
         batch_op.drop_index("ix_outbox_ready")
 
     op.drop_table("outbox")

@@ -1,0 +1,255 @@
+"""Reminder benchmark: 10,000 plans, 200,000 tasks, 5,000 people.
+
+    .venv/bin/python bench/reminders_bench.py [--plans 10000] [--pg URL] [--no-pg]
+
+For SQLite and PostgreSQL (MAPBOT_BENCH_POSTGRES_URL, default the test server):
+- a tick with nothing new to send (everything due already queued: the steady state
+  of a minute tick), beside its floor: one indexed query selecting the due rows;
+- the Monday pass that builds every weekly digest, beside its floor: one query
+  reading every open task with its plan.
+Prints times, ratios to the floors, SQL statements per pass (at two sizes, to show
+they don't grow with the number of plans) and peak Python memory (tracemalloc).
+Targets (issue 4): tick ≤ 3× floor, Monday pass ≤ 10× floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from reminders.due import digests_due, due_messages  # noqa: E402
+from reminders.snapshot import digest_candidates, load_state  # noqa: E402
+from reminders.tick import plan_pass  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Activity, Milestone, Person, Plan, Task  # noqa: E402
+
+ZONES = ["America/New_York", "America/Los_Angeles", "Europe/London", "Europe/Berlin", "Asia/Tokyo"]
+MONDAY = datetime(2026, 12, 7, 23, 0, tzinfo=UTC)  # Monday: past 09:00 in every US/EU zone
+TEAM = "T0BENCH"
+
+
+def seed(db: Database, plans: int, tasks_per_plan: int = 20, people: int = 5000) -> None:
+    rnd = random.Random(7)
+    now = MONDAY - timedelta(days=1)
+    today = MONDAY.date()
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(Person),
+            [
+                {
+                    "team_id": TEAM,
+                    "user_id": f"U{i:05d}",
+                    "home_team_id": TEAM if i % 3 else "T0BUYER",
+                    "name": f"p{i}",
+                    "tz": ZONES[i % len(ZONES)],
+                    "is_guest": False,
+                    "mute_digests": False,
+                }
+                for i in range(people)
+            ],
+        )
+        conn.execute(
+            insert(Plan),
+            [
+                {
+                    "id": p + 1,
+                    "team_id": TEAM,
+                    "channel_id": f"C{p:06d}",
+                    "title": f"Deal {p}",
+                    "tz": ZONES[p % len(ZONES)],
+                    "created_by": f"U{p % 500:05d}",
+                    "created_at": now,
+                    "updated_at": now,
+                    "archived": False,
+                    "next_task_number": tasks_per_plan + 1,
+                    "overview_why": "",
+                    "overview_goals": "",
+                    "overview_success": "",
+                    "buyers_can_edit": False,
+                    "connected_teams": "",
+                    "card_ts": "1.000001",
+                    "card_channel": f"C{p:06d}",
+                    "target_date": today + timedelta(days=60),
+                    "remind_lead_days": 2,
+                    "digest_weekday": 0,
+                    "digest_minute": 540,
+                    "remind_weekends": False,
+                    "reminders_on": True,
+                }
+                for p in range(plans)
+            ],
+        )
+        conn.execute(
+            insert(Milestone),
+            [{"id": p + 1, "plan_id": p + 1, "position": 1, "title": "Evaluation"} for p in range(plans)],
+        )
+        rows = []
+        for p in range(plans):
+            for t in range(tasks_per_plan):
+                rows.append(
+                    {
+                        "plan_id": p + 1,
+                        "milestone_id": p + 1,
+                        "number": t + 1,
+                        "position": t + 1,
+                        "title": f"Task {t}",
+                        "owner_side": ("buyer", "seller", "mutual")[t % 3],
+                        "assignee_id": f"U{rnd.randrange(people):05d}",
+                        "status": ("not_started", "in_progress", "completed")[rnd.randrange(3)],
+                        "internal": t % 7 == 0,
+                        "due_date": today + timedelta(days=rnd.randrange(-40, 80)),
+                        "due_business": False,
+                        "due_pinned": False,
+                        "risk": "on_track",
+                        "risk_reason": "",
+                        "notes": "",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            if len(rows) >= 20000:
+                conn.execute(insert(Task), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(Task), rows)
+        conn.execute(
+            insert(Activity),
+            [
+                {"plan_id": p + 1, "actor_id": "U00001", "actor_side": "seller", "action": "plan.create", "at": now - timedelta(days=p % 14)}
+                for p in range(plans)
+            ],
+        )
+
+
+class Counter:
+    def __init__(self, db: Database) -> None:
+        self.n = 0
+        event.listen(db.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_a: object, **_k: object) -> None:
+        self.n += 1
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
+    times = []
+    result: object = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def floor_due(db: Database, at: datetime) -> Callable[[], object]:
+    low, high = at.date() - timedelta(days=11), at.date() + timedelta(days=15)
+
+    def run() -> object:
+        with db.engine.connect() as conn:
+            return conn.execute(
+                select(Task.id, Task.due_date, Task.assignee_id)
+                .where(Task.due_date >= low, Task.due_date <= high, Task.status != "completed")
+            ).all()
+
+    return run
+
+
+def floor_open_with_plan(db: Database) -> Callable[[], object]:
+    def run() -> object:
+        with db.engine.connect() as conn:
+            return conn.execute(
+                select(Task.id, Task.title, Task.status, Task.due_date, Plan.id, Plan.title)
+                .join(Plan, Plan.id == Task.plan_id)
+                .where(Task.status != "completed")
+            ).all()
+
+    return run
+
+
+def monday_pass(db: Database, at: datetime) -> Callable[[], object]:
+    def run() -> object:
+        with db.read() as s:
+            ids = digests_due(digest_candidates(s), at)
+            state = load_state(s, at, digest_plan_ids=ids)
+        return due_messages(state)
+
+    return run
+
+
+def measure(label: str, url: str, plans: int) -> dict[str, float]:
+    db = Database(url)
+    db.upgrade()
+    t0 = time.perf_counter()
+    seed(db, plans)
+    seeded = time.perf_counter() - t0
+    counter = Counter(db)
+    # Queue everything due at Monday 23:00 UTC once: the next tick has nothing new.
+    plan_pass(db, MONDAY)
+    quiet = MONDAY + timedelta(minutes=1)
+    tick_floor, _ = timed(floor_due(db, quiet))
+    counter.n = 0
+    tick_time, _ = timed(lambda: plan_pass(db, quiet))
+    tick_statements = counter.n / 3
+    mon_floor, _ = timed(floor_open_with_plan(db))
+    counter.n = 0
+    tracemalloc.start()
+    mon_time, messages = timed(monday_pass(db, MONDAY), repeat=1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    mon_statements = counter.n
+    digests = sum(1 for m in messages if m.kind == "digest.plan_weekly")  # type: ignore[attr-defined]
+    print(
+        f"{label:10} plans={plans:6} seed {seeded:5.1f}s | tick {tick_time * 1000:7.1f} ms "
+        f"(floor {tick_floor * 1000:6.1f} ms, {tick_time / tick_floor:4.1f}×, {tick_statements:.0f} statements) | "
+        f"Monday {mon_time * 1000:7.0f} ms (floor {mon_floor * 1000:6.0f} ms, {mon_time / mon_floor:4.1f}×, "
+        f"{mon_statements} statements, {digests} digests, peak {peak / 2**20:5.0f} MiB)"
+    )
+    db.dispose()
+    return {"tick_ratio": tick_time / tick_floor, "mon_ratio": mon_time / mon_floor}
+
+
+def fresh_pg(url: str, name: str) -> str:
+    base = make_url(url)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plans", type=int, default=10000)
+    ap.add_argument("--pg", default=os.environ.get(
+        "MAPBOT_BENCH_POSTGRES_URL", "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test"))
+    ap.add_argument("--no-pg", action="store_true")
+    args = ap.parse_args()
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="mapbot-rbench-")
+    sizes = (args.plans // 10, args.plans)
+    results = []
+    for n in sizes:
+        results.append(measure("SQLite", f"sqlite:///{tmp}/r{n}.db", n))
+    if not args.no_pg:
+        for n in sizes:
+            results.append(measure("PostgreSQL", fresh_pg(args.pg, f"mapbot_bench_{n}"), n))
+    print("targets: tick ≤ 3× floor, Monday pass ≤ 10× floor (at the full size)")
+
+
+if __name__ == "__main__":
+    main()
