@@ -22,7 +22,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from reminders.due import digests_due, due_messages  # noqa: E402
-from reminders.snapshot import digest_candidates, load_state  # noqa: E402
+from reminders.snapshot import digest_candidates, load_state, nudge_dates  # noqa: E402
 from reminders.tick import plan_pass  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Activity, Milestone, Person, Plan, Task  # noqa: E402
@@ -155,13 +155,14 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
 
 
 def floor_due(db: Database, at: datetime) -> Callable[[], object]:
-    low, high = at.date() - timedelta(days=11), at.date() + timedelta(days=15)
+    """The due rows: open tasks on a date some zone can be nudged about today."""
+    dates = nudge_dates(at.date(), {2})
 
     def run() -> object:
         with db.engine.connect() as conn:
             return conn.execute(
-                select(Task.id, Task.due_date, Task.assignee_id)
-                .where(Task.due_date >= low, Task.due_date <= high, Task.status != "completed")
+                select(Task.id, Task.due_date, Task.assignee_id, Task.plan_id)
+                .where(Task.due_date.in_(dates), Task.status != "completed")
             ).all()
 
     return run

@@ -16,11 +16,10 @@ from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
 from reminders.outgoing import Kind, Outgoing
-from reminders.snapshot import PlanInfo, ReminderState, TaskInfo
+from reminders.snapshot import OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
 from storage.clock import zone
 
 NUDGE_MINUTE = 9 * 60  # 09:00 local
-OVERDUE_DAYS = (1, 4, 7, 10)  # day 1, then every 3 days, at most 4 times
 STALLED_AFTER = timedelta(days=7)
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -143,7 +142,8 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
     own (internal ones too), and their plans with no movement for a week."""
     by_rep: dict[tuple[str, str], list[PlanInfo]] = {}
     for plan in state.plans.values():
-        by_rep.setdefault((plan.team_id, plan.created_by), []).append(plan)
+        if (plan.team_id, plan.created_by) in state.reps:
+            by_rep.setdefault((plan.team_id, plan.created_by), []).append(plan)
     open_by_plan: dict[int, list[TaskInfo]] = {}
     for t in state.tasks:
         open_by_plan.setdefault(t.plan_id, []).append(t)

@@ -8,16 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.clock import as_utc
 from storage.models import Activity, Milestone, Person, Plan, Snooze, Task
 
-# Nudges look this far around each local "today": overdue repeats end on day 10,
-# and a plan's lead time is at most this many days.
-OVERDUE_WINDOW = 10
-MAX_LEAD_DAYS = 14
+OVERDUE_DAYS = (1, 4, 7, 10)  # overdue nudges: day 1, then every 3 days, at most 4 times
 WEEK = timedelta(days=7)
 
 
@@ -73,6 +70,7 @@ class ReminderState:
     people: dict[tuple[str, str], PersonInfo] = field(default_factory=dict)  # (team, user)
     snoozes: dict[tuple[int, str], date] = field(default_factory=dict)  # (task, user) → until
     last_activity: dict[int, datetime] = field(default_factory=dict)  # plan → latest change
+    reps: set[tuple[str, str]] = field(default_factory=set)  # (team, rep) still to digest today
     # Weekly digests, for the plans whose digest is due (else empty):
     digest_tasks: dict[int, list[TaskInfo]] = field(default_factory=dict)  # every task
     completed_by: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # task, who
@@ -120,26 +118,31 @@ def _task(row: Any) -> TaskInfo:
     return TaskInfo(*row)
 
 
+def nudge_dates(utc_day: date, leads: set[int]) -> set[date]:
+    """Every due date that can be nudged about at some zone's today (every zone's
+    local date is within a day of UTC's): overdue cadence, today, and lead days."""
+    offsets = {0, *(-d for d in OVERDUE_DAYS), *leads}
+    return {utc_day + timedelta(days=shift + o) for shift in (-1, 0, 1) for o in offsets}
+
+
 def load_state(
-    s: Session, at: datetime, *, digest_plan_ids: set[int] | None = None
+    s: Session,
+    at: datetime,
+    *,
+    digest_plan_ids: set[int] | None = None,
+    reps_done: frozenset[str] | set[str] = frozenset(),
 ) -> ReminderState:
-    """Open tasks due near any zone's today, their plans and people, snoozes and
-    the plans' latest activity; with `digest_plan_ids`, every task of those plans
-    and what was completed in the last week. Seven statements at most."""
+    """Open tasks due on a nudge date, their plans and people, snoozes; the plans
+    of reps whose daily digest isn't queued yet, with their latest activity; and
+    with `digest_plan_ids`, every task of those plans and what was completed in
+    the last week. A fixed number of statements, whatever the number of plans."""
     state = ReminderState(at=at)
-    utc_day = at.date()
-    # Every zone's local date is within a day of UTC's.
-    low = utc_day - timedelta(days=OVERDUE_WINDOW + 1)
-    high = utc_day + timedelta(days=MAX_LEAD_DAYS + 1)
+    leads = set(s.scalars(select(Plan.remind_lead_days).where(*_active_plans()).distinct()))
+    dates = nudge_dates(at.date(), leads)
     rows = s.execute(
         select(*_TASK_COLUMNS, *_PLAN_COLUMNS)
         .join(Plan, Plan.id == Task.plan_id)
-        .where(
-            Task.due_date >= low,
-            Task.due_date <= high,
-            Task.status != "completed",
-            *_active_plans(),
-        )
+        .where(Task.due_date.in_(dates), Task.status != "completed", *_active_plans())
     )
     for row in rows:
         state.tasks.append(_task(row[: len(_TASK_COLUMNS)]))
@@ -147,22 +150,53 @@ def load_state(
         state.plans.setdefault(plan.id, plan)
     if digest_plan_ids:
         _load_digests(s, state, digest_plan_ids)
-    # Reps: every plan's creator, for the daily digest of overdue work and stalled deals.
-    for plan_row in s.execute(select(*_PLAN_COLUMNS).where(*_active_plans())):
-        state.plans.setdefault(plan_row[0], _plan(plan_row))
-    for plan_id, latest in s.execute(
-        select(Activity.plan_id, func.max(Activity.at)).group_by(Activity.plan_id)
+        for plan_row in s.execute(select(*_PLAN_COLUMNS).where(Plan.id.in_(digest_plan_ids))):
+            state.plans.setdefault(plan_row[0], _plan(plan_row))
+    _load_reps(s, state, reps_done)
+    referenced = {t.assignee_id for t in state.tasks if t.assignee_id} | {r for _, r in state.reps}
+    for p in s.scalars(
+        select(Person).where(
+            or_(
+                Person.user_id.in_(referenced),
+                # Buyers, for unassigned buyer tasks: mention the buyer side.
+                and_(Person.home_team_id.is_not(None), Person.home_team_id != Person.team_id),
+            )
+        )
     ):
-        state.last_activity[plan_id] = as_utc(latest)
-    for p in s.scalars(select(Person)):
         state.people[(p.team_id, p.user_id)] = PersonInfo(
             p.user_id, p.name, p.tz, p.home_team_id, p.is_guest, p.side_override, p.mute_digests
         )
-    for task_id, user_id, until in s.execute(
-        select(Snooze.task_id, Snooze.user_id, Snooze.until).where(Snooze.until > low)
-    ):
-        state.snoozes[(task_id, user_id)] = until
+    task_ids = [t.id for t in state.tasks]
+    if task_ids:
+        for task_id, user_id, until in s.execute(
+            select(Snooze.task_id, Snooze.user_id, Snooze.until).where(Snooze.task_id.in_(task_ids))
+        ):
+            state.snoozes[(task_id, user_id)] = until
     return state
+
+
+def _load_reps(s: Session, state: ReminderState, reps_done: frozenset[str] | set[str]) -> None:
+    """Reps (plan creators) whose digest isn't queued yet: all their plans, and
+    each plan's latest activity (for "stalled")."""
+    reps = set(s.execute(select(Plan.team_id, Plan.created_by).where(*_active_plans()).distinct()))
+    state.reps = {(team, rep) for team, rep in reps if rep not in reps_done}
+    if not state.reps:
+        return
+    creators = {rep for _, rep in state.reps}
+    plan_ids = []
+    for plan_row in s.execute(
+        select(*_PLAN_COLUMNS).where(Plan.created_by.in_(creators), *_active_plans())
+    ):
+        plan = _plan(plan_row)
+        if (plan.team_id, plan.created_by) in state.reps:
+            state.plans.setdefault(plan.id, plan)
+            plan_ids.append(plan.id)
+    for plan_id, latest in s.execute(
+        select(Activity.plan_id, func.max(Activity.at))
+        .where(Activity.plan_id.in_(plan_ids))
+        .group_by(Activity.plan_id)
+    ):
+        state.last_activity[plan_id] = as_utc(latest)
 
 
 def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reminders import delivery
 from reminders.due import digests_due, pending
@@ -37,11 +37,17 @@ def worker_id() -> str:
 
 def plan_pass(db: Database, at: datetime) -> tuple[int, int]:
     """Work out what is due at `at` and queue it: (due, newly queued)."""
+    day = at.date()
     with db.read() as s:
-        digest_ids = digests_due(digest_candidates(s), at)
-        state = load_state(s, at, digest_plan_ids=digest_ids)
+        # What is already queued for any zone's today: not worked out again.
+        queued_keys = delivery.queued_keys(
+            s, {day - timedelta(days=1), day, day + timedelta(days=1)}
+        )
+        done_digests = {int(k[2][5:]) for k in queued_keys if k[0] == "digest.plan_weekly"}
+        done_reps = {k[1] for k in queued_keys if k[0] == "digest.rep_daily"}
+        digest_ids = digests_due(digest_candidates(s), at) - done_digests
+        state = load_state(s, at, digest_plan_ids=digest_ids, reps_done=done_reps)
         due = list(pending(state))
-        queued_keys = delivery.queued_keys(s, {p.local_date for p in due})
     # Render only what isn't queued yet: the steady state of a minute tick.
     new = [p.outgoing() for p in due if p.key not in queued_keys]
     with db.write() as s:
