@@ -114,6 +114,10 @@ def _plan(row: Any) -> PlanInfo:
     return PlanInfo(*row)
 
 
+def _person(row: Any) -> PersonInfo:
+    return PersonInfo(*row)
+
+
 def _task(row: Any) -> TaskInfo:
     return TaskInfo(*row)
 
@@ -154,18 +158,24 @@ def load_state(
             state.plans.setdefault(plan_row[0], _plan(plan_row))
     _load_reps(s, state, reps_done)
     referenced = {t.assignee_id for t in state.tasks if t.assignee_id} | {r for _, r in state.reps}
-    for p in s.scalars(
-        select(Person).where(
-            or_(
-                Person.user_id.in_(referenced),
-                # Buyers, for unassigned buyer tasks: mention the buyer side.
-                and_(Person.home_team_id.is_not(None), Person.home_team_id != Person.team_id),
-            )
+    people = select(
+        Person.team_id,
+        Person.user_id,
+        Person.name,
+        Person.tz,
+        Person.home_team_id,
+        Person.is_guest,
+        Person.side_override,
+        Person.mute_digests,
+    ).where(
+        or_(
+            Person.user_id.in_(referenced),
+            # Buyers, for unassigned buyer tasks: mention the buyer side.
+            and_(Person.home_team_id.is_not(None), Person.home_team_id != Person.team_id),
         )
-    ):
-        state.people[(p.team_id, p.user_id)] = PersonInfo(
-            p.user_id, p.name, p.tz, p.home_team_id, p.is_guest, p.side_override, p.mute_digests
-        )
+    )
+    for row in s.execute(people):
+        state.people[(row[0], row[1])] = _person(row[1:])
     task_ids = [t.id for t in state.tasks]
     if task_ids:
         for task_id, user_id, until in s.execute(
