@@ -174,8 +174,8 @@ def load_state(
             and_(Person.home_team_id.is_not(None), Person.home_team_id != Person.team_id),
         )
     )
-    for row in s.execute(people):
-        state.people[(row[0], row[1])] = _person(row[1:])
+    for person_row in s.execute(people):
+        state.people[(person_row[0], person_row[1])] = _person(person_row[1:])
     task_ids = [t.id for t in state.tasks]
     if task_ids:
         for task_id, user_id, until in s.execute(
