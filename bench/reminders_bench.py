@@ -95,7 +95,10 @@ def seed(db: Database, plans: int, tasks_per_plan: int = 20, people: int = 5000)
         )
         conn.execute(
             insert(Milestone),
-            [{"id": p + 1, "plan_id": p + 1, "position": 1, "title": "Evaluation"} for p in range(plans)],
+            [
+                {"id": p + 1, "plan_id": p + 1, "position": 1, "title": "Evaluation"}
+                for p in range(plans)
+            ],
         )
         rows = []
         for p in range(plans):
@@ -129,7 +132,13 @@ def seed(db: Database, plans: int, tasks_per_plan: int = 20, people: int = 5000)
         conn.execute(
             insert(Activity),
             [
-                {"plan_id": p + 1, "actor_id": "U00001", "actor_side": "seller", "action": "plan.create", "at": now - timedelta(days=p % 14)}
+                {
+                    "plan_id": p + 1,
+                    "actor_id": "U00001",
+                    "actor_side": "seller",
+                    "action": "plan.create",
+                    "at": now - timedelta(days=p % 14),
+                }
                 for p in range(plans)
             ],
         )
@@ -161,8 +170,9 @@ def floor_due(db: Database, at: datetime) -> Callable[[], object]:
     def run() -> object:
         with db.engine.connect() as conn:
             return conn.execute(
-                select(Task.id, Task.due_date, Task.assignee_id, Task.plan_id)
-                .where(Task.due_date.in_(dates), Task.status != "completed")
+                select(Task.id, Task.due_date, Task.assignee_id, Task.plan_id).where(
+                    Task.due_date.in_(dates), Task.status != "completed"
+                )
             ).all()
 
     return run
@@ -206,11 +216,13 @@ def measure(label: str, url: str, plans: int) -> dict[str, float]:
     tick_statements = counter.n / 3
     mon_floor, _ = timed(floor_open_with_plan(db))
     counter.n = 0
+    mon_time, messages = timed(monday_pass(db, MONDAY), repeat=3)
+    mon_statements = counter.n // 3
+    # Peak memory in a separate run: tracemalloc slows Python several-fold.
     tracemalloc.start()
-    mon_time, messages = timed(monday_pass(db, MONDAY), repeat=1)
+    monday_pass(db, MONDAY)()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    mon_statements = counter.n
     digests = sum(1 for m in messages if m.kind == "digest.plan_weekly")  # type: ignore[attr-defined]
     print(
         f"{label:10} plans={plans:6} seed {seeded:5.1f}s | tick {tick_time * 1000:7.1f} ms "
@@ -235,8 +247,13 @@ def fresh_pg(url: str, name: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--plans", type=int, default=10000)
-    ap.add_argument("--pg", default=os.environ.get(
-        "MAPBOT_BENCH_POSTGRES_URL", "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test"))
+    ap.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "MAPBOT_BENCH_POSTGRES_URL",
+            "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test",
+        ),
+    )
     ap.add_argument("--no-pg", action="store_true")
     args = ap.parse_args()
     import tempfile

@@ -5,16 +5,21 @@ once are safe because the outbox's unique key and row claims decide."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from reminders import delivery
-from reminders.due import digests_due, pending
+from reminders.due import NUDGE_MINUTE, digests_due, local_day, pending
 from reminders.snapshot import digest_candidates, load_state
 from storage import clock
 from storage.db import Database
+from storage.models import Activity, Person, Plan, ReminderMark, Snooze
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,55 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def signature(s: Session, at: datetime) -> str:
+    """Everything that decides what is due at `at`, in a few cheap statements: the
+    latest change (every change writes an activity row; snoozes and people have
+    their own), and for each time zone and digest time in use, whether it is past
+    its send time and on which local date. Equal signatures: nothing new is due."""
+    active = (Plan.archived.is_(False), Plan.reminders_on.is_(True))
+    zones = set(s.scalars(select(Person.tz).distinct())) | set(
+        s.scalars(select(Plan.tz).where(*active).distinct())
+    )
+    times = {(tz, NUDGE_MINUTE, True) for tz in zones} | {
+        (tz, minute, True)
+        for tz, minute in s.execute(select(Plan.tz, Plan.digest_minute).where(*active).distinct())
+    }
+    clocks = sorted(
+        f"{tz}|{minute}|{local_day(at, tz, after_minute=minute, weekends=True)}"
+        for tz, minute, _ in times
+    )
+    versions = s.execute(
+        select(
+            select(func.max(Activity.id)).scalar_subquery(),
+            select(func.max(Snooze.id)).scalar_subquery(),
+            select(func.count()).select_from(Snooze).scalar_subquery(),
+            select(func.max(Person.refreshed_at)).scalar_subquery(),
+            select(func.count())
+            .select_from(Person)
+            .where(Person.mute_digests.is_(True))
+            .scalar_subquery(),
+        )
+    ).one()
+    return hashlib.sha256(repr((clocks, tuple(versions))).encode()).hexdigest()
+
+
 def plan_pass(db: Database, at: datetime) -> tuple[int, int]:
     """Work out what is due at `at` and queue it: (due, newly queued)."""
+    with db.read() as s:
+        seen = s.get(ReminderMark, "last_pass")
+        mark = signature(s, at)
+    if seen is not None and seen.value == mark:
+        return 0, 0  # the minute tick's usual case: nothing has changed
+    due, queued = _full_pass(db, at)
+    with db.write() as s:
+        # Recorded only after the messages are queued: a crash before means a redo.
+        row = s.get(ReminderMark, "last_pass") or ReminderMark(name="last_pass", value="")
+        row.value = mark
+        s.add(row)
+    return due, queued
+
+
+def _full_pass(db: Database, at: datetime) -> tuple[int, int]:
     day = at.date()
     with db.read() as s:
         # What is already queued for any zone's today: not worked out again.

@@ -272,3 +272,14 @@ class Outbox(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderMark(Base):
+    """What the last full reminder pass saw (a signature of the data and of which
+    zones were past their send time); a tick that would see the same skips the
+    work, since nothing new can be due."""
+
+    __tablename__ = "reminder_mark"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

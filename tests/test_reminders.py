@@ -468,3 +468,23 @@ def test_every_nudge_and_digest_is_valid_block_kit_within_limits() -> None:
             if b["type"] == "section":
                 assert len(b["text"]["text"]) <= 3000
         assert "<html>" not in json.dumps(m.blocks), "user text is escaped"
+
+
+def test_a_quiet_tick_skips_the_work_but_never_a_change(db: Database, slack: LocalSlack) -> None:
+    """The minute tick skips the pass when nothing it depends on changed; a new task,
+    a zone reaching 09:00 or a new day all make it look again."""
+    due = date(2026, 3, 16)
+    _seed(db, due, n=1)
+    client = _client(slack)
+    at = datetime(2026, 3, 16, 20, 0, tzinfo=UTC)
+    assert tick(db, at, lambda _t: client, pace=0).due > 0
+    assert tick(db, at + timedelta(minutes=1), lambda _t: client, pace=0).due == 0, "skipped"
+    with db.write() as s:
+        from storage.models import Plan
+
+        plan = s.scalars(select(Plan)).one()
+        services.add_task(
+            s, SELLER, plan, "Late addition", owner_side="seller", assignee_id="U0NEW", due=due
+        )
+    later = tick(db, at + timedelta(minutes=2), lambda _t: client, pace=0)
+    assert later.queued == 1 and later.delivery.sent == 1

@@ -46,6 +46,12 @@ def upgrade() -> None:
 
     op.create_index("ix_task_due_date", "task", ["due_date"])
     op.create_table(
+        "reminder_mark",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
         "snooze",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("task_id", sa.Integer(), nullable=False),
@@ -100,6 +106,7 @@ def downgrade() -> None:
 
     op.drop_table("snooze")
     op.drop_index("ix_task_due_date", table_name="task")
+    op.drop_table("reminder_mark")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_local_date")
         batch_op.drop_index("ix_outbox_ready")
