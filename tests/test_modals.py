@@ -606,6 +606,10 @@ def test_overview_modal(h: Harness, db: Database) -> None:
             "<b>",
             date(2027, 4, 1),
         )
+    # A new go-live from the modal is announced once in the channel, as /map golive does.
+    assert h.local.wait_for(
+        lambda: any("moved the target go-live" in m.text for m in h.local.messages(CHANNEL))
+    )
     # A buyer's crafted overview changes nothing.
     assert errors(submit(h, view, state_of(view, f_why="ours now"), BUYER))
     with db.read() as s:

@@ -27,7 +27,8 @@ from bot.deps import Deps
 from bot.identity import record_user, side_of
 from bot.render import modals as views
 from commands import syntax as c
-from storage import clock, collab_read, collab_services, lookup, services
+from commands.template_commands import moved_summary
+from storage import clock, collab_read, collab_services, lookup, services, template_store
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
@@ -396,7 +397,7 @@ def register(app: App, deps: Deps) -> None:
             elif kind == ids.VIEW_MILESTONE:
                 response = _submit_milestone(deps.db, actor, meta, values)
             elif kind == ids.VIEW_OVERVIEW:
-                response = _submit_overview(deps.db, actor, meta, values)
+                response, after = _submit_overview(deps.db, client, actor, meta, values)
             else:
                 response = _submit_person(deps.db, actor, meta, values)
         except services.DomainError as e:
@@ -498,17 +499,33 @@ def _submit_milestone(
 
 
 def _submit_overview(
-    db: Database, actor: Actor, meta: views.Meta, values: dict[str, Any]
-) -> Outcome:
+    db: Database, client: WebClient, actor: Actor, meta: views.Meta, values: dict[str, Any]
+) -> tuple[Outcome, Callable[[], None] | None]:
+    """Save the overview; a new go-live date moves the relative task dates and the
+    channel gets one message saying what moved, as with `/map golive`."""
     form = views.read_overview_form(values)
     if isinstance(form, dict):
-        return form
+        return form, None
     with db.write() as s:
         plan = _plan(s, actor, meta.plan)
+        before, channel, today = plan.target_date, plan.channel_id, today_in(plan.tz)
+        moves = (
+            template_store.preview_target(s, plan, form.target, today).moves
+            if form.target is not None and form.target != before
+            else []
+        )
         collab_services.set_overview(
             s, actor, plan, why=form.why, goals=form.goals, success=form.success, target=form.target
         )
-        return plan.id, None
+        plan_id = plan.id
+    if form.target is None or form.target == before:
+        return (plan_id, None), None
+    text = moved_summary([m for m in moves if not m.internal], form.target, actor.user_id, today)
+
+    def announce() -> None:
+        client.chat_postMessage(channel=channel, text=text)
+
+    return (plan_id, None), announce
 
 
 def _submit_person(db: Database, actor: Actor, meta: views.Meta, values: dict[str, Any]) -> Outcome:
