@@ -27,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.text import escape
 from reminders.outgoing import Outgoing
 from storage import clock, services
 from storage.db import Database
@@ -213,12 +214,16 @@ def _already_sent(client: WebClient, item: Claimed, since: datetime) -> str | No
     return None
 
 
+def _where(recipient: str) -> str:
+    return f"<#{recipient}>" if recipient[:1] in ("C", "G") else f"<@{recipient}>"
+
+
 def _finish(db: Database, item: Claimed, **values: object) -> None:
     with db.write() as s:
         s.execute(update(Outbox).where(Outbox.id == item.id).values(**values))
 
 
-def _record_failure(db: Database, item: Claimed, error: str) -> None:
+def _record_failure(db: Database, item: Claimed, error: str, at: datetime) -> None:
     """A permanent error: shown to the plan's owner through the plan's activity."""
     with db.write() as s:
         s.execute(update(Outbox).where(Outbox.id == item.id).values(state="failed", error=error))
@@ -239,6 +244,22 @@ def _record_failure(db: Database, item: Claimed, error: str) -> None:
                 before=item.key,
                 after=f"{item.recipient}: {error}",
             )
+            if item.recipient != plan.created_by and row is not None:
+                # Tell the plan's owner by DM (never about a DM to the owner: no loops).
+                text = (
+                    f":warning: A reminder for *{escape(plan.title)}* could not be delivered to "
+                    f"{_where(item.recipient)}: `{error}`. Invite me to the channel, or check "
+                    "the person's account."
+                )
+                notice = Outgoing(
+                    "notice.delivery_failed",
+                    plan.team_id,
+                    plan.created_by,
+                    f"outbox:{item.id}",
+                    row.local_date,
+                    text,
+                )
+                enqueue(s, [notice], at)
 
 
 def deliver(
@@ -304,7 +325,7 @@ def _deliver_one(
             result.retried += 1
             time.sleep(min(wait, 5.0))
         elif error in PERMANENT:
-            _record_failure(db, item, error)
+            _record_failure(db, item, error, now())
             result.failed += 1
             result.errors.append(error)
         else:
@@ -318,7 +339,7 @@ def _retry_later(
 ) -> None:
     attempts = item.attempts + 1
     if attempts >= MAX_ATTEMPTS:
-        _record_failure(db, item, error)
+        _record_failure(db, item, error, now())
         result.failed += 1
         return
     backoff = timedelta(seconds=2**attempts)

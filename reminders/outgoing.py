@@ -17,6 +17,7 @@ Kind = Literal[
     "nudge.overdue",
     "digest.plan_weekly",
     "digest.rep_daily",
+    "notice.delivery_failed",
 ]
 
 
