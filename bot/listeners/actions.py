@@ -4,6 +4,7 @@ must allow the change. A crafted payload changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -12,9 +13,14 @@ from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.deps import Deps
-from commands.handlers import apply_golive, confirm_remove
+from commands.handlers import Reply, apply_golive, confirm_remove
 from storage import lookup, services
 from storage.models import Plan
+from storage.rules import Actor
+
+# (actor, channel, button value) → the reply, and a message for the channel if any.
+Confirmed = Callable[[Actor, str, str], tuple[Reply, str | None]]
+Listener = Callable[..., None]
 
 
 def _channel_of(body: dict[str, Any]) -> str:
@@ -76,51 +82,40 @@ def register(app: App, deps: Deps) -> None:
         if from_home:  # from a channel, the plan's people (above) are whose Homes change
             deps.home.refresh_user(actor.team_id, actor.user_id)
 
-    @app.action(ids.GOLIVE_ACTION_RE)
-    def golive(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: BoltContext,
-        client: WebClient,
-        respond: Respond,
-    ) -> None:
-        ack()
-        if action["action_id"] == ids.GOLIVE_CANCEL:
-            respond(delete_original=True)
-            return
-        actor, _tz = deps.actor(context, client, body.get("user"))
-        channel = _channel_of(body)
-        try:
-            reply, announcement = apply_golive(deps.db, actor, channel, action.get("value") or "")
-        except services.DomainError as e:
-            respond(text=f":no_entry: {e.message}", replace_original=True)
-            return
-        respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
-        # One message in the channel says what moved (visible tasks only).
-        client.chat_postMessage(channel=channel, text=announcement)
-        if reply.refresh_plan is not None:
-            deps.publisher.refresh(actor.team_id, reply.refresh_plan)
+    def confirmation(cancel_id: str, run: Confirmed) -> Listener:
+        """An "are you sure?" pair of buttons: Cancel drops the question; the other
+        re-checks everything on the server and answers in place of the question."""
 
-    @app.action(ids.REMOVE_ACTION_RE)
-    def remove(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: BoltContext,
-        client: WebClient,
-        respond: Respond,
-    ) -> None:
-        ack()
-        if action["action_id"] == ids.REMOVE_CANCEL:
-            respond(delete_original=True)
-            return
-        actor, _tz = deps.actor(context, client, body.get("user"))
-        try:
-            reply = confirm_remove(deps.db, actor, _channel_of(body), action.get("value") or "")
-        except services.DomainError as e:
-            respond(text=f":no_entry: {e.message}", replace_original=True)
-            return
-        respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
-        if reply.refresh_plan is not None:
-            deps.publisher.refresh(actor.team_id, reply.refresh_plan)
+        def listener(
+            ack: Ack,
+            body: dict[str, Any],
+            action: dict[str, Any],
+            context: BoltContext,
+            client: WebClient,
+            respond: Respond,
+        ) -> None:
+            ack()
+            if action["action_id"] == cancel_id:
+                respond(delete_original=True)
+                return
+            actor, _tz = deps.actor(context, client, body.get("user"))
+            channel = _channel_of(body)
+            try:
+                reply, announcement = run(actor, channel, action.get("value") or "")
+            except services.DomainError as e:
+                respond(text=f":no_entry: {e.message}", replace_original=True)
+                return
+            respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
+            if announcement:  # one message for the whole channel (buyer-safe)
+                client.chat_postMessage(channel=channel, text=announcement)
+            if reply.refresh_plan is not None:
+                deps.publisher.refresh(actor.team_id, reply.refresh_plan)
+
+        return listener
+
+    app.action(ids.GOLIVE_ACTION_RE)(
+        confirmation(ids.GOLIVE_CANCEL, lambda a, ch, v: apply_golive(deps.db, a, ch, v))
+    )
+    app.action(ids.REMOVE_ACTION_RE)(
+        confirmation(ids.REMOVE_CANCEL, lambda a, ch, v: (confirm_remove(deps.db, a, ch, v), None))
+    )
