@@ -8,6 +8,7 @@ import atexit
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -16,6 +17,9 @@ from sqlalchemy.engine import make_url
 from storage import clock
 from storage.db import Database
 from storage.models import Base
+
+if TYPE_CHECKING:
+    from tests.harness import Harness
 
 PG_URL = os.environ.get(
     "MAPBOT_TEST_POSTGRES_URL", "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test"
@@ -133,3 +137,14 @@ def _fresh_identity_cache() -> Iterator[None]:
     forget_everyone()
     yield
     forget_everyone()
+
+
+@pytest.fixture
+def h(db: Database) -> Iterator[Harness]:
+    """The whole app over HTTP with the Slack stand-in; at the end, Slack would
+    have refused nothing we sent."""
+    from tests.harness import running_app
+
+    with running_app(db) as harness:
+        yield harness
+        assert harness.local.violations == [], "Slack would have refused something we sent"

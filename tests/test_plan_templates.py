@@ -32,7 +32,7 @@ from storage.templates import (
     to_yaml,
 )
 from storage.workdays import add_business_days, business_days_between, is_business_day, shift
-from tests.harness import CHANNEL, SELLER_TEAM, Harness, running_app
+from tests.harness import CHANNEL, SELLER_TEAM, Harness
 
 SELLER = Actor("U_SELLER", "seller", "T_SELLER")
 TODAY = date(2026, 11, 23)
@@ -299,13 +299,6 @@ def test_extend_carries_on_into_onboarding(db: Database) -> None:
 
 
 # --- end to end over HTTP --------------------------------------------------------------
-
-
-@pytest.fixture
-def h(db: Database) -> object:
-    with running_app(db) as harness:
-        yield harness
-        assert harness.local.violations == []
 
 
 def test_create_from_template_then_move_go_live_with_a_preview(h: Harness, db: Database) -> None:
