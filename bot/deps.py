@@ -51,3 +51,11 @@ def host_team(context: BoltContext) -> str:
     return (
         (result.team_id if result is not None and result.team_id else None) or context.team_id or ""
     )
+
+
+def channel_of(body: dict[str, Any]) -> str:
+    """The channel an interaction came from; "" from a modal or App Home."""
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return ""
+    return str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")

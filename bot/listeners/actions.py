@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot import ids
-from bot.deps import Deps
+from bot.deps import Deps, channel_of
 from commands.handlers import Reply, apply_golive, confirm_remove
 from storage import lookup, services
 from storage.models import Plan
@@ -21,14 +21,6 @@ from storage.rules import Actor
 # (actor, channel, button value) → the reply, and a message for the channel if any.
 Confirmed = Callable[[Actor, str, str], tuple[Reply, str | None]]
 Listener = Callable[..., None]
-
-
-def _channel_of(body: dict[str, Any]) -> str:
-    return (
-        (body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id")
-        or ""
-    )
 
 
 def _plan_in_team(s: Session, team_id: str, plan_id: int) -> Plan | None:
@@ -50,7 +42,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
         actor, _tz = deps.actor(context, client, body.get("user"))
-        channel = _channel_of(body)
+        channel = channel_of(body)
         # From App Home there is no channel: the plan is found by id, in this workspace.
         from_home = (body.get("container") or {}).get("type") == "view"
         status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
@@ -99,7 +91,7 @@ def register(app: App, deps: Deps) -> None:
                 respond(delete_original=True)
                 return
             actor, _tz = deps.actor(context, client, body.get("user"))
-            channel = _channel_of(body)
+            channel = channel_of(body)
             try:
                 reply, announcement = run(actor, channel, action.get("value") or "")
             except services.DomainError as e:

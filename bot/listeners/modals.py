@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot import identity, ids
-from bot.deps import Deps
+from bot.deps import Deps, channel_of
 from bot.identity import record_user, side_of
 from bot.render import modals as views
 from commands import syntax as c
@@ -85,15 +85,6 @@ def _milestones(plan: Plan) -> list[tuple[int, str]]:
     return [(m.id, m.title) for m in plan.milestones]
 
 
-def _channel_of(body: dict[str, Any]) -> str:
-    if (body.get("container") or {}).get("type") == "view":
-        return ""  # clicked in a modal or App Home: no channel to check against
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    return str(channel or "")
-
-
 def _in_modal(body: dict[str, Any]) -> bool:
     return (body.get("view") or {}).get("type") == "modal"
 
@@ -107,7 +98,7 @@ def _show(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None
 
 
 def _refuse(client: WebClient, body: dict[str, Any], actor: Actor, message: str) -> None:
-    channel = _channel_of(body)
+    channel = channel_of(body)
     if channel:
         client.chat_postEphemeral(channel=channel, user=actor.user_id, text=f":no_entry: {message}")
     else:
@@ -296,7 +287,7 @@ def register(app: App, deps: Deps) -> None:
         actor, _tz = deps.actor(context, client, body.get("user"))
         action_id = action["action_id"]
         plan_part, _, rest = str(action.get("value") or "").partition(":")
-        channel = _channel_of(body)
+        channel = channel_of(body)
         try:
             if not plan_part.isdigit() or (rest and not rest.isdigit()):
                 raise services.NotFound("That button is no longer valid.")
@@ -342,7 +333,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
         actor, _tz = deps.actor(context, client, body.get("user"))
-        channel = _channel_of(body)
+        channel = channel_of(body)
         parsed = ids.parse_menu_value(str((action.get("selected_option") or {}).get("value") or ""))
         try:
             if parsed is None:
