@@ -16,3 +16,8 @@ def truncate(text: str, limit: int) -> str:
 
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"
+
+
+def link_text(url: str, label: str) -> str:
+    """A link we stored (checked to have no `<`, `>`, `|` or spaces), its label escaped."""
+    return f"<{url}|{escape(label)}>" if label else f"<{url}>"

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Milestone, Person, Plan, Task
+from storage.models import Milestone, Person, Plan, Task, TaskLink
 from storage.rules import Side, derive_milestone_status, visible_to
 
 
@@ -32,6 +32,7 @@ class TaskView:
     milestone_id: int
     milestone_title: str
     completed_at: datetime | None
+    links: tuple[tuple[str, str], ...] = ()  # (url, label) of documents and recordings
 
     @property
     def is_open(self) -> bool:
@@ -80,7 +81,12 @@ class PlanView:
         return next((m for m in self.milestones if m.status != "completed"), None)
 
 
-def task_view(t: Task, milestone_title: str, names: dict[str, str]) -> TaskView:
+def task_view(
+    t: Task,
+    milestone_title: str,
+    names: dict[str, str],
+    links: tuple[tuple[str, str], ...] = (),
+) -> TaskView:
     """The snapshot of one task row (`names`: user id → display name)."""
     return TaskView(
         id=t.id,
@@ -97,6 +103,7 @@ def task_view(t: Task, milestone_title: str, names: dict[str, str]) -> TaskView:
         milestone_id=t.milestone_id,
         milestone_title=milestone_title,
         completed_at=t.completed_at,
+        links=links,
     )
 
 
@@ -142,6 +149,13 @@ def plan_view(s: Session, plan: Plan, side: Side) -> PlanView:
         )
         names = {uid: name for uid, name in rows if name}
     titles = {m.id: m.title for m in milestones}
+    links: dict[int, list[tuple[str, str]]] = {}
+    for task_id, url, label in s.execute(
+        select(TaskLink.task_id, TaskLink.url, TaskLink.label)
+        .where(TaskLink.plan_id == plan.id)
+        .order_by(TaskLink.id)
+    ):
+        links.setdefault(task_id, []).append((url, label))
     by_milestone: dict[int, list[TaskView]] = {m.id: [] for m in milestones}
     all_statuses: dict[int, list[str]] = {m.id: [] for m in milestones}
     for t in tasks:
@@ -150,7 +164,9 @@ def plan_view(s: Session, plan: Plan, side: Side) -> PlanView:
         if not visible_to(side, t.internal):
             continue
         all_statuses[t.milestone_id].append(t.status)
-        by_milestone[t.milestone_id].append(task_view(t, titles[t.milestone_id], names))
+        by_milestone[t.milestone_id].append(
+            task_view(t, titles[t.milestone_id], names, tuple(links.get(t.id, ())))
+        )
     views = tuple(
         MilestoneView(
             id=m.id,

@@ -162,3 +162,29 @@ def test_replies_are_valid() -> None:
     _check(everything.blocks)
     assert everything.text == "Your open tasks: 90"
     assert "+ 70 more" in str(everything.blocks[-1])
+
+
+def test_task_links_show_on_the_line_within_limits() -> None:
+    plan = _plan(1, 0)
+    tasks = (
+        _task(
+            1,
+            1,
+            "Security questionnaire",
+            links=(("https://docs.example/q", "Questionnaire <v2>"), ("https://x.example", "")),
+        ),
+        _task(
+            2, 1, "Recording", links=(("https://video.example/" + "a" * 1990, "Call recording"),)
+        ),
+    )
+    plan = PlanView(
+        **{
+            **plan.__dict__,
+            "milestones": (MilestoneView(**{**plan.milestones[0].__dict__, "tasks": tasks}),),
+        }
+    )
+    blocks = render_card(plan, TODAY).blocks
+    _check(blocks)
+    lines = [b["text"]["text"] for b in blocks if b.get("block_id", "").endswith(".line")]
+    assert "📎 <https://docs.example/q|Questionnaire &lt;v2&gt;> +1" in lines[0]
+    assert "📎 Call recording" in lines[1] and "video.example" not in lines[1]

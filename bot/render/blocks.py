@@ -19,13 +19,14 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import ids
-from bot.text import escape, truncate
+from bot.text import escape, link_text, truncate
 from storage.readmodel import PlanView, TaskView
 
 MESSAGE_MAX_BLOCKS = 50
 VIEW_MAX_BLOCKS = 100
 SECTION_TEXT_MAX = 3000
 TITLE_IN_LINE = 200  # characters of a task or milestone title shown in one line
+LINK_IN_LINE = 500  # longest URL shown as a link in a task's line
 
 STATUS_ICON = {"not_started": "⚪", "in_progress": "🔵", "completed": "✅"}
 RISK_MARK = {"at_risk": "⚠️ at risk", "blocked": "⛔ blocked"}
@@ -85,6 +86,12 @@ def task_line(task: TaskView, today: date, *, show_milestone: bool = False) -> s
         parts.append(who(task))
     if due_phrase(task, today):
         parts.append(due_phrase(task, today))
+    if task.links:  # documents and recordings travel with the task
+        url, label = task.links[0]
+        more = f" +{len(task.links) - 1}" if len(task.links) > 1 else ""
+        # A very long URL would push the line past Slack's 3,000 characters.
+        shown = link_text(url, truncate(label, 60)) if len(url) <= LINK_IN_LINE else escape(label)
+        parts.append(f"📎 {shown or 'link'}{more}")
     if show_milestone:
         parts.append(f"_{escape(truncate(task.milestone_title, 60))}_")
     return " · ".join(parts)

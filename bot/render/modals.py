@@ -47,7 +47,7 @@ from bot.render.blocks import (
     task_line,
     task_menu,
 )
-from bot.text import escape, mention, truncate
+from bot.text import escape, link_text, mention, truncate
 from storage.collab_read import CommentView, Link, Overview, TaskDetail
 from storage.collab_services import (
     MAX_COMMENT,
@@ -264,11 +264,6 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
         title,
         [SectionBlock(block_id="notice", text=MarkdownTextObject(text=truncate(text, 3000)))],
     )
-
-
-def link_text(url: str, label: str) -> str:
-    """A link we stored (checked to have no `<`, `>`, `|` or spaces), its label escaped."""
-    return f"<{url}|{escape(label)}>" if label else f"<{url}>"
 
 
 # --- the task form -------------------------------------------------------------
