@@ -6,11 +6,16 @@ Accepted forms (case-insensitive):
 - `2026-12-15`; `Dec 15`, `December 15`, `15 Dec`, `Dec 15 2026`, `Dec 15, 2026`;
   `12/15`, `12/15/2026` (US month/day). Without a year: the next occurrence on or
   after today (in late November, `Jan 10` is next year's).
-- `today`, `tomorrow`, `yesterday`.
+- `today`, `tomorrow`, `yesterday`; `eow`/`end of week` (the Friday of this week, or
+  the coming one on a weekend), `eom`/`end of month` (this month's last day).
 - `friday`, `fri`: the coming Friday, never today (on a Friday it is a week away).
   `this friday` and `next friday` mean the same: "next" never skips a week.
 - `in 3 days`, `in 2 weeks`, `in 1 month`, `in 2 business days`;
   `+3d`, `+2w`, `+1m`, `-2d`, `+5bd` (bd: business days, weekends skipped).
+
+Month and weekday names come from dateutil's `parserinfo`; the forms themselves are
+matched exactly (no fuzzy `dateutil.parser.parse`, no `dateparser`), so "3 pm" or
+"friday afternoon" is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ import re
 from datetime import date, timedelta
 
 from dateutil.parser import parserinfo
-from dateutil.relativedelta import relativedelta, weekday
+from dateutil.relativedelta import FR, relativedelta, weekday
 
 from bot.text import escape, truncate
-from storage.workdays import add_business_days
+from storage.workdays import add_business_days as add_business_days  # re-exported
 
 ACCEPTED = (
     "Try `2026-12-15`, `Dec 15`, `12/15`, `today`, `tomorrow`, `friday`, "
@@ -39,7 +44,15 @@ _WEEKDAYS: dict[str, weekday] = {
 }
 _WEEKDAYS.update({"tues": _WEEKDAYS["tue"], "thur": _WEEKDAYS["thu"], "thurs": _WEEKDAYS["thu"]})
 
-_KEYWORDS = {"today": 0, "tomorrow": 1, "yesterday": -1}
+_NAMED = {
+    "today": relativedelta(),
+    "tomorrow": relativedelta(days=1),
+    "yesterday": relativedelta(days=-1),
+    "eow": relativedelta(weekday=FR),  # FR(+1): today when today is Friday
+    "end of week": relativedelta(weekday=FR),
+    "eom": relativedelta(day=31),  # clamps to the month's last day
+    "end of month": relativedelta(day=31),
+}
 
 # Units of relative dates; "bd" counts business days.
 _UNITS = {
@@ -162,22 +175,28 @@ def _absolute(words: str, today: date, text: str) -> date | None:
     return _calendar(month, int(m["day"]), year, today, text)
 
 
-def parse_date(text: str, today: date) -> date:
-    """One date from `text` (see the module docstring), or DateError."""
-    words = _normalize(text)
-    if words in _KEYWORDS:
-        return today + timedelta(days=_KEYWORDS[words])
+def _read(words: str, today: date, text: str) -> date | None:
+    if words in _NAMED:
+        return today + _NAMED[words]
     if (found := _weekday(words, today)) is not None:
         return found
     if m := _RELATIVE.fullmatch(words):
         n = int(m["n"] or m["sn"]) * (-1 if m["sign"] == "-" else 1)
-        try:
-            return _relative(n, _UNITS[m["unit"]], today)
-        except (OverflowError, ValueError):  # beyond year 1 or 9999
-            raise _too_far(text) from None
-    if (found := _absolute(words, today, text)) is not None:
-        return found
-    raise _unknown(text.strip())
+        return _relative(n, _UNITS[m["unit"]], today)
+    return _absolute(words, today, text)
+
+
+def parse_date(text: str, today: date) -> date:
+    """One date from `text` (see the module docstring), or DateError."""
+    try:
+        found = _read(_normalize(text), today, text)
+    except DateError:
+        raise
+    except (OverflowError, ValueError):  # arithmetic past year 1 or 9999
+        raise _too_far(text) from None
+    if found is None:
+        raise _unknown(text.strip())
+    return found
 
 
 def format_date(d: date, today: date) -> str:

@@ -10,7 +10,8 @@ verbatim, since renderers escape all user text.
 Clauses (`add … to <milestone> due <date>`) follow the title in any order. `to`, `from`
 and a mention always start a clause; `due`, `go-live`, `owner`/`for` and `internal` do
 only when what follows fits (a date, a side, nothing), so "Review due diligence" stays a
-title. A title may be quoted ("…" or “…”) to keep a `to` in it.
+title. A title may be quoted ("…" or “…”) to keep a `to` in it. A bare `buyer`, `seller`
+or `mutual` is title text, never a side ("Send buyer deck"): say `for buyer` or `owner buyer`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ _USAGE = {
     "reopen": "`/map reopen <task>` — back to not started. Example: `/map reopen #7`",
     "due": "`/map due <task> <date>` (or `none`) — set or clear a due date.\n"
     "Dates: `Dec 15`, `2026-12-15`, `12/15`, `friday` (the coming one; `next friday` too), "
-    "`tomorrow`, `in 2 weeks`, `+3d`, `+5bd` (business days).\n"
+    "`tomorrow`, `eow`, `in 2 weeks`, `+3d`, `+5bd` (business days).\n"
     "Example: `/map due #7 in 2 business days`",
     "golive": "`/map golive <date>` (or `none`; also `go-live`, `target`) — the target go-live "
     "date. Tasks due relative to it move with it (you see a preview first); dates set by hand "

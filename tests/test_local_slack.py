@@ -28,6 +28,9 @@ TOKEN = "xoxb-test"
 SECRET = "shh"
 
 
+BUTTON = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "value": "1"}
+
+
 def section(text: str, block_id: str | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
     if block_id:
@@ -78,6 +81,7 @@ def test_post_update_delete_roundtrip(local: LocalSlack, client: WebClient) -> N
     second = client.chat_postMessage(channel="C1", text="reply", thread_ts=first["ts"])
     assert float(second["ts"]) > float(first["ts"])
     assert first["message"]["blocks"][0]["text"]["text"] == "*Plan*"
+    assert (first["message"]["user"], first["message"]["bot_id"]) == ("U0MAPBOT", "B0MAPBOT")
 
     client.chat_update(channel="C1", ts=first["ts"], text="plan v2", blocks=[section("v2")])
     msgs = local.messages("C1")
@@ -110,6 +114,7 @@ def test_ephemeral_and_response_url(local: LocalSlack, client: WebClient) -> Non
     assert local.ephemerals(user="W0MIKE") == []
 
     url = local.response_url("C1", "W0MIKE")
+    assert url.startswith(local.root_url + "/response/")
     assert WebhookClient(url).send(text="working…").status_code == 200
     WebhookClient(url).send(text="done", replace_original=True)
     assert [e.text for e in local.ephemerals("C1", "W0MIKE")] == ["done"]
@@ -155,13 +160,24 @@ def test_users_and_conversations(local: LocalSlack, client: WebClient) -> None:
         "mike",
     )
     assert user["tz_offset"] in (-8 * 3600, -7 * 3600)
+    assert (user["is_restricted"], user["is_ultra_restricted"]) == (False, False)
+    local.add_user(
+        "U0GUEST", team_id="T0LEXCORP", name="gus", is_restricted=True, email="g@x.io", title="CFO"
+    )
+    guest = client.users_info(user="U0GUEST")["user"]
+    assert (guest["is_restricted"], guest["real_name"]) == (True, "Gus")
+    assert (guest["profile"]["email"], guest["profile"]["title"]) == ("g@x.io", "CFO")
     with pytest.raises(SlackApiError) as missing:
         client.users_info(user="U404")
     assert missing.value.response["error"] == "user_not_found"
     assert client.conversations_info(channel="C1")["channel"]["is_ext_shared"] is True
+    local.add_channel("C2", "internal")
+    internal = client.conversations_info(channel="C2")["channel"]
+    assert (internal["is_shared"], internal["is_ext_shared"]) == (False, False)
     assert set(client.conversations_members(channel="C1")["members"]) == {
         "U0MAPBOT",
         "U0LEX",
+        "U0GUEST",
         "W0MIKE",
     }
     assert local.user_name("U0LEX") == "lex"
@@ -175,8 +191,10 @@ def test_on_change_and_wait_for(local: LocalSlack, client: WebClient) -> None:
     assert seen == ["chat.postMessage"]
     assert len(local.wait_for_calls("chat.postMessage", 1, timeout=1)) == 1
     assert local.wait_for(lambda: len(local.messages("C1")) == 2, timeout=0.2) is False
+    local.fail_next("chat.postMessage", error="channel_not_found")
     local.reset()
     assert (local.calls, local.messages("C1")) == ([], [])
+    assert client.chat_postMessage(channel="C1", text="no fault left")["ok"]
 
 
 # --- Slack's checks ------------------------------------------------------------
@@ -190,6 +208,8 @@ def test_on_change_and_wait_for(local: LocalSlack, client: WebClient) -> None:
         ([section("a", "dup"), section("b", "dup")], "duplicate block_id"),
         ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "header"),
         ([{"type": "hologram"}], "unknown block type"),
+        ([{**section("a"), "accessory": {**BUTTON, "action_id": "a" * 256}}], "action_id"),
+        ([{"type": "actions", "elements": [BUTTON] * 26}], "cannot exceed 25 elements"),
     ],
 )
 def test_invalid_blocks_refused_and_recorded(
@@ -201,6 +221,38 @@ def test_invalid_blocks_refused_and_recorded(
     assert any(problem in e for e in refused.value.response["errors"])
     assert any(problem in v for v in local.violations)
     assert local.messages("C1") == []
+
+
+def test_text_too_long(local: LocalSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="x" * 40_001)
+    assert refused.value.response["error"] == "msg_too_long"
+    assert local.violations == ["chat.postMessage: text: longer than 40000"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"blocks": [section(str(i)) for i in range(101)]}, "at most 100"),
+        ({"private_metadata": "m" * 3001}, "private_metadata"),
+        ({"title": {"type": "plain_text", "text": "t" * 25}}, "view.title"),
+    ],
+)
+def test_invalid_views_refused_and_recorded(
+    local: LocalSlack, client: WebClient, change: dict[str, Any], problem: str
+) -> None:
+    modal: dict[str, Any] = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Plan"},
+        "blocks": [section("1")],
+    }
+    client.views_open(trigger_id="1.2.t", view={**modal, "blocks": [section("1")] * 100})
+    with pytest.raises(SlackApiError) as refused:
+        client.views_open(trigger_id="1.2.t", view={**modal, **change})
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert problem in local.violations[0]  # then slack_sdk's own message for it
+    assert all(v.startswith("views.open: ") for v in local.violations)
+    assert len(local.views) == 1
 
 
 def test_button_limits(local: LocalSlack, client: WebClient) -> None:
@@ -224,6 +276,18 @@ def test_update_rate_violation_recorded() -> None:
         for i in range(4):
             client.chat_update(channel="C1", ts=ts, text=str(i))
         assert local.violations == ["chat.update: rate limit exceeded for T0LEXCORP"]
+
+
+def test_post_rate_violation_recorded() -> None:
+    with LocalSlack(post_burst=2, post_per_second=10) as local:
+        client = WebClient(token=TOKEN, base_url=local.base_url)
+        for i in range(3):
+            client.chat_postMessage(channel="C1", text=str(i))
+        assert local.violations == ["chat.postMessage: rate limit exceeded for C1"]
+        time.sleep(0.15)  # 10/s refills the bucket
+        client.chat_postMessage(channel="C1", text="later")
+        assert len(local.violations) == 1
+        assert len(local.messages("C1")) == 4  # recorded, still delivered
 
 
 def test_post_burst_enforced_with_429() -> None:
@@ -353,7 +417,14 @@ def test_render_numbers_elements() -> None:
         "type": "overflow",
         "selected_option": delete,
     }
-    assert out.elements[0].action()["value"] == "7:1"
+    assert [e.block_index for e in out.elements] == [2, 2, 2]
+    assert out.elements[0].action() == {
+        "action_id": "task.complete",
+        "block_id": "a1",
+        "type": "button",
+        "value": "7:1",
+        "text": {"type": "plain_text", "text": "Complete", "emoji": True},
+    }
 
 
 def test_render_view() -> None:
@@ -387,7 +458,7 @@ def _payload(body: str) -> dict[str, Any]:
 
 
 def _verified(body: str, json_body: bool = False) -> bool:
-    headers = payloads.signed_headers(body, SECRET, json_body=json_body)
+    headers = payloads.signed_headers(body, SECRET)
     assert headers["Content-Type"] == (
         "application/json" if json_body else "application/x-www-form-urlencoded"
     )
@@ -399,7 +470,7 @@ def _verified(body: str, json_body: bool = False) -> bool:
 def test_signatures() -> None:
     body = payloads.slash_command_body(text="x", user_id="U1", team_id="T1", channel_id="C1")
     assert _verified(body) and _verified("{}", json_body=True)
-    stale = payloads.signed_headers(body, SECRET, timestamp=int(time.time()) - 600)
+    stale = payloads.signed_headers(body, SECRET, int(time.time()) - 600)
     verifier = SignatureVerifier(SECRET)
     assert not verifier.is_valid(
         body, stale["X-Slack-Request-Timestamp"], stale["X-Slack-Signature"]

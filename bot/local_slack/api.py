@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.local_slack.checks import RateLimits, check_message, check_view
+from bot.local_slack.checks import RateLimits, check_blocks, check_text, check_view
 from bot.local_slack.records import Call, Ephemeral, Msg
 
 JSON_PARAMS = ("blocks", "view", "attachments")
@@ -57,8 +57,12 @@ class SlackApi:
         tokens: set[str] | None = None,
         update_limit_per_minute: int = 50,
         post_burst: int = 5,
+        post_per_second: float = 1.0,
         enforce_rate_limits: bool = False,
     ) -> None:
+        """`tokens`: the tokens accepted (default: any `xoxb-`). The rate limits are
+        described on `RateLimits`; with `enforce_rate_limits` they are answered with
+        HTTP 429 + Retry-After, otherwise only recorded in `violations`."""
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
@@ -67,7 +71,11 @@ class SlackApi:
         self.on_change: Callable[[Call], None] | None = None
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._rates = RateLimits(update_per_minute=update_limit_per_minute, post_burst=post_burst)
+        self._rates = RateLimits(
+            update_per_minute=update_limit_per_minute,
+            post_burst=post_burst,
+            post_per_second=post_per_second,
+        )
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
         self._ts_lock = threading.Lock()
@@ -113,8 +121,11 @@ class SlackApi:
         is_restricted: bool = False,
         is_ultra_restricted: bool = False,
         title: str = "",
+        real_name: str | None = None,
+        email: str | None = None,
     ) -> None:
-        real_name = name.title()
+        """A person `users.info` knows; `tz` is an IANA name (tz_offset is derived)."""
+        real_name = real_name or name.title()
         with self._lock:
             self._users[user_id] = {
                 "id": user_id,
@@ -128,7 +139,7 @@ class SlackApi:
                 "profile": {
                     "display_name": name,
                     "real_name": real_name,
-                    "email": f"{name}@{team_id.lower()}.example",
+                    "email": email or f"{name}@{team_id.lower()}.example",
                     "title": title,
                     "team": team_id,
                 },
@@ -280,7 +291,9 @@ class SlackApi:
         }
 
     def _message_body(self, method: str, params: dict[str, Any]) -> None:
-        self._refuse(method, check_message(params))
+        self._refuse(method, check_text(params), "msg_too_long")
+        if params.get("blocks") is not None:
+            self._refuse(method, check_blocks(params["blocks"]))
         if not params.get("text") and not params.get("blocks") and not params.get("attachments"):
             raise SlackError("no_text")
 
@@ -297,6 +310,7 @@ class SlackApi:
             text=str(p.get("text") or ""),
             blocks=list(p.get("blocks") or []),
             user=self.bot_user_id,
+            bot_id=self.bot_id,
             thread_ts=str(p["thread_ts"]) if p.get("thread_ts") else None,
             metadata=metadata if isinstance(metadata, dict) else None,
         )

@@ -92,11 +92,16 @@ def _sdk_errors(block: dict[str, Any], where: str) -> list[str]:
     return []
 
 
-def check_message(params: dict[str, Any]) -> list[str]:
-    """Problems in the text and blocks of a chat.* call."""
-    errors: list[str] = []
+def check_text(params: dict[str, Any]) -> list[str]:
+    """Slack refuses a message's `text` over its limit (`msg_too_long`)."""
     if len(str(params.get("text") or "")) > MESSAGE_TEXT:
-        errors.append(f"text: longer than {MESSAGE_TEXT}")
+        return [f"text: longer than {MESSAGE_TEXT}"]
+    return []
+
+
+def check_message(params: dict[str, Any]) -> list[str]:
+    """Problems in the text and blocks of a chat.* call or a response_url post."""
+    errors = check_text(params)
     if params.get("blocks") is not None:
         errors.extend(check_blocks(params["blocks"], limit=MESSAGE_BLOCKS))
     return errors
@@ -122,12 +127,20 @@ def check_view(view: Any) -> list[str]:
 
 
 class RateLimits:
-    """Slack's limits on chat.update (per team, sliding minute) and
-    chat.postMessage (per channel: a burst, then one a second)."""
+    """Slack's limits on what one app sends, as the stand-in checks them:
 
-    def __init__(self, *, update_per_minute: int, post_burst: int) -> None:
+    - chat.update: at most `update_per_minute` calls per team in any sliding 60 s
+      (Tier 3, ~50/min);
+    - chat.postMessage: a token bucket per channel holding `post_burst` tokens and
+      refilled at `post_per_second` (Slack allows short bursts, ~1/s sustained).
+    """
+
+    def __init__(
+        self, *, update_per_minute: int, post_burst: int, post_per_second: float = 1.0
+    ) -> None:
         self.update_per_minute = update_per_minute
         self.post_burst = post_burst
+        self.post_per_second = post_per_second
         self._updates: dict[str, deque[float]] = defaultdict(deque)
         self._buckets: dict[str, tuple[float, float]] = {}  # channel → tokens, last refill
 
@@ -146,10 +159,10 @@ class RateLimits:
         """Count a chat.postMessage; seconds to wait if it exceeds the limit, else 0."""
         now = time.monotonic() if now is None else now
         tokens, last = self._buckets.get(channel, (float(self.post_burst), now))
-        tokens = min(float(self.post_burst), tokens + (now - last))
+        tokens = min(float(self.post_burst), tokens + (now - last) * self.post_per_second)
         if tokens < 1:
             self._buckets[channel] = (tokens, now)
-            return 1 - tokens
+            return (1 - tokens) / self.post_per_second
         self._buckets[channel] = (tokens - 1, now)
         return 0.0
 

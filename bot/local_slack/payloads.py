@@ -255,9 +255,17 @@ def event_body(
 
 
 def signed_headers(
-    body: str, signing_secret: str, *, timestamp: int | None = None, json_body: bool = False
+    body: str,
+    signing_secret: str,
+    timestamp: int | None = None,
+    *,
+    json_body: bool | None = None,
 ) -> dict[str, str]:
-    """The headers Slack sends with `body`, signed with `signing_secret`."""
+    """The headers Slack sends with `body`, signed with `signing_secret`. Events are
+    JSON, commands and interactivity form-encoded: `json_body=None` tells them apart
+    by the body (a form body never starts with `{`)."""
+    if json_body is None:
+        json_body = body.lstrip().startswith("{")
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
     return {

@@ -31,6 +31,7 @@ class Msg:
     text: str
     blocks: list[dict[str, Any]]
     user: str
+    bot_id: str | None = None  # set when the app posted it, as in Slack's messages
     thread_ts: str | None = None
     edited: bool = False
     metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`
@@ -44,6 +45,8 @@ class Msg:
             "text": self.text,
             "blocks": self.blocks,
         }
+        if self.bot_id:
+            out["bot_id"] = self.bot_id
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
         if self.edited:

@@ -69,6 +69,14 @@ class LocalSlack(SlackApi):
         """For `WebClient(base_url=...)`."""
         return f"{self.root_url}/api/"
 
+    def reset(self) -> None:
+        """Also forget injected faults and response URLs."""
+        with self._lock:
+            super().reset()
+            self._faults.clear()
+            self._response_urls.clear()
+            self.response_posts.clear()
+
     # --- faults ----------------------------------------------------------------
 
     def fail_next(
@@ -121,7 +129,8 @@ class LocalSlack(SlackApi):
     # --- response URLs ---------------------------------------------------------
 
     def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
-        """A response URL for an action by `user` in `channel` (on `message_ts` if known)."""
+        """A response URL for an action by `user` in `channel` (on `message_ts` if known);
+        POSTs to it are recorded in `response_posts` and applied as Slack would."""
         key = secrets.token_hex(8)
         with self._lock:
             self._response_urls[key] = ResponseUrl(channel, user, message_ts)

@@ -38,7 +38,8 @@ _LINK = re.compile(r"<([^<>]*)>")
 
 @dataclass
 class Element:
-    """A numbered interactive element (or one option of a select/overflow)."""
+    """A numbered interactive element (or one option of a select/overflow);
+    `block_index` is its block's position in the message or view."""
 
     number: int
     block_id: str
@@ -46,6 +47,7 @@ class Element:
     value: str
     type: str
     label: str
+    block_index: int = 0
     option: dict[str, Any] | None = None
 
     def action(self) -> dict[str, Any]:
@@ -63,6 +65,8 @@ class Element:
             out["selected_date"] = self.value or None
         else:
             out["value"] = self.value
+        if self.type == "button":
+            out["text"] = {"type": "plain_text", "text": self.label, "emoji": True}
         return out
 
 
@@ -102,6 +106,7 @@ class _Renderer:
     def __init__(self, names: Names, start: int) -> None:
         self.names = names
         self.next = start
+        self.block_index = 0
         self.elements: list[Element] = []
 
     def number(self, block_id: str, el: Mapping[str, Any], label: str, **kw: Any) -> str:
@@ -116,6 +121,7 @@ class _Renderer:
                 value=str(value),
                 type=str(el.get("type", "")),
                 label=label,
+                block_index=self.block_index,
                 **kw,
             )
         )
@@ -204,7 +210,8 @@ def render_blocks(
         items: Sequence[Mapping[str, Any]] = view.get("blocks", [])
     else:
         view, items = {}, blocks
-    for b in items:
+    for i, b in enumerate(items):
+        r.block_index = i
         lines += r.block(b)
     buttons = [_plain(view.get(k), names) for k in ("submit", "close") if view.get(k)]
     if buttons:
