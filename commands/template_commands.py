@@ -38,7 +38,7 @@ def parse_template(rest: str, today: date) -> c.Command:
     if action == "list":
         return c.TemplateCommand("list")
     if len(words) != 2:
-        raise Refused(f"Say one template name: `/map template {action} <name>`.")
+        raise Refused(f"Say one template name: `/map template {action} &lt;name&gt;`.")
     name = words[1].lower()
     if action == "import":
         if not body.strip():

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands.dates import DateError, format_date, parse_date
-from storage.workdays import add_business_days, is_business_day
+from commands.dates import DateError, add_business_days, format_date, parse_date
+from storage.workdays import is_business_day
 
 FRI = date(2026, 11, 27)  # a Friday in late November
 WED = date(2026, 2, 18)
@@ -51,6 +51,14 @@ dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31))
         ("tomorrow", date(2026, 12, 31), date(2027, 1, 1)),
         ("yesterday", date(2026, 3, 1), date(2026, 2, 28)),
         ("tomorrow", date(2028, 2, 28), date(2028, 2, 29)),
+        # ends of week and month
+        ("eow", FRI, FRI),
+        ("end of week", WED, date(2026, 2, 20)),
+        ("EOW", date(2026, 11, 28), date(2026, 12, 4)),  # Saturday: the coming Friday
+        ("eom", FRI, date(2026, 11, 30)),
+        ("end of month", WED, date(2026, 2, 28)),
+        ("eom", date(2028, 2, 1), date(2028, 2, 29)),
+        ("eom", date(2026, 12, 31), date(2026, 12, 31)),
         # weekdays: the coming one, never today
         ("friday", FRI, date(2026, 12, 4)),
         ("next friday", FRI, date(2026, 12, 4)),
@@ -147,6 +155,37 @@ def test_too_far_is_refused() -> None:
         parse_date("+9999m", date(9990, 1, 1))
     with pytest.raises(DateError, match="too far"):
         parse_date("Jan 1", date(9999, 12, 31))
+
+
+@pytest.mark.parametrize(
+    "text", ["tomorrow", "friday", "+1d", "+1bd", "in 1 month", "Dec 15", "12/15"]
+)
+def test_past_year_9999_is_too_far_not_a_crash(text: str) -> None:
+    with pytest.raises(DateError, match="too far"):
+        parse_date(text, date.max)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "-1d", "-1bd", "-1m", "-1w"])
+def test_before_year_1_is_too_far_not_a_crash(text: str) -> None:
+    with pytest.raises(DateError, match="too far"):
+        parse_date(text, date.min)
+
+
+@pytest.mark.parametrize(
+    ("d", "n", "expected"),
+    [
+        (date(2026, 11, 27), 1, date(2026, 11, 30)),  # Fri → Mon
+        (date(2026, 11, 30), -1, date(2026, 11, 27)),  # Mon → Fri
+        (date(2026, 11, 28), 1, date(2026, 11, 30)),  # from a Saturday
+        (date(2026, 11, 29), -1, date(2026, 11, 27)),  # back from a Sunday
+        (date(2026, 11, 25), 0, date(2026, 11, 25)),
+        (date(2026, 11, 25), 5, date(2026, 12, 2)),  # a full week later
+        (date(2026, 12, 31), 1, date(2027, 1, 1)),  # a Thursday into the new year
+        (date(2028, 2, 28), 1, date(2028, 2, 29)),  # a leap day is a Tuesday
+    ],
+)
+def test_add_business_days(d: date, n: int, expected: date) -> None:
+    assert add_business_days(d, n) == expected
 
 
 def test_date_error_is_a_value_error() -> None:

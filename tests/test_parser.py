@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -69,6 +69,8 @@ VALID: list[tuple[str, c.Command]] = [
     ),
     ("add Prep deck for buyer", c.Add("Prep deck", owner="buyer")),
     ("add Prep deck for the CFO", c.Add("Prep deck for the CFO")),
+    ("add Send buyer deck", c.Add("Send buyer deck")),  # a bare side is title text
+    ("add Call buyer", c.Add("Call buyer")),
     ("add Confirm owner of budget OWNER Mutual", c.Add("Confirm owner of budget", owner="mutual")),
     ("add Review due diligence", c.Add("Review due diligence")),
     (
@@ -106,6 +108,8 @@ VALID: list[tuple[str, c.Command]] = [
     ("due security questionnaire next friday", c.Due(SQ, FRI)),
     ("due security questionnaire Jan 10", c.Due(SQ, date(2027, 1, 10))),
     ("due security questionnaire clear", c.Due(SQ, None)),
+    ("due security questionnaire end of week", c.Due(SQ, FRI - timedelta(days=7))),
+    ("due Review 2026 plan Dec 15", c.Due(c.TaskRef(words="Review 2026 plan"), date(2026, 12, 15))),
     ('due "Q3 review" tomorrow', c.Due(c.TaskRef(words="Q3 review"), date(2026, 11, 28))),
     # golive
     ("golive Jan 15", c.GoLive(date(2027, 1, 15))),
@@ -251,6 +255,28 @@ def test_errors_quote_user_text_escaped_and_short() -> None:
     assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in result.message
     long = parsed("x" * 5000)
     assert isinstance(long, c.ParseError) and len(long.message) < 200
+
+
+@pytest.mark.parametrize("today", [date.min, date.max])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "due #7 tomorrow",
+        "due #7 yesterday",
+        "due review friday",
+        "add x due friday",
+        "golive eow",
+        "create Acme go-live +1bd",
+        "milestone add Legal due -1m",
+    ],
+)
+def test_calendar_edges_never_raise(text: str, today: date) -> None:
+    check_result(parse(text, today))
+
+
+def test_a_date_past_year_9999_is_explained() -> None:
+    assert parse("due #7 tomorrow", date.max) == c.ParseError("“tomorrow” is too far away.", "due")
+    assert parse("golive -1bd", date.min) == c.ParseError("“-1bd” is too far away.", "golive")
 
 
 # --- any text at all -----------------------------------------------------------
