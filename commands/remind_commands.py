@@ -38,12 +38,18 @@ def parse_remind(rest: str, today: date) -> c.Command:
     head, args = words[0], words[1:]
     if head in ("on", "off") and not args:
         return c.Remind("power", on=ON_OFF[head])
-    if head == "lead" and args and args[0].isdigit() and int(args[0]) <= 14:
+    if (
+        head == "lead"
+        and args
+        and args[0].isdigit()
+        and int(args[0]) <= 14
+        and args[1:] in ([], ["day"], ["days"])  # not "lead 2 weeks"
+    ):
         return c.Remind("lead", number=int(args[0]))
     if head == "weekends" and len(args) == 1 and args[0] in ON_OFF:
         return c.Remind("weekends", on=ON_OFF[args[0]])
     if head == "digest" and len(args) in (1, 2):
-        day = next((i for i, d in enumerate(DAYS) if d.startswith(args[0][:3])), None)
+        day = next((i for i, d in enumerate(DAYS) if d.startswith(args[0])), None)
         if day is None or len(args[0]) < 3:
             raise Refused(f"“{args[0][:20]}” isn't a day of the week.")
         return c.Remind("digest", number=day, minute=_time(args[1]) if len(args) == 2 else 540)

@@ -4,22 +4,27 @@ Every message is for a recipient's *local date* and is due once their local
 time reaches 09:00 (the plan's digest time for weekly digests). A tick at any
 later moment that day works out the same messages with the same keys, so a
 late tick catches up and the outbox's unique key stops a second send.
+
+    load_state(session, at, *, digest_plan_ids=None, reps_done=frozenset()) -> ReminderState
+    due_messages(state) -> list[Outgoing]     # everything due at state.at, rendered
+    pending(state) -> Iterator[Pending]       # the same, rendered only on .outgoing()
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
 from reminders.outgoing import Kind, Outgoing
-from reminders.snapshot import OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
-from storage.clock import zone
+from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
+from reminders.snapshot import digest_days as digest_days
+from reminders.snapshot import digests_due as digests_due
+from reminders.snapshot import local_day as local_day
 
-NUDGE_MINUTE = 9 * 60  # 09:00 local
 STALLED_AFTER = timedelta(days=7)
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -54,17 +59,6 @@ class Pending:
         )
 
 
-def local_day(at: datetime, tz: str | None, *, after_minute: int, weekends: bool) -> date | None:
-    """The local date in `tz` when it is past `after_minute` there (and not a
-    weekend day unless weekends count), else None."""
-    local = at.astimezone(zone(tz))
-    if local.hour * 60 + local.minute < after_minute:
-        return None
-    if not weekends and local.weekday() >= 5:
-        return None
-    return local.date()
-
-
 def _person_tz(state: ReminderState, plan: PlanInfo, user_id: str) -> str:
     person = state.people.get((plan.team_id, user_id))
     return (person.tz if person else None) or plan.tz
@@ -96,11 +90,16 @@ def nudges(state: ReminderState) -> Iterator[Pending]:
         kind = _nudge_kind(task, plan, today)
         if kind is None:
             continue
-        if who and state.snoozes.get((task.id, who), date.min) > today:
+        if who and _snoozed(state, task, who, today):
             continue
         to_channel = task.owner_side != "seller" and not task.internal
         if to_channel:
-            mentions = [who] if who else _buyer_people(state, plan)
+            mentions = [who] if who else state.buyer_people.get(plan.id, [])
+            if not who and mentions:
+                # Whoever snoozed it is not mentioned again; nobody left, no nudge.
+                mentions = [u for u in mentions if not _snoozed(state, task, u, today)]
+                if not mentions:
+                    continue
             render = partial(nudge_message, kind, plan, task, today, mentions)
             yield Pending(
                 kind, plan.team_id, plan.channel_id, f"task:{task.id}", today, render, plan.id
@@ -110,13 +109,8 @@ def nudges(state: ReminderState) -> Iterator[Pending]:
             yield Pending(kind, plan.team_id, who, f"task:{task.id}", today, render)
 
 
-def _buyer_people(state: ReminderState, plan: PlanInfo) -> list[str]:
-    """Up to five people of another team than the plan's, for an unassigned buyer task."""
-    return sorted(
-        uid
-        for (team, uid), p in state.people.items()
-        if team == plan.team_id and p.home_team_id not in (None, plan.team_id)
-    )[:5]
+def _snoozed(state: ReminderState, task: TaskInfo, user_id: str, today: date) -> bool:
+    return state.snoozes.get((task.id, user_id), date.min) > today
 
 
 def weekly_digests(state: ReminderState) -> Iterator[Pending]:
@@ -129,7 +123,10 @@ def weekly_digests(state: ReminderState) -> Iterator[Pending]:
         if today is None or today.weekday() != plan.digest_weekday:
             continue
         visible = [t for t in tasks if not t.internal]
-        done = state.completed_by.get(plan_id, [])
+        # Completed (and not reopened since) this week, once each, by whoever last did it.
+        still_done = {t.id for t in visible if t.status == "completed"}
+        last_by = {tid: who for tid, who in state.completed_by.get(plan_id, [])}
+        done = [(tid, who) for tid, who in last_by.items() if tid in still_done]
         milestones = state.milestones.get(plan_id, [])
         render = partial(digest_message, plan, visible, done, milestones, today)
         yield Pending(
@@ -141,12 +138,13 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
     """Each rep's morning DM: overdue and due-today tasks across the plans they
     own (internal ones too), and their plans with no movement for a week."""
     by_rep: dict[tuple[str, str], list[PlanInfo]] = {}
-    for plan in state.plans.values():
+    # By id: the first plan's zone stands in for a rep without one, the same every tick.
+    for plan in sorted(state.plans.values(), key=lambda p: p.id):
         if (plan.team_id, plan.created_by) in state.reps:
             by_rep.setdefault((plan.team_id, plan.created_by), []).append(plan)
-    open_by_plan: dict[int, list[TaskInfo]] = {}
-    for t in state.tasks:
-        open_by_plan.setdefault(t.plan_id, []).append(t)
+    open_by_plan: dict[int, dict[int, TaskInfo]] = {}
+    for t in [*state.tasks, *state.rep_tasks]:
+        open_by_plan.setdefault(t.plan_id, {})[t.id] = t
     for (team, rep), plans in sorted(by_rep.items()):
         person = state.people.get((team, rep))
         if person is not None and person.mute_digests:
@@ -158,12 +156,15 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
         )
         if today is None:
             continue
-        urgent = [
-            (p, t)
-            for p in plans
-            for t in open_by_plan.get(p.id, [])
-            if t.due_date is not None and t.due_date <= today
-        ]
+        urgent = sorted(
+            (
+                (p, t)
+                for p in plans
+                for t in open_by_plan.get(p.id, {}).values()
+                if t.due_date is not None and t.due_date <= today
+            ),
+            key=lambda pt: (pt[1].due_date, pt[0].id, pt[1].number),
+        )
         stalled = [
             p for p in plans if state.at - state.last_activity.get(p.id, state.at) >= STALLED_AFTER
         ]
@@ -182,13 +183,3 @@ def pending(state: ReminderState) -> Iterator[Pending]:
 
 def due_messages(state: ReminderState) -> list[Outgoing]:
     return [p.outgoing() for p in pending(state)]
-
-
-def digests_due(candidates: list[tuple[int, str, int, int]], at: datetime) -> set[int]:
-    """Which plans' weekly digest is due at `at` (their weekday, past their time)."""
-    due = set()
-    for plan_id, tz, weekday, minute in candidates:
-        today = local_day(at, tz, after_minute=minute, weekends=True)
-        if today is not None and today.weekday() == weekday:
-            due.add(plan_id)
-    return due

@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from storage.clock import as_utc
-from storage.models import Activity, Milestone, Person, Plan, Snooze, Task
+from bot.identity import side_of
+from storage.clock import as_utc, zone
+from storage.models import Activity, Milestone, Person, Plan, Snooze, Stakeholder, Task
 
 OVERDUE_DAYS = (1, 4, 7, 10)  # overdue nudges: day 1, then every 3 days, at most 4 times
 WEEK = timedelta(days=7)
+NUDGE_MINUTE = 9 * 60  # nudges and rep digests: 09:00 in the person's zone
+BUYERS_MENTIONED = 5  # an unassigned buyer task mentions at most this many buyers
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,12 @@ class ReminderState:
     snoozes: dict[tuple[int, str], date] = field(default_factory=dict)  # (task, user) → until
     last_activity: dict[int, datetime] = field(default_factory=dict)  # plan → latest change
     reps: set[tuple[str, str]] = field(default_factory=set)  # (team, rep) still to digest today
+    # Open tasks due on or before any zone's today in those reps' plans, whatever
+    # the nudge cadence (the rep digest lists every overdue task).
+    rep_tasks: list[TaskInfo] = field(default_factory=list)
+    # Buyer-side people on each deal (stakeholders, then assignees), for plans with
+    # an unassigned buyer task to nudge about: never another deal's buyers.
+    buyer_people: dict[int, list[str]] = field(default_factory=dict)
     # Weekly digests, for the plans whose digest is due (else empty):
     digest_tasks: dict[int, list[TaskInfo]] = field(default_factory=dict)  # every task
     completed_by: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # task, who
@@ -122,6 +131,17 @@ def _task(row: Any) -> TaskInfo:
     return TaskInfo(*row)
 
 
+def local_day(at: datetime, tz: str | None, *, after_minute: int, weekends: bool) -> date | None:
+    """The local date in `tz` when it is past `after_minute` there (and not a
+    weekend day unless weekends count), else None."""
+    local = at.astimezone(zone(tz))
+    if local.hour * 60 + local.minute < after_minute:
+        return None
+    if not weekends and local.weekday() >= 5:
+        return None
+    return local.date()
+
+
 def nudge_dates(utc_day: date, leads: set[int]) -> set[date]:
     """Every due date that can be nudged about at some zone's today (every zone's
     local date is within a day of UTC's): overdue cadence, today, and lead days."""
@@ -133,14 +153,17 @@ def load_state(
     s: Session,
     at: datetime,
     *,
-    digest_plan_ids: set[int] | None = None,
-    reps_done: frozenset[str] | set[str] = frozenset(),
+    digest_plan_ids: set[int] | None = None,  # None: whichever are due at `at`
+    reps_done: frozenset[tuple[str, date]] | set[tuple[str, date]] = frozenset(),
 ) -> ReminderState:
     """Open tasks due on a nudge date, their plans and people, snoozes; the plans
-    of reps whose daily digest isn't queued yet, with their latest activity; and
-    with `digest_plan_ids`, every task of those plans and what was completed in
+    of reps past 09:00 whose daily digest isn't queued for their local date
+    (`reps_done`: (rep, local date)), with their open due tasks and latest activity;
+    and with `digest_plan_ids`, every task of those plans and what was completed in
     the last week. A fixed number of statements, whatever the number of plans."""
     state = ReminderState(at=at)
+    if digest_plan_ids is None:
+        digest_plan_ids = set(digest_days(digest_candidates(s), at))
     leads = set(s.scalars(select(Plan.remind_lead_days).where(*_active_plans()).distinct()))
     dates = nudge_dates(at.date(), leads)
     rows = s.execute(
@@ -157,7 +180,12 @@ def load_state(
         for plan_row in s.execute(select(*_PLAN_COLUMNS).where(Plan.id.in_(digest_plan_ids))):
             state.plans.setdefault(plan_row[0], _plan(plan_row))
     _load_reps(s, state, reps_done)
-    referenced = {t.assignee_id for t in state.tasks if t.assignee_id} | {r for _, r in state.reps}
+    _load_buyer_people(s, state)
+    referenced = (
+        {t.assignee_id for t in state.tasks if t.assignee_id}
+        | {r for _, r in state.reps}
+        | {uid for uids in state.buyer_people.values() for uid in uids}
+    )
     people = select(
         Person.team_id,
         Person.user_id,
@@ -167,13 +195,7 @@ def load_state(
         Person.is_guest,
         Person.side_override,
         Person.mute_digests,
-    ).where(
-        or_(
-            Person.user_id.in_(referenced),
-            # Buyers, for unassigned buyer tasks: mention the buyer side.
-            and_(Person.home_team_id.is_not(None), Person.home_team_id != Person.team_id),
-        )
-    )
+    ).where(Person.user_id.in_(referenced))
     for person_row in s.execute(people):
         state.people[(person_row[0], person_row[1])] = _person(person_row[1:])
     task_ids = [t.id for t in state.tasks]
@@ -185,28 +207,105 @@ def load_state(
     return state
 
 
-def _load_reps(s: Session, state: ReminderState, reps_done: frozenset[str] | set[str]) -> None:
-    """Reps (plan creators) whose digest isn't queued yet: all their plans, and
-    each plan's latest activity (for "stalled")."""
-    reps = set(s.execute(select(Plan.team_id, Plan.created_by).where(*_active_plans()).distinct()))
-    state.reps = {(team, rep) for team, rep in reps if rep not in reps_done}
+def _load_reps(
+    s: Session, state: ReminderState, reps_done: frozenset[tuple[str, date]] | set[tuple[str, date]]
+) -> None:
+    """Reps (plan creators) past 09:00 in their zone (theirs, else their first plan's)
+    whose digest for that local date isn't queued yet: all their plans, those plans'
+    open tasks due by then, and each plan's latest activity (for "stalled")."""
+    first_zone = (
+        select(Plan.team_id, Plan.created_by, func.min(Plan.id).label("first"))
+        .where(*_active_plans())
+        .group_by(Plan.team_id, Plan.created_by)
+        .subquery()
+    )
+    rows = s.execute(
+        select(first_zone.c.team_id, first_zone.c.created_by, Person.tz, Plan.tz)
+        .join(Plan, Plan.id == first_zone.c.first)
+        .outerjoin(
+            Person,
+            and_(Person.team_id == first_zone.c.team_id, Person.user_id == first_zone.c.created_by),
+        )
+    )
+    for team, rep, person_tz, plan_tz in rows:
+        day = local_day(state.at, person_tz or plan_tz, after_minute=NUDGE_MINUTE, weekends=True)
+        if day is not None and (rep, day) not in reps_done:
+            state.reps.add((team, rep))
     if not state.reps:
         return
     creators = {rep for _, rep in state.reps}
+    mine = (Plan.created_by.in_(creators), *_active_plans())
     plan_ids = []
-    for plan_row in s.execute(
-        select(*_PLAN_COLUMNS).where(Plan.created_by.in_(creators), *_active_plans())
-    ):
+    for plan_row in s.execute(select(*_PLAN_COLUMNS).where(*mine)):
         plan = _plan(plan_row)
         if (plan.team_id, plan.created_by) in state.reps:
             state.plans.setdefault(plan.id, plan)
             plan_ids.append(plan.id)
+    latest_day = state.at.date() + timedelta(days=1)  # no zone's today is later
+    for row in s.execute(
+        select(*_TASK_COLUMNS)
+        .join(Plan, Plan.id == Task.plan_id)
+        .where(Task.due_date <= latest_day, Task.status != "completed", *mine)
+    ):
+        task = _task(row)
+        if task.plan_id in state.plans:
+            state.rep_tasks.append(task)
     for plan_id, latest in s.execute(
         select(Activity.plan_id, func.max(Activity.at))
         .where(Activity.plan_id.in_(plan_ids))
         .group_by(Activity.plan_id)
     ):
         state.last_activity[plan_id] = as_utc(latest)
+
+
+def _load_buyer_people(s: Session, state: ReminderState) -> None:
+    """The buyer side of each deal with an unassigned buyer task to nudge about:
+    its stakeholders, then its tasks' assignees, placed on a side as bot.identity
+    does (home team, guest, a side set by hand)."""
+    plan_ids = {
+        t.plan_id
+        for t in state.tasks
+        if t.assignee_id is None and t.owner_side != "seller" and not t.internal
+    }
+    if not plan_ids:
+        return
+    on_deal = (
+        select(Stakeholder.plan_id.label("plan_id"), Stakeholder.user_id.label("user_id"))
+        .where(Stakeholder.plan_id.in_(plan_ids))
+        .union(
+            select(Task.plan_id, Task.assignee_id).where(
+                Task.plan_id.in_(plan_ids), Task.assignee_id.is_not(None)
+            )
+        )
+        .subquery()
+    )
+    rows = s.execute(
+        select(
+            on_deal.c.plan_id,
+            on_deal.c.user_id,
+            Plan.team_id,
+            Person.home_team_id,
+            Person.is_guest,
+            Person.side_override,
+            Stakeholder.id.is_not(None),
+        )
+        .join(Plan, Plan.id == on_deal.c.plan_id)
+        .join(Person, and_(Person.team_id == Plan.team_id, Person.user_id == on_deal.c.user_id))
+        .outerjoin(
+            Stakeholder,
+            and_(
+                Stakeholder.plan_id == on_deal.c.plan_id, Stakeholder.user_id == on_deal.c.user_id
+            ),
+        )
+    )
+    ranked: dict[int, list[tuple[bool, str]]] = defaultdict(list)
+    for plan_id, user_id, team, home, guest, override, stakeholder in rows:
+        if side_of(team, home, is_guest=guest, override=override) == "buyer":
+            ranked[plan_id].append((not stakeholder, user_id))
+    state.buyer_people = {
+        plan_id: [uid for _, uid in sorted(people)[:BUYERS_MENTIONED]]
+        for plan_id, people in ranked.items()
+    }
 
 
 def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:
@@ -248,3 +347,19 @@ def digest_candidates(s: Session) -> list[tuple[int, str, int, int]]:
             )
         )
     ]
+
+
+def digest_days(candidates: list[tuple[int, str, int, int]], at: datetime) -> dict[int, date]:
+    """The plans whose weekly digest is due at `at` (their weekday, past their
+    time), with the local date it is for."""
+    due = {}
+    for plan_id, tz, weekday, minute in candidates:
+        today = local_day(at, tz, after_minute=minute, weekends=True)
+        if today is not None and today.weekday() == weekday:
+            due[plan_id] = today
+    return due
+
+
+def digests_due(candidates: list[tuple[int, str, int, int]], at: datetime) -> set[int]:
+    """Which plans' weekly digest is due at `at`."""
+    return set(digest_days(candidates, at))

@@ -9,14 +9,14 @@ import hashlib
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import delivery
-from reminders.due import NUDGE_MINUTE, digests_due, local_day, pending
-from reminders.snapshot import digest_candidates, load_state
+from reminders.due import digest_days, local_day, pending
+from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
 from storage import clock
 from storage.db import Database
 from storage.models import Activity, Person, Plan, ReminderMark, Snooze
@@ -95,9 +95,20 @@ def _full_pass(db: Database, at: datetime) -> tuple[int, int]:
         queued_keys = delivery.queued_keys(
             s, {day - timedelta(days=1), day, day + timedelta(days=1)}
         )
-        done_digests = {int(k[2][5:]) for k in queued_keys if k[0] == "digest.plan_weekly"}
-        done_reps = {k[1] for k in queued_keys if k[0] == "digest.rep_daily"}
-        digest_ids = digests_due(digest_candidates(s), at) - done_digests
+        # Done for *their* local date: yesterday's key must not hold back today's.
+        done_digests = {
+            (int(k[2][5:]), date.fromisoformat(k[3]))
+            for k in queued_keys
+            if k[0] == "digest.plan_weekly"
+        }
+        done_reps = {
+            (k[1], date.fromisoformat(k[3])) for k in queued_keys if k[0] == "digest.rep_daily"
+        }
+        digest_ids = {
+            plan_id
+            for plan_id, local in digest_days(digest_candidates(s), at).items()
+            if (plan_id, local) not in done_digests
+        }
         state = load_state(s, at, digest_plan_ids=digest_ids, reps_done=done_reps)
         due = list(pending(state))
     # Render only what isn't queued yet: the steady state of a minute tick.

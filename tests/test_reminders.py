@@ -154,6 +154,7 @@ def test_snooze_and_internal_and_unassigned() -> None:
         _task(3, today, assignee_id=None),
     ]
     state = _state(at, tasks)
+    state.buyer_people = {1: ["W0MIKE"]}  # the deal's buyer side
     state.snoozes[(1, "W0MIKE")] = today + timedelta(days=1)
     out = {o.subject: o for o in due_messages(state) if o.kind.startswith("nudge")}
     assert "task:1" not in out, "snoozed until tomorrow"

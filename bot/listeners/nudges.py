@@ -18,6 +18,8 @@ from storage import lookup, reminder_services, services
 from storage.clock import today_in
 from storage.models import Plan
 
+SNOOZES = {"1": 1, "3": 3, "due": 1}  # button value → days ("due" when no due date is left)
+
 
 def register(app: App, deps: Deps) -> None:
     @app.action(ids.NUDGE_ACTION_RE)
@@ -48,7 +50,8 @@ def register(app: App, deps: Deps) -> None:
                 deps.publisher.refresh(actor.team_id, parsed[0])
             else:
                 task_part, _, days = value.partition(":")
-                if not task_part.isdigit():
+                # Only what the buttons offer: a forged value must not reach date math.
+                if not task_part.isdigit() or days not in SNOOZES:
                     raise services.NotFound("That button is no longer valid.")
                 today = today_in(tz)
                 with deps.db.write() as s:
@@ -56,7 +59,7 @@ def register(app: App, deps: Deps) -> None:
                     until = (
                         task.due_date
                         if days == "due" and task.due_date
-                        else today + timedelta(days=int(days) if days.isdigit() else 1)
+                        else today + timedelta(days=SNOOZES[days])
                     )
                     reminder_services.snooze(s, actor, task.id, until)
                 text = f":zzz: No more nudges about this until {format_date(until, today)}."

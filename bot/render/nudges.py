@@ -121,7 +121,14 @@ def digest_message(
     sections = [f"`{progress_bar(done, total)}` {pct}% · {done} of {total} tasks done"]
     if plan.target_date is not None:
         days = (plan.target_date - today).days
-        sections.append(f"*Go-live:* {short_date(plan.target_date, today)} ({days} days to go)")
+        left = (
+            "today"
+            if days == 0
+            else f"{days} day{'s' * (days != 1)} to go"
+            if days > 0
+            else f"{-days} day{'s' * (days != -1)} ago"
+        )
+        sections.append(f"*Go-live:* {short_date(plan.target_date, today)} ({left})")
     if open_milestones:
         sections.append(f"*Next milestone:* {escape(truncate(open_milestones[0][1], 100))}")
     for title, items in (
