@@ -30,10 +30,11 @@ from storage.workdays import business_days_between, shift
 
 OWNERS = ("buyer", "seller", "mutual")
 MAX_TITLE = 300
+MAX_DUE_DAYS = 9999  # the most a due phrase says (four digits, about 27 years)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DUE_RE = re.compile(
     r"^(?:(?P<on>on go-?live)"
-    r"|(?P<n>\d{1,3}) (?P<business>business |working )?days? (?P<dir>before|after) "
+    r"|(?P<n>\d{1,4}) (?P<business>business |working )?days? (?P<dir>before|after) "
     r"(?P<anchor>.+))$",
     re.IGNORECASE,
 )
@@ -103,6 +104,8 @@ def _mapping(node: yaml.Node, what: str, problems: list[str]) -> dict[str, yaml.
         return {}
     out: dict[str, yaml.Node] = {}
     for key, value in node.value:
+        if str(key.value) in out:  # YAML keeps the last silently; say so instead
+            problems.append(f"line {_line(key)}: “{key.value}” is given twice")
         out[str(key.value)] = value
     return out
 
@@ -139,7 +142,7 @@ def parse_due(text: str) -> Due:
     return Due(days, business, after_milestone=anchor)
 
 
-def _task(node: yaml.Node, problems: list[str], milestones_so_far: list[str]) -> TaskTemplate:
+def _task(node: yaml.Node, problems: list[str], earlier: list[MilestoneTemplate]) -> TaskTemplate:
     fields = _mapping(node, "a task", problems)
     unknown = set(fields) - {"title", "owner", "due", "internal"}
     for key in sorted(unknown):
@@ -160,11 +163,18 @@ def _task(node: yaml.Node, problems: list[str], milestones_so_far: list[str]) ->
         except ValueError as e:
             problems.append(f"line {_line(fields['due'])}: {e}")
         if due is not None and due.after_milestone is not None:
-            known = {m.casefold() for m in milestones_so_far}
-            if due.after_milestone.casefold() not in known:
+            known = {m.title.casefold(): m for m in earlier}
+            anchor = known.get(due.after_milestone.casefold())
+            if anchor is None:
                 problems.append(
                     f"line {_line(fields['due'])}: “{due.after_milestone}” is not an earlier "
                     "milestone of this template"
+                )
+            elif not any(t.due is not None for t in anchor.tasks):
+                # Its end would be unknown, and this task would silently get no date.
+                problems.append(
+                    f"line {_line(fields['due'])}: “{due.after_milestone}” has no task with a "
+                    "due date, so it has no end to count from"
                 )
     internal_text = _scalar(fields.get("internal"), "internal", problems, required=False).lower()
     if internal_text not in ("", "true", "false", "yes", "no"):
@@ -208,11 +218,14 @@ def parse_template(text: str, *, name: str | None = None) -> Template:
             m_title = _scalar(m_fields.get("title"), "milestone title", problems, required=True)
             if "title" not in m_fields:
                 problems.append(f"line {_line(m_node)}: a milestone needs a title")
+            elif len(m_title) > MAX_TITLE:
+                problems.append(
+                    f"line {_line(m_fields['title'])}: title longer than {MAX_TITLE} characters"
+                )
             tasks: list[TaskTemplate] = []
             t_node = m_fields.get("tasks")
             if isinstance(t_node, yaml.SequenceNode):
-                earlier = [m.title for m in milestones]
-                tasks = [_task(t, problems, earlier) for t in t_node.value]
+                tasks = [_task(t, problems, milestones) for t in t_node.value]
             elif t_node is not None:
                 problems.append(f"line {_line(t_node)}: tasks should be a list")
             milestones.append(MilestoneTemplate(m_title, tuple(tasks)))
@@ -269,6 +282,8 @@ def from_plan(
             return Due(t.due_offset_days, t.due_business)
         if t.due_date is None or target is None:
             return None
+        if abs((t.due_date - target).days) > MAX_DUE_DAYS:
+            return None  # further out than a due phrase can say
         n = business_days_between(target, t.due_date, country)
         if shift(target, n, True, country) == t.due_date:
             return Due(n, True)
@@ -301,6 +316,31 @@ class LaidOutTask:
     business: bool
 
 
+def _calendar_days(offset: tuple[int, bool], target: date | None, country: str | None) -> float:
+    """How far from go-live an offset lands in calendar days (estimated without a target)."""
+    days, business = offset
+    if target is None:
+        return days * 7 / 5 if business else days
+    return (shift(target, days, business, country) - target).days
+
+
+def _after(
+    anchor: tuple[int, bool], due: Due, target: date | None, country: str | None
+) -> tuple[int, bool]:
+    """N (business) days after a milestone's end, as an offset from go-live."""
+    if anchor[1] == due.business:
+        return (anchor[0] + due.days, due.business)
+    if not due.business:  # calendar days after a business-day end
+        return (round(_calendar_days(anchor, target, country)) + due.days, False)
+    if target is None:  # business days after a calendar-day end: estimate
+        return (round(anchor[0] * 5 / 7) + due.days, True)
+    end = shift(shift(target, anchor[0], False), due.days, True, country)
+    n = business_days_between(target, end, country)
+    if shift(target, n, True, country) == end:
+        return (n, True)
+    return ((end - target).days, False)
+
+
 def lay_out(t: Template, target: date | None, country: str | None = None) -> list[LaidOutTask]:
     """Concrete dates for every task. "After a milestone" is turned into an offset
     from go-live (that milestone's last date plus N), so it moves with go-live too."""
@@ -312,13 +352,10 @@ def lay_out(t: Template, target: date | None, country: str | None = None) -> lis
             offset: tuple[int, bool] | None = None
             if task.due is not None and task.due.after_milestone is None:
                 offset = (task.due.days, task.due.business)
-            elif task.due is not None:
-                anchor = ends.get(task.due.after_milestone.casefold())  # type: ignore[union-attr]
-                if anchor is not None and anchor[1] == task.due.business:
-                    offset = (anchor[0] + task.due.days, task.due.business)
-                elif anchor is not None:
-                    # Mixed units: count the anchor in calendar days from go-live.
-                    offset = (anchor[0] + task.due.days, False)
+            elif task.due is not None and task.due.after_milestone is not None:
+                anchor = ends.get(task.due.after_milestone.casefold())
+                if anchor is not None:
+                    offset = _after(anchor, task.due, target, country)
             due = shift(target, offset[0], offset[1], country) if (target and offset) else None
             out.append(
                 LaidOutTask(
@@ -331,7 +368,10 @@ def lay_out(t: Template, target: date | None, country: str | None = None) -> lis
                     offset[1] if offset else False,
                 )
             )
-            if offset is not None and (last is None or offset[0] >= last[0]):
+            if offset is not None and (
+                last is None
+                or _calendar_days(offset, target, country) >= _calendar_days(last, target, country)
+            ):
                 last = offset
         ends[m.title.casefold()] = last
     return out

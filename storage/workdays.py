@@ -45,9 +45,12 @@ def add_business_days(d: date, n: int, country: str | None = None) -> date:
 
 def shift(anchor: date, offset_days: int, business: bool, country: str | None = None) -> date:
     """A relative date: `offset_days` (business or calendar) from `anchor`."""
-    if business:
-        return add_business_days(anchor, offset_days, country)
-    return anchor + timedelta(days=offset_days)
+    try:
+        if business:
+            return add_business_days(anchor, offset_days, country)
+        return anchor + timedelta(days=offset_days)
+    except OverflowError:  # a go-live of 9999-12-31 holds its tasks at the calendar's end
+        return date.max if offset_days > 0 else date.min
 
 
 def business_days_between(start: date, end: date, country: str | None = None) -> int:
