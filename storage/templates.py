@@ -26,10 +26,11 @@ from typing import Any
 
 import yaml
 
+from storage import services
 from storage.workdays import business_days_between, shift
 
 OWNERS = ("buyer", "seller", "mutual")
-MAX_TITLE = 300
+MAX_TITLE = services.MAX_TITLE  # the limit the services enforce when laying out
 MAX_DUE_DAYS = 9999  # the most a due phrase says (four digits, about 27 years)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DUE_RE = re.compile(
