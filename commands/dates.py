@@ -3,9 +3,11 @@
 `parse_date(text, today)` reads one date; `today` is today in the plan's time zone.
 Accepted forms (case-insensitive):
 
-- `2026-12-15`; `Dec 15`, `December 15`, `15 Dec`, `Dec 15 2026`, `Dec 15, 2026`;
-  `12/15`, `12/15/2026` (US month/day). Without a year: the next occurrence on or
-  after today (in late November, `Jan 10` is next year's).
+- `2026-12-15` (ISO, read the same everywhere); `Dec 15`, `December 15`, `15 Dec`,
+  `Dec 15 2026`, `Dec 15, 2026`; `12/15`, `12/15/2026`, `12.15.2026` month first, or
+  `15/12/2026` day first where the plan's country writes dates so (`day_first`; see
+  `day_first_in`). Without a year: the next occurrence on or after today (in late
+  November, `Jan 10` is next year's). `how_read` says how an ambiguous one was read.
 - `today`, `tomorrow`, `yesterday`; `eow`/`end of week` (the Friday of this week, or
   the coming one on a weekend), `eom`/`end of month` (this month's last day).
 - `friday`, `fri`: the coming Friday, never today (on a Friday it is a week away).
@@ -21,6 +23,8 @@ matched exactly (no fuzzy `dateutil.parser.parse`, no `dateparser`), so "3 pm" o
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dateutil.parser import parserinfo
@@ -33,6 +37,28 @@ ACCEPTED = (
     "Try `2026-12-15`, `Dec 15`, `12/15`, `today`, `tomorrow`, `friday`, "
     "`in 2 weeks`, `+3d` or `+5bd` (business days)."
 )
+
+# Where `03/04` is March 4: month first (the US and the countries that write as it
+# does), and the year-month-day countries, whose short form keeps the month first.
+# Everywhere else, and in most of the world, the day comes first.
+MONTH_FIRST_COUNTRIES = frozenset(
+    {"US", "CA", "PH", "PR", "GU", "AS", "VI", "MP", "UM", "FM", "MH", "PW"}
+    | {"CN", "JP", "KR", "TW", "HU", "MN"}
+)
+
+
+def day_first_in(country: str | None) -> bool:
+    """Whether people in `country` (ISO code) write 31/12; no country: month first."""
+    return country is not None and country.upper() not in MONTH_FIRST_COUNTRIES
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How to read a date: today in the plan's zone, and which number comes first."""
+
+    today: date
+    day_first: bool = False
+
 
 _MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NAMES = parserinfo()  # dateutil's month and weekday names, no fuzzy parsing
@@ -79,7 +105,7 @@ _RELATIVE = re.compile(
     rf"(?:in (?P<n>[0-9]{{1,4}}) ?|(?P<sign>[+-]) ?(?P<sn>[0-9]{{1,4}}) ?)(?P<unit>{_UNIT})"
 )
 _ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-_US = re.compile(r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}|[0-9]{2}))?")
+_NUMERIC = re.compile(r"([0-9]{1,2})([/.])([0-9]{1,2})(?:\2([0-9]{4}|[0-9]{2}))?")
 _ORD = r"(?:st|nd|rd|th)?"
 _MONTH_DAY = re.compile(
     rf"(?P<mon>[a-z]+)\.? (?P<day>[0-9]{{1,2}}){_ORD}(?:,? (?P<year>[0-9]{{4}}))?"
@@ -106,6 +132,16 @@ def _unknown(text: str) -> DateError:
 
 def _no_such_day(text: str) -> DateError:
     return DateError(f"{quote(text)} isn't a real date. {ACCEPTED}")
+
+
+def _wrong_order(text: str, day_first: bool) -> DateError:
+    """`31/12` read month first (or `12/31` day first): say how to write it here."""
+    order = "day first" if day_first else "month first"
+    return DateError(
+        f"{quote(text)} isn't a real date read {order}, as this plan writes dates. "
+        "Say it as `2026-12-31` (always read the same), or set the plan's country "
+        "(`/map country GB` reads day first)."
+    )
 
 
 def _too_far(text: str) -> DateError:
@@ -159,14 +195,21 @@ def _calendar(month: int, day: int, year: int | None, today: date, text: str) ->
         raise _no_such_day(text) from None
 
 
-def _absolute(words: str, today: date, text: str) -> date | None:
+def _numeric(m: re.Match[str], day_first: bool) -> tuple[int, int, int | None]:
+    """`12/15/27` as (month, day, year), the first two swapped when day comes first."""
+    first, second = int(m[1]), int(m[3])
+    year = None if m[4] is None else int(m[4]) + (2000 if len(m[4]) == 2 else 0)
+    return (second, first, year) if day_first else (first, second, year)
+
+
+def _absolute(words: str, today: date, text: str, day_first: bool) -> date | None:
     if m := _ISO.fullmatch(words):
         return _calendar(int(m[2]), int(m[3]), int(m[1]), today, text)
-    if m := _US.fullmatch(words):
-        year = None if m[3] is None else int(m[3]) + (2000 if len(m[3]) == 2 else 0)
-        if not 1 <= int(m[1]) <= 12:
-            raise _no_such_day(text)
-        return _calendar(int(m[1]), int(m[2]), year, today, text)
+    if n := _NUMERIC.fullmatch(words):
+        number_month, day, number_year = _numeric(n, day_first)
+        if not 1 <= number_month <= 12:
+            raise _wrong_order(text, day_first) if 1 <= day <= 12 else _no_such_day(text)
+        return _calendar(number_month, day, number_year, today, text)
     m = _MONTH_DAY.fullmatch(words) or _DAY_MONTH.fullmatch(words)
     month = _MONTH_NAMES.month(m["mon"]) if m else None
     if m is None or month is None:
@@ -175,7 +218,7 @@ def _absolute(words: str, today: date, text: str) -> date | None:
     return _calendar(month, int(m["day"]), year, today, text)
 
 
-def _read(words: str, today: date, text: str) -> date | None:
+def _read(words: str, today: date, text: str, day_first: bool) -> date | None:
     if words in _NAMED:
         return today + _NAMED[words]
     if (found := _weekday(words, today)) is not None:
@@ -183,13 +226,13 @@ def _read(words: str, today: date, text: str) -> date | None:
     if m := _RELATIVE.fullmatch(words):
         n = int(m["n"] or m["sn"]) * (-1 if m["sign"] == "-" else 1)
         return _relative(n, _UNITS[m["unit"]], today)
-    return _absolute(words, today, text)
+    return _absolute(words, today, text, day_first)
 
 
-def parse_date(text: str, today: date) -> date:
+def parse_date(text: str, today: date, *, day_first: bool = False) -> date:
     """One date from `text` (see the module docstring), or DateError."""
     try:
-        found = _read(_normalize(text), today, text)
+        found = _read(_normalize(text), today, text, day_first)
     except DateError:
         raise
     except (OverflowError, ValueError):  # arithmetic past year 1 or 9999
@@ -203,3 +246,33 @@ def format_date(d: date, today: date) -> str:
     """`Dec 15`; with the year when it isn't this year: `Jan 10, 2027`."""
     short = f"{_MONTH_ABBR[d.month - 1]} {d.day}"
     return short if d.year == today.year else f"{short}, {d.year}"
+
+
+_NUMERIC_IN_TEXT = re.compile(r"(?<!\S)" + _NUMERIC.pattern + r"(?!\S)")  # whole words
+
+
+def _readings(text: str, on: Reading) -> Iterator[tuple[str, date]]:
+    """Numeric dates in `text` that read as two different real dates: (as typed, as read)."""
+    for m in _NUMERIC_IN_TEXT.finditer(text):
+        first, second = int(m[1]), int(m[3])
+        if first == second or not (1 <= first <= 12 and 1 <= second <= 12):
+            continue
+        try:
+            yield m[0], parse_date(m[0], on.today, day_first=on.day_first)
+        except DateError:
+            continue
+
+
+def how_read(text: str, on: Reading, taken: Collection[date | None]) -> list[str]:
+    """How each ambiguous numeric date in `text` (`03/04/2026`) that became one of
+    the dates `taken` was read: the other order would have meant another day."""
+    order = "day first" if on.day_first else "month first"
+    return [
+        f"{quote(typed)} read {order}: {_spelled(d)} (`{d.isoformat()}` is never ambiguous)."
+        for typed, d in _readings(text, on)
+        if d in taken
+    ]
+
+
+def _spelled(d: date) -> str:
+    return f"{d.day} {_MONTH_NAMES.MONTHS[d.month - 1][1]} {d.year}"

@@ -7,13 +7,13 @@ and who is asking, and sends back the `Reply`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from bot import ids
-from bot.render.blocks import Message
+from bot.render.blocks import Message, context, to_dicts
 from bot.render.replies import (
     code_message,
     confirm_golive_message,
@@ -25,7 +25,7 @@ from bot.render.replies import (
 from bot.text import escape, truncate
 from commands import remind_commands, template_commands
 from commands import syntax as c
-from commands.dates import format_date
+from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
 from commands.usage import overview, usage_for
 from storage import lookup, services, template_store
@@ -60,15 +60,19 @@ class Reply:
     create_dialog: bool = False  # open the create form (bot.listeners.create)
 
 
+_STATUS_TOPIC = {"in_progress": "start", "completed": "done", "not_started": "reopen"}
+
+
 def _verb_of(command: object) -> str:
     """The help topic for a command, for usage after a refused change."""
+    if isinstance(command, c.SetStatus):  # start, done and reopen: each its own usage
+        return _STATUS_TOPIC[command.status]
     return {
         c.Create: "create",
         c.MilestoneAdd: "milestone",
         c.MilestoneStatus: "milestone",
         c.Add: "add",
         c.Assign: "assign",
-        c.SetStatus: "start",
         c.Due: "due",
         c.GoLive: "golive",
         c.Move: "move",
@@ -93,7 +97,8 @@ def handle(db: Database, req: Request) -> Reply:
     with db.read() as s:
         key = plan_key(s, req.actor.team_id, req.channel_id)
     today = today_in(key[1] if key is not None else req.user_tz)
-    command = parse(req.text, today)
+    on = Reading(today, day_first_in(key[2] if key is not None else None))
+    command = parse(req.text, on.today, day_first=on.day_first)
     if isinstance(command, c.ParseError):
         return Reply(error_message(command.message, usage_for(command.verb)))
     try:
@@ -101,9 +106,34 @@ def handle(db: Database, req: Request) -> Reply:
             if key is None:
                 raise services.NotFound(NO_PLAN)
             return Reply(text_message("Here's the plan :point_down:"), repost_plan=key[0])
-        return _dispatch(db, req, command, today)
+        return _with_notes(
+            _dispatch(db, req, command, today), how_read(req.text, on, _dates(command))
+        )
     except services.DomainError as e:
         return Reply(error_message(e.message, usage_for(_verb_of(command))))
+
+
+def _dates(command: c.Command) -> tuple[date | None, ...]:
+    """The dates a command sets, to say how an ambiguous `03/04` among them was read."""
+    if isinstance(command, c.Add | c.Due | c.MilestoneAdd):
+        return (command.due,)
+    if isinstance(command, c.GoLive):
+        return (command.target,)
+    if isinstance(command, c.Create):
+        return (command.golive,)
+    return ()
+
+
+def _with_notes(reply: Reply, notes: list[str]) -> Reply:
+    """The reply with the notes (already escaped) under it, buttons and all."""
+    if not notes or reply.dialog is not None or reply.create_dialog:
+        return reply
+    note = "\n".join(notes)
+    message = Message(
+        text=truncate(f"{reply.message.text}\n{note}", 3000),
+        blocks=[*reply.message.blocks, *to_dicts([context(note, "reply.note")])],
+    )
+    return replace(reply, message=message)
 
 
 def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Reply:
@@ -195,9 +225,16 @@ def _label(task: Task) -> str:
 Change = Callable[[Session, Actor, Plan, object, date], str]
 
 
+def _past_note(due: date | None, today: date) -> str:
+    """A date before today is taken as typed (catching up on a plan is real), but said."""
+    if due is None or due >= today:
+        return ""
+    return f"\n:warning: {format_date(due, today)} is in the past: it shows as overdue."
+
+
 def _milestone_add(s: Session, actor: Actor, plan: Plan, cmd: c.MilestoneAdd, today: date) -> str:
     m = services.add_milestone(s, actor, plan, cmd.title, due=cmd.due)
-    return f"Added milestone *{escape(m.title)}*."
+    return f"Added milestone *{escape(m.title)}*.{_past_note(cmd.due, today)}"
 
 
 def _milestone_status(
@@ -223,8 +260,9 @@ def _add(s: Session, actor: Actor, plan: Plan, cmd: c.Add, today: date) -> str:
         due=cmd.due,
         internal=cmd.internal,
     )
-    extra = " (internal: only your team sees it)" if task.internal else ""
-    return f"Added {_label(task)}{extra}."
+    extra = f", for <@{cmd.assignee}>" if cmd.assignee else ""
+    extra += " (internal: only your team sees it)" if task.internal else ""
+    return f"Added {_label(task)}{extra}.{_past_note(cmd.due, today)}"
 
 
 def _assign(s: Session, actor: Actor, plan: Plan, cmd: c.Assign, today: date) -> str:
@@ -247,7 +285,7 @@ def _due(s: Session, actor: Actor, plan: Plan, cmd: c.Due, today: date) -> str:
     services.set_task_due(s, actor, plan, task, cmd.due)
     if cmd.due is None:
         return f"{_label(task)} has no due date now."
-    return f"{_label(task)} is due {format_date(cmd.due, today)}."
+    return f"{_label(task)} is due {format_date(cmd.due, today)}.{_past_note(cmd.due, today)}"
 
 
 def _golive(s: Session, actor: Actor, plan: Plan, cmd: c.GoLive, today: date) -> str:

@@ -8,10 +8,11 @@ and names are decoded back to what the person typed; `<!channel>`-like tokens ar
 verbatim, since renderers escape all user text.
 
 Clauses (`add … to <milestone> due <date>`) follow the title in any order. `to`, `from`
-and a mention always start a clause; `due`, `go-live`, `owner`/`for` and `internal` do
-only when what follows fits (a date, a side, nothing), so "Review due diligence" stays a
-title. A title may be quoted ("…" or “…”) to keep a `to` in it. A bare `buyer`, `seller`
-or `mutual` is title text, never a side ("Send buyer deck"): say `for buyer` or `owner buyer`.
+and a mention always start a clause (`to @jane` assigns: a milestone is never a
+mention); `due`, `go-live`, `owner`/`for` and `internal` do only when what follows
+fits (a date, a side, nothing), so "Review due diligence" stays a title. A title may
+be quoted ("…" or “…”) to keep a `to` in it. A bare `buyer`, `seller` or `mutual` is
+title text, never a side ("Send buyer deck"): say `for buyer` or `owner buyer`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from commands import remind_commands, template_commands
 from commands import syntax as c
-from commands.dates import DateError, parse_date, quote
+from commands.dates import DateError, Reading, parse_date, quote
 from commands.usage import USAGE
 
 # Every verb a person may type, to the USAGE topic it belongs to.
@@ -115,10 +116,10 @@ def _task_ref(words: list[str], verb: str) -> c.TaskRef:
     return c.TaskRef(words=_text(words, f"Say which task: `/map {verb} #7` or words of its title."))
 
 
-def _date_or_none(words: list[str], today: date) -> date | None:
+def _date_or_none(words: list[str], on: Reading) -> date | None:
     if " ".join(words).lower() in _NO_DATE:
         return None
-    return parse_date(" ".join(words), today)
+    return parse_date(" ".join(words), on.today, day_first=on.day_first)
 
 
 def _user_id(token: str) -> str | None:
@@ -150,7 +151,7 @@ class _Clauses:
 
 
 # Reads a clause's words (after its keyword) into a value, or raises ValueError.
-Reader = Callable[[str, list[str], date], object]
+Reader = Callable[[str, list[str], Reading], object]
 
 
 @dataclass(frozen=True)
@@ -160,29 +161,29 @@ class _Clause:
     soft: bool  # a clause only when its words read; otherwise title text
 
 
-def _read_text(keyword: str, words: list[str], today: date) -> str:
+def _read_text(keyword: str, words: list[str], on: Reading) -> str:
     return _text(words, f"Say a name after `{keyword}`.")
 
 
-def _read_side(keyword: str, words: list[str], today: date) -> c.OwnerSide:
+def _read_side(keyword: str, words: list[str], on: Reading) -> c.OwnerSide:
     if len(words) != 1 or words[0].lower() not in _SIDES:
         raise _Refused(f"`{keyword}` takes buyer, seller or mutual.")
     return _SIDES[words[0].lower()]
 
 
-def _read_date(keyword: str, words: list[str], today: date) -> date:
+def _read_date(keyword: str, words: list[str], on: Reading) -> date:
     if len(words) > _MAX_DATE_WORDS:
         raise _Refused("too long for a date")
-    return parse_date(" ".join(words), today)
+    return parse_date(" ".join(words), on.today, day_first=on.day_first)
 
 
-def _read_flag(keyword: str, words: list[str], today: date) -> bool:
+def _read_flag(keyword: str, words: list[str], on: Reading) -> bool:
     if words:
         raise _Refused(f"`{keyword}` takes nothing after it.")
     return True
 
 
-def _read_mention(token: str, words: list[str], today: date) -> str | None:
+def _read_mention(token: str, words: list[str], on: Reading) -> str | None:
     user_id = _user_id(token)
     if words:
         raise _Refused(f"I didn't understand {quote(' '.join(words))} after the @mention.")
@@ -212,16 +213,16 @@ def _clause_for(token: str, clauses: dict[str, _Clause]) -> _Clause | None:
     return clauses.get(token.lower())
 
 
-def _reads(clause: _Clause, token: str, words: list[str], today: date) -> bool:
+def _reads(clause: _Clause, token: str, words: list[str], on: Reading) -> bool:
     try:
-        clause.read(token, words, today)
+        clause.read(token, words, on)
     except ValueError:
         return False
     return True
 
 
 def _clause_starts(
-    tokens: list[str], clauses: dict[str, _Clause], today: date
+    tokens: list[str], clauses: dict[str, _Clause], on: Reading
 ) -> list[tuple[int, _Clause]]:
     """Where clauses begin. Right to left, so a soft clause sees its words up to the next."""
     starts: list[tuple[int, _Clause]] = []
@@ -230,20 +231,31 @@ def _clause_starts(
         clause = _clause_for(tokens[i], clauses)
         if clause is None:
             continue
-        if clause.soft and not _reads(clause, tokens[i], tokens[i + 1 : end], today):
+        if clause.soft and not _reads(clause, tokens[i], tokens[i + 1 : end], on):
             continue
         starts.insert(0, (i, clause))
         end = i
     return starts
 
 
+def _to_mention(tokens: list[str], clauses: dict[str, _Clause]) -> list[str]:
+    """`to @jane` is the mention clause: drop the `to` before a Slack mention."""
+    if _MENTION_KEY not in clauses:
+        return tokens
+    return [
+        t
+        for i, t in enumerate(tokens)
+        if not (t.lower() == "to" and i + 1 < len(tokens) and _MENTION.fullmatch(tokens[i + 1]))
+    ]
+
+
 def _title_and_clauses(
-    rest: str, clauses: dict[str, _Clause], today: date, what: str
+    rest: str, clauses: dict[str, _Clause], on: Reading, what: str
 ) -> tuple[str, _Clauses]:
     """`<title> <clause>…`, the title maybe quoted."""
     quoted = _leading_quoted(rest)
-    tokens = _tokens(quoted[1] if quoted else rest)
-    starts = _clause_starts(tokens, clauses, today)
+    tokens = _to_mention(_tokens(quoted[1] if quoted else rest), clauses)
+    starts = _clause_starts(tokens, clauses, on)
     first = starts[0][0] if starts else len(tokens)
     if quoted and first > 0:
         raise _Refused(f"I didn't understand {quote(' '.join(tokens[:first]))} after the title.")
@@ -253,7 +265,7 @@ def _title_and_clauses(
     for (start, clause), end in zip(starts, ends, strict=True):
         if clause.field in values:
             raise _Refused(f"{quote(tokens[start])} is given twice.")
-        values[clause.field] = clause.read(tokens[start], tokens[start + 1 : end], today)
+        values[clause.field] = clause.read(tokens[start], tokens[start + 1 : end], on)
     return title, _Clauses(**values)
 
 
@@ -272,7 +284,7 @@ def _split_to(rest: str, verb: str, example: str) -> tuple[list[str], str]:
 # --- verbs ---------------------------------------------------------------------
 
 
-def _help(rest: str, today: date) -> c.Command:
+def _help(rest: str, on: Reading) -> c.Command:
     topic, _ = _first_word(rest)
     if not topic:
         return c.Help()
@@ -281,8 +293,8 @@ def _help(rest: str, today: date) -> c.Command:
     raise _Refused(f"There's no command {quote(topic)}.{_suggestion(topic)}")
 
 
-def _no_arguments(command: c.Command) -> Callable[[str, date], c.Command]:
-    def parse_bare(rest: str, today: date) -> c.Command:
+def _no_arguments(command: c.Command) -> Callable[[str, Reading], c.Command]:
+    def parse_bare(rest: str, on: Reading) -> c.Command:
         if rest.strip():
             raise _Refused(f"Nothing goes after this command; I got {quote(rest.strip())}.")
         return command
@@ -290,17 +302,17 @@ def _no_arguments(command: c.Command) -> Callable[[str, date], c.Command]:
     return parse_bare
 
 
-def _create(rest: str, today: date) -> c.Command:
+def _create(rest: str, on: Reading) -> c.Command:
     if not rest.strip():
         return c.CreateDialog()
-    title, found = _title_and_clauses(rest, _CREATE_CLAUSES, today, "plan")
+    title, found = _title_and_clauses(rest, _CREATE_CLAUSES, on, "plan")
     return c.Create(title=title, golive=found.golive, template=found.template)
 
 
-def _add(rest: str, today: date) -> c.Command:
+def _add(rest: str, on: Reading) -> c.Command:
     if not rest.strip():
         return c.AddDialog()
-    title, found = _title_and_clauses(rest, _ADD_CLAUSES, today, "task")
+    title, found = _title_and_clauses(rest, _ADD_CLAUSES, on, "task")
     return c.Add(
         title=title,
         milestone=found.milestone,
@@ -311,10 +323,10 @@ def _add(rest: str, today: date) -> c.Command:
     )
 
 
-def _milestone(rest: str, today: date) -> c.Command:
+def _milestone(rest: str, on: Reading) -> c.Command:
     sub, rest = _first_word(rest)
     if sub.lower() == "add":
-        title, found = _title_and_clauses(rest, _MILESTONE_CLAUSES, today, "milestone")
+        title, found = _title_and_clauses(rest, _MILESTONE_CLAUSES, on, "milestone")
         return c.MilestoneAdd(title=title, due=found.due)
     if sub.lower() == "status":
         return _milestone_status(_tokens(rest))
@@ -335,7 +347,7 @@ def _milestone_status(tokens: list[str]) -> c.Command:
     raise _Refused(usage)
 
 
-def _assign(rest: str, today: date) -> c.Command:
+def _assign(rest: str, on: Reading) -> c.Command:
     tokens = _tokens(rest)
     if len(tokens) < 2:
         raise _Refused("Say the task, then the person: `/map assign #7 @jane` (or `nobody`).")
@@ -344,11 +356,11 @@ def _assign(rest: str, today: date) -> c.Command:
     return c.Assign(_task_ref(words, "assign"), user_id)
 
 
-def _set_status(rest: str, today: date, verb: str) -> c.Command:
+def _set_status(rest: str, on: Reading, verb: str) -> c.Command:
     return c.SetStatus(_task_ref(_tokens(rest), verb), _STATUS_VERBS[verb])
 
 
-def _due(rest: str, today: date) -> c.Command:
+def _due(rest: str, on: Reading) -> c.Command:
     quoted = _leading_quoted(rest)
     tokens = _tokens(quoted[1] if quoted else rest)
     if quoted or (tokens and _TASK_NUMBER.fullmatch(tokens[0])):
@@ -356,10 +368,10 @@ def _due(rest: str, today: date) -> c.Command:
         when = tokens if quoted else tokens[1:]
         if not when:
             raise _Refused("Say the date after the task: `/map due #7 friday` (or `none`).")
-        return c.Due(_task_ref(task, "due"), _date_or_none(when, today))
+        return c.Due(_task_ref(task, "due"), _date_or_none(when, on))
     for at in range(max(1, len(tokens) - _MAX_DATE_WORDS), len(tokens)):  # longest date first
         try:
-            return c.Due(_task_ref(tokens[:at], "due"), _date_or_none(tokens[at:], today))
+            return c.Due(_task_ref(tokens[:at], "due"), _date_or_none(tokens[at:], on))
         except DateError:
             continue
     raise _Refused(
@@ -368,19 +380,19 @@ def _due(rest: str, today: date) -> c.Command:
     )
 
 
-def _golive(rest: str, today: date) -> c.Command:
+def _golive(rest: str, on: Reading) -> c.Command:
     tokens = _tokens(rest)
     if not tokens:
         raise _Refused("Say the date: `/map golive Jan 15` (or `none`).")
-    return c.GoLive(_date_or_none(tokens, today))
+    return c.GoLive(_date_or_none(tokens, on))
 
 
-def _move(rest: str, today: date) -> c.Command:
+def _move(rest: str, on: Reading) -> c.Command:
     task, milestone = _split_to(rest, "move", "#7 to Contracting")
     return c.Move(_task_ref(task, "move"), milestone)
 
 
-def _rename(rest: str, today: date) -> c.Command:
+def _rename(rest: str, on: Reading) -> c.Command:
     sub, after = _first_word(rest)
     if sub.lower() == "milestone":
         name, title = _split_to(after, "rename", "milestone Legal to Contracting")
@@ -393,7 +405,7 @@ def _rename(rest: str, today: date) -> c.Command:
     return c.RenameTask(_task_ref(task, "rename"), title)
 
 
-def _remove(rest: str, today: date) -> c.Command:
+def _remove(rest: str, on: Reading) -> c.Command:
     sub, after = _first_word(rest)
     if sub.lower() != "milestone":
         return c.RemoveTask(_task_ref(_tokens(rest), "remove"))
@@ -401,7 +413,7 @@ def _remove(rest: str, today: date) -> c.Command:
     return c.RemoveMilestone(_text(_tokens(after), missing))
 
 
-_PARSERS: dict[str, Callable[[str, date], c.Command]] = {
+_PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "help": _help,
     "create": _create,
     "status": _no_arguments(c.Status()),
@@ -416,12 +428,12 @@ _PARSERS: dict[str, Callable[[str, date], c.Command]] = {
     "remove": _remove,
     "overview": _no_arguments(c.Overview()),
     "people": _no_arguments(c.People()),
-    "template": template_commands.parse_template,
-    "extend": template_commands.parse_extend,
-    "country": template_commands.parse_country,
-    "remind": remind_commands.parse_remind,
-    "mute": remind_commands.parse_mute(True),
-    "unmute": remind_commands.parse_mute(False),
+    "template": lambda rest, on: template_commands.parse_template(rest, on.today),
+    "extend": lambda rest, on: template_commands.parse_extend(rest, on.today),
+    "country": lambda rest, on: template_commands.parse_country(rest, on.today),
+    "remind": lambda rest, on: remind_commands.parse_remind(rest, on.today),
+    "mute": lambda rest, on: remind_commands.parse_mute(True)(rest, on.today),
+    "unmute": lambda rest, on: remind_commands.parse_mute(False)(rest, on.today),
 }
 
 
@@ -430,8 +442,10 @@ def _suggestion(word: str) -> str:
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
-def parse(text: str, today: date) -> c.Command | c.ParseError:
-    """One `/map` line as a command, or what was wrong with it."""
+def parse(text: str, today: date, *, day_first: bool = False) -> c.Command | c.ParseError:
+    """One `/map` line as a command, or what was wrong with it. `today` is the plan's;
+    `day_first` reads `31/12` as the plan's country writes it (`dates.day_first_in`)."""
+    on = Reading(today, day_first)
     word, rest = _first_word(text)
     typed = word.lower()
     if not typed:
@@ -441,7 +455,7 @@ def parse(text: str, today: date) -> c.Command | c.ParseError:
         return c.ParseError(f"Unknown command {quote(word)}.{_suggestion(word)}", None)
     try:
         if typed in _STATUS_VERBS:
-            return _set_status(rest, today, typed)
-        return _PARSERS[verb](rest, today)
+            return _set_status(rest, on, typed)
+        return _PARSERS[verb](rest, on)
     except (_Refused, DateError, template_commands.Refused) as e:  # all carry the message
         return c.ParseError(str(e), verb)

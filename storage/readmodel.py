@@ -107,14 +107,15 @@ def task_view(
     )
 
 
-def plan_key(s: Session, team_id: str, channel_id: str) -> tuple[int, str] | None:
-    """The channel's active plan id and time zone: two columns, no ORM object."""
+def plan_key(s: Session, team_id: str, channel_id: str) -> tuple[int, str, str | None] | None:
+    """The channel's active plan id, time zone and country (how its people write
+    dates): three columns, no ORM object."""
     row = s.execute(
-        select(Plan.id, Plan.tz).where(
+        select(Plan.id, Plan.tz, Plan.country).where(
             Plan.team_id == team_id, Plan.channel_id == channel_id, Plan.archived.is_(False)
         )
     ).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 def active_plan(s: Session, team_id: str, channel_id: str) -> Plan | None:

@@ -402,7 +402,7 @@ def test_render_numbers_elements() -> None:
     out = render_blocks(blocks, names, start=3)
     lines = out.text.splitlines()
     assert lines[:3] == ["Acme MAP", "========", "`#1` Kickoff — @lex"]
-    assert lines[3] == "[3] Complete  [4] ⋯ Edit  [5] ⋯ Delete"
+    assert lines[3] == "[3] Complete  ⋯ [4] Edit  [5] Delete", "a menu is one line"
     assert lines[4].startswith("─") and "owner @mike" in lines[5]
     assert lines[6] == "Title: <plain_text_input>"
     assert [(e.number, e.action_id, e.value, e.block_id) for e in out.elements] == [

@@ -1,5 +1,7 @@
 """Block Kit as console text, Errbot-style: interactive elements are numbered
-(`[3] Complete`) so a user types `click 3`. Pure functions."""
+(`[3] Complete`) so a user types `click 3`; an overflow menu is one line
+(`⋯ [4] Edit  [5] Delete`). Numbers run on from `start`, or come from `numbering`
+(the shell's, which keeps an unchanged element's number). Pure functions."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Names = Callable[[str], str]
+# (block_id, action_id, value) → the element's number.
+Numbering = Callable[[str, str, str], int]
 RULE = "─" * 40
 # Elements whose options are each numbered, and those numbered as one.
 OPTION_ELEMENTS = {
@@ -103,9 +107,10 @@ def _plain(obj: Any, names: Names) -> str:
 
 
 class _Renderer:
-    def __init__(self, names: Names, start: int) -> None:
+    def __init__(self, names: Names, start: int, numbering: Numbering | None) -> None:
         self.names = names
         self.next = start
+        self.numbering = numbering
         self.block_index = 0
         self.elements: list[Element] = []
 
@@ -113,11 +118,16 @@ class _Renderer:
         value = kw.pop("value", None)
         if value is None:
             value = el.get("value") or el.get("initial_date") or el.get("initial_time") or ""
+        action_id = str(el.get("action_id", ""))
+        if self.numbering is not None:
+            n = self.numbering(block_id, action_id, str(value))
+        else:
+            n, self.next = self.next, self.next + 1
         self.elements.append(
             Element(
-                number=self.next,
+                number=n,
                 block_id=block_id,
-                action_id=str(el.get("action_id", "")),
+                action_id=action_id,
                 value=str(value),
                 type=str(el.get("type", "")),
                 label=label,
@@ -125,8 +135,7 @@ class _Renderer:
                 **kw,
             )
         )
-        self.next += 1
-        return f"[{self.next - 1}] {label}"
+        return f"[{n}] {label}"
 
     def element(self, block_id: str, el: Mapping[str, Any]) -> list[str]:
         """Numbered entries for one element (several for an element with options)."""
@@ -134,16 +143,17 @@ class _Renderer:
         title = _plain(el.get("text") or el.get("placeholder"), self.names)
         if kind in OPTION_ELEMENTS:
             prefix = "⋯ " if kind == "overflow" else (f"{title}: " if title else "")
-            return [
+            options = [
                 self.number(
                     block_id,
                     el,
-                    f"{prefix}{_plain(opt.get('text'), self.names)}",
+                    _plain(opt.get("text"), self.names),
                     value=str(opt.get("value", "")),
                     option=dict(opt),
                 )
                 for opt in el.get("options", [])
             ]
+            return [prefix + "  ".join(options)] if options else []
         if kind in SINGLE_ELEMENTS:
             label = title or kind.replace("_", " ")
             if title and kind != "button":
@@ -172,7 +182,7 @@ class _Renderer:
             lines = [_plain(b.get("text"), self.names)] if b.get("text") else []
             lines += ["  " + _plain(f, self.names) for f in b.get("fields", [])]
             if b.get("accessory"):
-                lines += ["  " + x for x in self.element(block_id, b["accessory"])]
+                lines.append("  " + "  ".join(self.element(block_id, b["accessory"])))
             return lines
         if kind == "input":
             element = b.get("element", {})
@@ -198,10 +208,13 @@ def _rich_text(node: Mapping[str, Any], names: Names) -> str:
 
 
 def render_blocks(
-    blocks: Sequence[Mapping[str, Any]] | Mapping[str, Any], names: Names, start: int = 1
+    blocks: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    names: Names,
+    start: int = 1,
+    numbering: Numbering | None = None,
 ) -> Rendered:
     """Render message blocks, or a view (its title, blocks, then submit/close)."""
-    r = _Renderer(names, start)
+    r = _Renderer(names, start, numbering)
     lines: list[str] = []
     if isinstance(blocks, Mapping):
         view = blocks

@@ -9,13 +9,12 @@ with numbered buttons.
 
 from __future__ import annotations
 
-import re
 import secrets
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
 from slack_bolt.request import BoltRequest
@@ -24,8 +23,8 @@ from bot import demo, ids
 from bot.app import MapBot, build
 from bot.config import Settings
 from bot.local_slack import LocalSlack, payloads
-from bot.local_slack.text_render import Element, render_blocks
-from bot.shell import forms
+from bot.local_slack.text_render import Element, Numbering, Rendered, render_blocks
+from bot.shell import forms, timeline
 from reminders.tick import tick
 from storage import clock
 from storage.clock import today_in, zone
@@ -42,8 +41,9 @@ Shell commands:
   /home                  open your App Home tab
   /say TEXT              post a message as yourself; /shortcut turns it into a task
   set X VALUE            fill field X of the open modal; submit / cancel
-  /clock +1d | +3h | 2026-12-07 09:00
-                         move time (your zone) and run the scheduler: nudges, digests
+  /clock +30m | +3h | +1d | +1w | 2026-12-07 09:00 | 2026-12-07T14:00:00Z
+                         move time (your zone unless the instant says) and run the
+                         scheduler at every 09:00, digest time and midnight passed
   /help                  this text        /quit  leave (Ctrl-D too)"""
 
 
@@ -80,6 +80,9 @@ class Shell:
         self.seen_ephemerals: dict[str, int] = {}
         # n → element, and where it is: a message (channel, ts) or a view (modal, Home).
         self.buttons: dict[int, tuple[Element, str, str | dict[str, Any]]] = {}
+        # An element keeps its number while it is unchanged (same place, block,
+        # action and value), so `click 3` means the same button after a refresh.
+        self.numbers: dict[tuple[str, str, str, str], int] = {}
         self.modal: dict[str, Any] | None = None  # the open modal, as Slack holds it
         self.fields: list[forms.Field] = []
         self.on_home = False
@@ -91,8 +94,24 @@ class Shell:
     def channel_id(self) -> str:
         return self.channels[self.channel]
 
-    def name_of(self, user_id: str) -> str:
-        return self.local.user_name(user_id) or user_id
+    def name_of(self, object_id: str) -> str:
+        """A person's name, or a channel's (Slack shows `<#C123>` as its name)."""
+        channels = {cid: name for name, cid in self.channels.items()}
+        return self.local.user_name(object_id) or channels.get(object_id) or object_id
+
+    def numbering(self, place: str) -> Numbering:
+        """Numbers for the elements shown in `place`: the same element, the same number."""
+
+        def number(block_id: str, action_id: str, value: str) -> int:
+            key = (place, block_id, action_id, value)
+            if key not in self.numbers:
+                self.numbers[key] = len(self.numbers) + 1
+            return self.numbers[key]
+
+        return number
+
+    def render(self, blocks: list[dict[str, Any]] | dict[str, Any], place: str) -> Rendered:
+        return render_blocks(blocks, self.name_of, numbering=self.numbering(place))
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -120,7 +139,7 @@ class Shell:
     ) -> None:
         self.say(f"── {title} " + "─" * max(0, 60 - len(title)))
         if blocks:
-            rendered = render_blocks(blocks, self.name_of, start=len(self.buttons) + 1)
+            rendered = self.render(blocks, channel or "view")
             self.say(rendered.text)
             for el in rendered.elements:
                 self.buttons[el.number] = (el, channel, where)
@@ -326,7 +345,7 @@ class Shell:
         self.modal = view
         self.fields = forms.fields_of(view)
         self.say(f"── modal · {view.get('title', {}).get('text', '')} " + "─" * 40)
-        rendered = render_blocks(view, self.name_of, start=len(self.buttons) + 1)
+        rendered = self.render(view, f"modal:{view.get('callback_id', '')}")
         self.say(rendered.text)
         for el in rendered.elements:
             self.buttons[el.number] = (el, "", view)
@@ -419,28 +438,34 @@ class Shell:
     # --- time and the scheduler ------------------------------------------------------
 
     def move_clock(self, arg: str) -> None:
-        """`/clock +1d`, `/clock +3h`, `/clock 2026-12-07 09:00` (in your own zone);
-        then one reminder pass at that instant, as the scheduler would run it."""
+        """`/clock +1w`, `/clock 2026-12-07 09:00` (your zone), an ISO instant: then
+        a reminder pass at every instant that matters on the way, oldest first, as
+        the minute scheduler would have run them (bot.shell.timeline)."""
         person = next((p for p in demo.PEOPLE if p.user_id == self.me.user_id), None)
         here = zone(person.tz if person else "America/New_York")
         now = clock.now()
-        m = re.fullmatch(r"\+(\d+)([dhm])", arg)
-        if m:
-            unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-            at = now + timedelta(**{unit: int(m.group(1))})
-        elif arg:
-            try:
-                at = datetime.fromisoformat(arg.replace(" ", "T")).replace(tzinfo=here)
-            except ValueError:
-                self.say("Usage: /clock +1d | +3h | 2026-12-07 09:00 (your time)")
-                return
-        else:
-            at = now
-        clock.set_clock(lambda: at)
-        self.say(f"It is now {at.astimezone(here):%a %d %b %Y %H:%M %Z} for {self.me.name}.")
+        try:
+            at = timeline.target(arg, now, here)
+        except timeline.BadInstant:
+            self.say(
+                "Usage: /clock +30m | +3h | +1d | +1w | 2026-12-07 09:00 (your time) | "
+                "2026-12-07T14:00:00Z, at most 92 days away"
+            )
+            return
         self.buttons.clear()
+        for stop in timeline.scheduled_between(self.bot.deps.db, now, at):
+            if stop != at:
+                self.tick_at(stop, here, quiet=True)
+        self.tick_at(at, here, quiet=False)
+        self.say(f"It is now {at.astimezone(here):%a %d %b %Y %H:%M %Z} for {self.me.name}.")
+
+    def tick_at(self, at: datetime, here: tzinfo, *, quiet: bool) -> None:
+        """One scheduler pass at `at`, and what it sent; `quiet`: say nothing if nothing."""
+        clock.set_clock(lambda: at)
         result = tick(self.bot.deps.db, at, self.bot.deps.workspaces.client_for, pace=0)
-        self.say(f"(scheduler: {result.summary()})")
+        if quiet and not (result.queued or result.delivery.sent or result.delivery.failed):
+            return
+        self.say(f"⏰ {at.astimezone(here):%a %d %b %H:%M %Z} (scheduler: {result.summary()})")
         self.print_new_calls()
 
     def has_plan(self) -> bool:
