@@ -35,6 +35,16 @@ def side_of(
     return "buyer" if is_guest else "seller"
 
 
+def side_of_record(
+    host_team_id: str, home_team_id: str | None, *, is_guest: bool, override: str | None
+) -> Side:
+    """The side of someone we only have a record of (an assignee, a stakeholder):
+    one Slack never told us the team of is buyer side, fail closed, never seller."""
+    if home_team_id is None and override not in ("buyer", "seller"):
+        return "buyer"
+    return side_of(host_team_id, home_team_id, is_guest=is_guest, override=override)
+
+
 @dataclass(frozen=True)
 class _Known:
     home_team_id: str | None
@@ -110,6 +120,14 @@ def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person
             tz=user.get("tz"),
             is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         )
+
+
+def look_up_unknown(db: Database, client: WebClient, host_team_id: str, user_id: str) -> None:
+    """A person named in a command (an @mention) whom Slack has never told us of:
+    users.info, recorded, before anything gives them a side."""
+    known = _cached(db, host_team_id, user_id)
+    if known is None or known.home_team_id is None:
+        refresh_person(db, client, host_team_id, user_id)
 
 
 def resolve_actor(

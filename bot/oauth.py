@@ -36,6 +36,7 @@ BOT_SCOPES = (
     "commands",  # /map and the message shortcut
     "chat:write",  # the plan card, replies, nudges
     "users:read",  # users.info and user_change: time zone, guest or member
+    "users:read.email",  # profile.email in users.info: contact details in /map people
     "channels:read",  # member_joined_channel, channel_shared in public channels
     "groups:read",  # the same in private channels
     "im:write",  # conversations.open: the DM a nudge went to, after a crash

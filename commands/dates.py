@@ -138,9 +138,9 @@ def _wrong_order(text: str, day_first: bool) -> DateError:
     """`31/12` read month first (or `12/31` day first): say how to write it here."""
     order = "day first" if day_first else "month first"
     return DateError(
-        f"{quote(text)} isn't a real date read {order}, as this plan writes dates. "
-        "Say it as `2026-12-31` (always read the same), or set the plan's country "
-        "(`/map country GB` reads day first)."
+        f"{quote(text)} isn't a real date read {order}, as this plan writes dates: "
+        "an ISO date such as `2026-12-31` reads the same everywhere, and the plan's "
+        f"country decides the order (`/map country GB` reads day first). {ACCEPTED}"
     )
 
 
@@ -208,7 +208,8 @@ def _absolute(words: str, today: date, text: str, day_first: bool) -> date | Non
     if n := _NUMERIC.fullmatch(words):
         number_month, day, number_year = _numeric(n, day_first)
         if not 1 <= number_month <= 12:
-            raise _wrong_order(text, day_first) if 1 <= day <= 12 else _no_such_day(text)
+            swapped = number_month > 12 and 1 <= day <= 12  # real the other way round
+            raise _wrong_order(text, day_first) if swapped else _no_such_day(text)
         return _calendar(number_month, day, number_year, today, text)
     m = _MONTH_DAY.fullmatch(words) or _DAY_MONTH.fullmatch(words)
     month = _MONTH_NAMES.month(m["mon"]) if m else None

@@ -47,6 +47,9 @@ class Request:
     channel_id: str
     text: str
     user_tz: str = "UTC"  # the asker's IANA zone, for a plan that doesn't exist yet
+    # Asks Slack about a mentioned person we don't know yet (users.info, recorded),
+    # so they are placed on a side by their own team, not by default.
+    look_up: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,11 @@ def handle(db: Database, req: Request) -> Reply:
     command = parse(req.text, on.today, day_first=on.day_first)
     if isinstance(command, c.ParseError):
         return Reply(error_message(command.message, usage_for(command.verb)))
+    mentioned = command.assignee if isinstance(command, c.Add) else None
+    if isinstance(command, c.Assign):
+        mentioned = command.user_id
+    if mentioned is not None and req.look_up is not None:
+        req.look_up(mentioned)
     try:
         if isinstance(command, c.Status):  # the hot path on calls: no second lookup
             if key is None:

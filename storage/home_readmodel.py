@@ -21,7 +21,10 @@ from storage.rules import Side
 
 @dataclass(frozen=True)
 class PlanLine:
-    """A plan in the "My plans" list; counts are of the tasks this side may see."""
+    """A plan in the "My plans" list. `total` and `done` count the shared tasks, as
+    the card in the channel does; internal tasks (a seller's home only) are counted
+    apart, so the two never disagree without saying why. `overdue` is of all the
+    tasks this side may see."""
 
     id: int
     title: str
@@ -31,6 +34,8 @@ class PlanLine:
     done: int
     overdue: int
     created_by_me: bool
+    internal: int = 0
+    internal_done: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,21 +76,28 @@ def home_view(s: Session, team_id: str, user_id: str, side: Side, today: date) -
         )
     )
     ids = [p.id for p in plans]
-    counts: dict[int, tuple[int, int, int]] = {}
+    counts: dict[int, tuple[int, int, int, int, int]] = {}
     tasks: list[tuple[Task, str]] = []
     if ids:
         is_open = Task.status != "completed"
+        is_done = Task.status == "completed"
+        shared = Task.internal.is_(False)
         rows = s.execute(
             select(
                 Task.plan_id,
-                func.count(),
-                func.sum(case((Task.status == "completed", 1), else_=0)),
+                func.sum(case((shared, 1), else_=0)),
+                func.sum(case((and_(shared, is_done), 1), else_=0)),
                 func.sum(case((and_(is_open, Task.due_date < today), 1), else_=0)),
+                func.sum(case((Task.internal.is_(True), 1), else_=0)),
+                func.sum(case((and_(Task.internal.is_(True), is_done), 1), else_=0)),
             )
             .where(Task.plan_id.in_(ids), visible)
             .group_by(Task.plan_id)
         )
-        counts = {pid: (total, done or 0, late or 0) for pid, total, done, late in rows}
+        counts = {
+            pid: (total or 0, done or 0, late or 0, internal or 0, internal_done or 0)
+            for pid, total, done, late, internal, internal_done in rows
+        }
         tasks = [
             (t, title)
             for t, title in s.execute(
@@ -94,16 +106,19 @@ def home_view(s: Session, team_id: str, user_id: str, side: Side, today: date) -
                 .where(Task.plan_id.in_(ids), Task.assignee_id == user_id, is_open, visible)
             ).all()
         ]
+    none = (0, 0, 0, 0, 0)
     lines = {
         p.id: PlanLine(
             id=p.id,
             title=p.title,
             channel_id=p.channel_id,
             target_date=p.target_date,
-            total=counts.get(p.id, (0, 0, 0))[0],
-            done=counts.get(p.id, (0, 0, 0))[1],
-            overdue=counts.get(p.id, (0, 0, 0))[2],
+            total=counts.get(p.id, none)[0],
+            done=counts.get(p.id, none)[1],
+            overdue=counts.get(p.id, none)[2],
             created_by_me=p.created_by == user_id,
+            internal=counts.get(p.id, none)[3],
+            internal_done=counts.get(p.id, none)[4],
         )
         for p in plans
     }

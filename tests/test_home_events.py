@@ -155,9 +155,14 @@ def test_seller_home_lists_open_tasks_overdue_first_grouped_by_deal(h: Harness) 
     assert (ids.TASK_COMPLETE, ids.task_value(plan_id, soc2)) in values
     # My plans, with progress.
     plans = [b for b in view["blocks"] if b.get("block_id", "").startswith(ids.BLOCK_HOME_PLANS)]
-    plan_text = json.dumps(plans)
+    plan_text = json.dumps(plans, ensure_ascii=False)
     assert "Scare Floor rollout" in plan_text and "Other deal" in plan_text
-    assert "0/5 done" in plan_text and "1 overdue" in plan_text
+    assert "1 overdue" in plan_text
+    # The same count as the card in the channel (which never shows internal tasks),
+    # and the internal one counted apart, so the two agree and say why.
+    assert "0 of 4 tasks done" in h.card_text()
+    assert "0/4 done · + 1 internal (0 done)" in plan_text
+    assert f"<#{CHANNEL}>" in plan_text, "Slack shows the channel's name, never its id"
 
 
 def test_buyer_home_shows_only_what_is_theirs(h: Harness, db: Database) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot import identity, ids
 from bot.deps import Deps, channel_of
-from bot.identity import record_user, side_of
+from bot.identity import record_user, side_of_record
 from bot.render import modals as views
 from commands import syntax as c
 from commands.template_commands import moved_summary
@@ -143,7 +143,7 @@ def _person_lines(
         views.PersonLine(
             user_id=r.user_id,
             name=r.name,
-            side=side_of(
+            side=side_of_record(
                 plan.team_id, r.home_team_id, is_guest=r.is_guest, override=r.side_override
             ),
             side_by_hand=r.side_override is not None,

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.identity import look_up_unknown
 from bot.listeners import create, modals
 from commands.handlers import Request, handle
 
@@ -25,6 +26,8 @@ def register(app: App, deps: Deps) -> None:
                 channel_id=command.get("channel_id", ""),
                 text=command.get("text", ""),
                 user_tz=tz,
+                # The reply goes in the ack, so this runs before it, as the actor's does.
+                look_up=lambda uid: look_up_unknown(deps.db, client, actor.team_id, uid),
             ),
         )
         if reply.create_dialog:

@@ -7,7 +7,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,14 +55,24 @@ class SlackApi:
         team_id: str = "T0LEXCORP",
         bot_user_id: str = "U0MAPBOT",
         tokens: set[str] | None = None,
+        scopes: Collection[str] | None = None,
         update_limit_per_minute: int = 50,
         post_burst: int = 5,
         post_per_second: float = 1.0,
         enforce_rate_limits: bool = False,
     ) -> None:
-        """`tokens`: the tokens accepted (default: any `xoxb-`). The rate limits are
-        described on `RateLimits`; with `enforce_rate_limits` they are answered with
-        HTTP 429 + Retry-After, otherwise only recorded in `violations`."""
+        """`tokens`: the tokens accepted (default: any `xoxb-`). `scopes`: what each
+        token was granted (default: what the app asks for at install, `BOT_SCOPES`;
+        `grant` changes one token's). The rate limits are described on `RateLimits`;
+        with `enforce_rate_limits` they are answered with HTTP 429 + Retry-After,
+        otherwise only recorded in `violations`."""
+        if scopes is None:
+            from bot.oauth import BOT_SCOPES  # the install asks for these; lazily: no cycle
+
+            scopes = BOT_SCOPES
+        self.scopes = frozenset(scopes)
+        self._granted: dict[str, frozenset[str]] = {}
+        self._caller_scopes = self.scopes  # the calling token's, while a method runs
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
@@ -157,6 +167,11 @@ class SlackApi:
                 "members": members,
             }
 
+    def grant(self, token: str, scopes: Collection[str]) -> None:
+        """The scopes `token` was installed with (instead of the default)."""
+        with self._lock:
+            self._granted[token] = frozenset(scopes)
+
     def user_name(self, user_id: str) -> str | None:
         with self._lock:
             user = self._users.get(user_id)
@@ -225,6 +240,7 @@ class SlackApi:
                 raise SlackError("unknown_method")
             record.params = decode_params(params)
             with self._lock:
+                self._caller_scopes = self._granted.get(token or "", self.scopes)
                 record.result = {"ok": True, **handler(record.params)}
         except SlackError as e:
             record.status = e.status
@@ -426,7 +442,13 @@ class SlackApi:
         if user is None:
             raise SlackError("user_not_found")
         offset = datetime.now(ZoneInfo(user["tz"])).utcoffset()
-        return {"user": {**user, "tz_offset": int(offset.total_seconds()) if offset else 0}}
+        profile = dict(user["profile"])
+        if "users:read.email" not in self._caller_scopes:
+            # As Slack: "users:read.email is required to access the email field in
+            # user objects returned by users.list and users.info" (scope docs).
+            profile.pop("email", None)
+        tz_offset = int(offset.total_seconds()) if offset else 0
+        return {"user": {**user, "profile": profile, "tz_offset": tz_offset}}
 
     def _channel(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channels.get(str(p.get("channel", "")))

@@ -45,6 +45,7 @@ def deal_heading(plan: PlanLine) -> str:
 
 
 def plan_line(plan: PlanLine, home: HomeView) -> str:
+    """Progress as the card shows it (shared tasks), internal ones apart."""
     pct = round(100 * plan.done / plan.total) if plan.total else 0
     parts = [
         f"`{progress_bar(plan.done, plan.total)}` {pct}%",
@@ -52,6 +53,8 @@ def plan_line(plan: PlanLine, home: HomeView) -> str:
         f"<#{plan.channel_id}>",
         f"{plan.done}/{plan.total} done",
     ]
+    if plan.internal:  # the card shows none of these: say them apart, so counts agree
+        parts.append(f"+ {plan.internal} internal ({plan.internal_done} done)")
     if plan.target_date is not None:
         parts.append(f"go-live {short_date(plan.target_date, home.today)}")
     if plan.overdue:

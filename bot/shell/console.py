@@ -110,6 +110,18 @@ class Shell:
 
         return number
 
+    def forget(self, channel: str, where: str | dict[str, Any]) -> None:
+        """Buttons of a message that changed or went away are no longer on screen."""
+        gone = [n for n, (_el, ch, w) in self.buttons.items() if (ch, w) == (channel, where)]
+        for n in gone:
+            del self.buttons[n]
+
+    def forget_views(self) -> None:
+        """A modal or Home tab's buttons, once it is replaced or closed; messages stay,
+        as they do in Slack's channel."""
+        for n in [n for n, (_el, _ch, w) in self.buttons.items() if isinstance(w, dict)]:
+            del self.buttons[n]
+
     def render(self, blocks: list[dict[str, Any]] | dict[str, Any], place: str) -> Rendered:
         return render_blocks(blocks, self.name_of, numbering=self.numbering(place))
 
@@ -141,6 +153,7 @@ class Shell:
         if blocks:
             rendered = self.render(blocks, channel or "view")
             self.say(rendered.text)
+            self.forget(channel, where)  # this message's old buttons: shown anew below
             for el in rendered.elements:
                 self.buttons[el.number] = (el, channel, where)
         else:
@@ -172,6 +185,8 @@ class Shell:
                 if p.get("user_id") == self.me.user_id:
                     view = call.result.get("view") or {}
                     self.show("App Home", "", view.get("blocks"), "", view)
+            elif call.method == "chat.delete" and call.ok:
+                self.forget(channel, str(p.get("ts", "")))
             elif call.method == "chat.update":
                 self.show(
                     f"#{self.channel} · MAP bot (updated)",
@@ -210,7 +225,7 @@ class Shell:
         if line in ("/quit", "/exit", "quit", "exit"):
             return False
         if line.startswith("/map"):
-            self.buttons.clear()
+            self.forget_views()
             body = payloads.slash_command_body(
                 text=line[4:].strip(),
                 user_id=self.me.user_id,
@@ -247,7 +262,6 @@ class Shell:
         elif line.startswith("/in"):
             self.switch_channel(line[3:].strip().lstrip("#"))
         elif line == "/show":
-            self.buttons.clear()
             self.show_card()
         elif line in ("/help", "help", "?"):
             self.say(
@@ -268,7 +282,7 @@ class Shell:
             return
         el, channel, ts = self.buttons[int(arg)]
         if isinstance(ts, dict):  # inside a modal or the Home tab
-            self.buttons.clear()
+            self.forget_views()
             self.dispatch(
                 payloads.view_block_actions_body(
                     user_id=self.me.user_id,
@@ -292,7 +306,7 @@ class Shell:
             response_url=self.local.response_url(channel, self.me.user_id),
             is_ephemeral=not ts,
         )
-        self.buttons.clear()
+        self.forget_views()
         self.dispatch(body)
         self.print_new_calls()
 
@@ -393,11 +407,11 @@ class Shell:
                 self.say(f"  ✗ {label}: {error}")
             return
         if answer.get("response_action") in ("update", "push"):
-            self.buttons.clear()
+            self.forget_views()
             self.open_modal(answer.get("view") or {})
             return
         self.modal, self.fields = None, []
-        self.buttons.clear()
+        self.forget_views()
         self.say("Submitted.")
         self.print_new_calls()
 
@@ -407,7 +421,7 @@ class Shell:
 
     def open_home(self) -> None:
         self.on_home = True
-        self.buttons.clear()
+        self.forget_views()
         event = {
             "type": "app_home_opened",
             "user": self.me.user_id,
@@ -422,7 +436,7 @@ class Shell:
         if self.said is None:
             self.say("Say something first (/say TEXT), then /shortcut turns it into a task.")
             return
-        self.buttons.clear()
+        self.forget_views()
         body = payloads.message_shortcut_body(
             user_id=self.me.user_id,
             user_team_id=self.me.team_id,
@@ -452,7 +466,7 @@ class Shell:
                 "2026-12-07T14:00:00Z, at most 92 days away"
             )
             return
-        self.buttons.clear()
+        self.forget_views()
         for stop in timeline.scheduled_between(self.bot.deps.db, now, at):
             if stop != at:
                 self.tick_at(stop, here, quiet=True)
