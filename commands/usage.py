@@ -22,7 +22,7 @@ _USAGE = {
     "(`auto` follows its tasks again).\n"
     "Example: `/map milestone add Security review due Nov 30`",
     "add": "`/map add <task> [to <milestone>] [owner buyer|seller|mutual] [@person] "
-    "[due <date>] [internal]` — add a task; `for buyer` works too. "
+    "[due <date>] [internal]` — add a task; `for buyer` and `to @person` work too. "
     "`/map add` alone opens the task form.\n"
     'Everything after ` to ` is the milestone: quote a title that has one, `"Send MSA to legal"`.\n'
     "Example: `/map add Send MSA to Contracting for buyer @jane due friday`",
