@@ -239,13 +239,19 @@ def _clause_starts(
 
 
 def _to_mention(tokens: list[str], clauses: dict[str, _Clause]) -> list[str]:
-    """`to @jane` is the mention clause: drop the `to` before a Slack mention."""
-    if _MENTION_KEY not in clauses:
+    """`to @jane` is the mention clause: drop the `to` before a mention (or a typed
+    `@jane`, which the mention clause then explains)."""
+    mention = clauses.get(_MENTION_KEY)
+    if mention is None:
         return tokens
     return [
         t
         for i, t in enumerate(tokens)
-        if not (t.lower() == "to" and i + 1 < len(tokens) and _MENTION.fullmatch(tokens[i + 1]))
+        if not (
+            t.lower() == "to"
+            and i + 1 < len(tokens)
+            and _clause_for(tokens[i + 1], clauses) is mention
+        )
     ]
 
 

@@ -52,7 +52,11 @@ def test_to_a_mention_assigns_as_the_readme_says(
     said = reply(h, f"add Send pricing to {mention} owner seller due next friday")
     assert ":warning:" not in said and "Added #1 *Send pricing*, for <@W0MIKE>" in said
     added = task(db, 1)
-    assert (added.title, added.assignee_id, added.owner_side) == ("Send pricing", "W0MIKE", "seller")
+    assert (added.title, added.assignee_id, added.owner_side) == (
+        "Send pricing",
+        "W0MIKE",
+        "seller",
+    )
     assert added.due_date == date(2026, 11, 27), "next friday from Monday the 23rd"
     # `to <milestone>` still names a milestone; a mention is never one.
     reply(h, "milestone add Legal review")
@@ -158,9 +162,7 @@ def line_of(lines: list[str], user_id: str) -> str:
     return line
 
 
-def test_a_mentioned_stranger_is_looked_up_before_getting_a_side(
-    h: Harness, db: Database
-) -> None:
+def test_a_mentioned_stranger_is_looked_up_before_getting_a_side(h: Harness, db: Database) -> None:
     h.local.add_user("U0NEWREP", team_id=SELLER_TEAM, name="newrep")  # a colleague, not seen yet
     start_plan(h)
     looked_up = len(h.local.calls_to("users.info"))

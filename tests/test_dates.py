@@ -263,3 +263,27 @@ def test_random_text_is_a_date_or_a_date_error(text: str, today: date) -> None:
         assert str(e)
     else:
         assert isinstance(got, date)
+
+
+def test_who_writes_the_day_first() -> None:
+    from commands.dates import day_first_in
+
+    assert [day_first_in(x) for x in ("GB", "de", "FR", "IN", "BR", "AU")] == [True] * 6
+    assert [day_first_in(x) for x in ("US", "CA", "PH", "JP", None)] == [False] * 5
+
+
+def test_how_an_ambiguous_date_was_read() -> None:
+    from commands.dates import Reading, how_read
+
+    uk, us = Reading(FRI, day_first=True), Reading(FRI)
+    assert how_read("due #3 03/04/2027", uk, [date(2027, 4, 3)]) == [
+        "“03/04/2027” read day first: 3 April 2027 (`2027-04-03` is never ambiguous)."
+    ]
+    assert how_read("due #3 03/04/2027", us, [date(2027, 3, 4)])[0].startswith(
+        "“03/04/2027” read month first: 4 March 2027"
+    )
+    # Only dates that can be read two ways, and only those the command took.
+    assert how_read("due #3 31/12/2026", uk, [date(2026, 12, 31)]) == []
+    assert how_read("due #3 04/04/2027", uk, [date(2027, 4, 4)]) == []
+    assert how_read("add Upgrade to 1.2 due 2027-01-02", uk, [date(2027, 1, 2)]) == []
+    assert how_read("add v1.5 rollout due friday", us, [date(2026, 12, 4)]) == []

@@ -356,3 +356,39 @@ def test_add_clauses_in_any_order(
     assert result.assignee == ({"<@U1|jane>": "U1", "<@W2>": "W2"}.get(said.get("assignee", "")))
     assert (result.due is not None) == ("due" in said)
     assert result.internal == ("internal" in said)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "add Send pricing to <@W0ROZ> owner seller",
+            c.Add("Send pricing", None, "seller", "W0ROZ"),
+        ),
+        (
+            "add Send pricing to <@W0ROZ|roz> due friday",
+            c.Add("Send pricing", assignee="W0ROZ", due=FRI),
+        ),
+        ("add Deck to Kickoff to <@U1>", c.Add("Deck", milestone="Kickoff", assignee="U1")),
+        ('add "Send MSA to legal" to <@U1>', c.Add("Send MSA to legal", assignee="U1")),
+    ],
+)
+def test_to_a_mention_assigns(text: str, expected: c.Command) -> None:
+    assert parsed(text) == expected
+
+
+def test_to_something_else_is_still_a_milestone() -> None:
+    assert parsed("add Deck to <!channel>") == c.Add("Deck", milestone="<!channel>")
+    bad = parsed("add Deck to @roz")
+    assert isinstance(bad, c.ParseError) and "Slack mention" in bad.message
+
+
+def test_numeric_dates_follow_the_reading_order() -> None:
+    assert parse("due #7 31/12/2026", TODAY, day_first=True) == c.Due(T7, date(2026, 12, 31))
+    assert parse("due #7 03/04/2027", TODAY, day_first=True) == c.Due(T7, date(2027, 4, 3))
+    assert parse("due #7 03/04/2027", TODAY) == c.Due(T7, date(2027, 3, 4))
+    refused = parse("due #7 31/12/2026", TODAY)
+    assert isinstance(refused, c.ParseError) and "month first" in refused.message
+    assert parse("add Kickoff due 31.12.2026", TODAY, day_first=True) == c.Add(
+        "Kickoff", due=date(2026, 12, 31)
+    )

@@ -81,14 +81,15 @@ class Rendered:
 
 
 def mrkdwn(text: str, names: Names) -> str:
-    """Slack mrkdwn to plain text: mentions, links, specials, then entities."""
+    """Slack mrkdwn to plain text: mentions, links, specials, then entities.
+    `names` gives a person's or a channel's name from its id."""
 
     def link(m: re.Match[str]) -> str:
         target, _, label = m.group(1).partition("|")
         if target.startswith("@"):
             return "@" + names(target[1:])
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
+        if target.startswith("#"):  # Slack shows a channel's name, not its id
+            return "#" + (label or names(target[1:]))
         if target.startswith("!"):
             special = target[1:].split("^")[0]
             return label or ("@" + special if special in ("channel", "here", "everyone") else "")
