@@ -104,9 +104,7 @@ def handle(db: Database, req: Request) -> Reply:
     command = parse(req.text, on.today, day_first=on.day_first)
     if isinstance(command, c.ParseError):
         return Reply(error_message(command.message, usage_for(command.verb)))
-    mentioned = command.assignee if isinstance(command, c.Add) else None
-    if isinstance(command, c.Assign):
-        mentioned = command.user_id
+    mentioned = _mentioned(command)
     if mentioned is not None and req.look_up is not None:
         req.look_up(mentioned)
     try:
@@ -119,6 +117,13 @@ def handle(db: Database, req: Request) -> Reply:
         )
     except services.DomainError as e:
         return Reply(error_message(e.message, usage_for(_verb_of(command))))
+
+
+def _mentioned(command: c.Command) -> str | None:
+    """The person a command assigns, to look up before anything gives them a side."""
+    if isinstance(command, c.Add):
+        return command.assignee
+    return command.user_id if isinstance(command, c.Assign) else None
 
 
 def _dates(command: c.Command) -> tuple[date | None, ...]:
