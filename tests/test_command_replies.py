@@ -180,3 +180,12 @@ def test_a_mentioned_stranger_is_looked_up_before_getting_a_side(h: Harness, db:
     assert SIDE_LABEL["seller"] in line_of(lines, "U0NEWREP")
     ghost = line_of(lines, "W0GHOST")
     assert SIDE_LABEL["buyer"] in ghost and SIDE_LABEL["seller"] not in ghost
+
+
+def test_a_failed_lookup_leaves_a_mention_on_the_buyer_side(h: Harness, db: Database) -> None:
+    h.local.add_user("U0NEWREP", team_id=SELLER_TEAM, name="newrep")
+    start_plan(h)
+    h.local.fail_next("users.info", status=500, times=3)  # the call and both its retries
+    said = reply(h, "add Pricing approval owner buyer <@U0NEWREP>")
+    assert "Added #1" in said, "the change still goes through"
+    assert SIDE_LABEL["seller"] not in line_of(people_lines(h), "U0NEWREP")
