@@ -244,3 +244,24 @@ def test_clock_refuses_what_it_cannot_read(tmp_path: Path, bad: str) -> None:
     out = io.StringIO()
     run_shell(db_url=f"sqlite:///{tmp_path}/shell.db", lines=[f"/clock {bad}"], out=out)
     assert "Usage: /clock" in out.getvalue() and "It is now" not in out.getvalue()
+
+
+def test_the_instants_a_clock_jump_ticks_at() -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.shell.timeline import instants
+
+    start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 07:00 in New York, 12:00 in London
+    got = instants(
+        {"America/New_York", "Europe/London"}, {0, 540}, start, start + timedelta(days=1)
+    )
+    assert got == sorted(got) and len(got) == len(set(got)) == 4
+    new_york = [g.astimezone(ZoneInfo("America/New_York")).hour for g in got]
+    assert new_york == [9, 19, 0, 4], "NY 09:00, London 00:00, NY 00:00, London 09:00"
+    assert all(start < g <= start + timedelta(days=1) for g in got)
+    # Across the spring change the local 09:00 stays 09:00 local, not a fixed offset.
+    march = datetime(2027, 3, 13, 12, 0, tzinfo=UTC)
+    nines = instants({"America/New_York"}, {540}, march, march + timedelta(days=2))
+    assert [n.astimezone(ZoneInfo("America/New_York")).hour for n in nines] == [9, 9]
+    assert [n.hour for n in nines] == [14, 13], "EST then EDT"
