@@ -151,7 +151,10 @@ class Shell:
     ) -> None:
         self.say(f"── {title} " + "─" * max(0, 60 - len(title)))
         if blocks:
-            rendered = self.render(blocks, channel or "view")
+            # Messages of a channel share numbers (a card reposted keeps them); an
+            # ephemeral's and a view's are their own, so neither takes over the card's.
+            place = "view" if isinstance(where, dict) else channel + ("" if where else ":only-you")
+            rendered = self.render(blocks, place)
             self.say(rendered.text)
             self.forget(channel, where)  # this message's old buttons: shown anew below
             for el in rendered.elements:
