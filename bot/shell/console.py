@@ -156,7 +156,8 @@ class Shell:
             place = "view" if isinstance(where, dict) else channel + ("" if where else ":only-you")
             rendered = self.render(blocks, place)
             self.say(rendered.text)
-            self.forget(channel, where)  # this message's old buttons: shown anew below
+            if where:  # this message's old buttons are shown anew below; ephemerals stay
+                self.forget(channel, where)
             for el in rendered.elements:
                 self.buttons[el.number] = (el, channel, where)
         else:
