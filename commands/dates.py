@@ -38,9 +38,9 @@ ACCEPTED = (
     "`in 2 weeks`, `+3d` or `+5bd` (business days)."
 )
 
-# Where `03/04` is March 4: month first (the US and the countries that write as it
-# does), and the year-month-day countries, whose short form keeps the month first.
-# Everywhere else, and in most of the world, the day comes first.
+# Where `03/04` is March 4: the US and the places that write as it does, and the
+# year-month-day countries, whose short form keeps the month first. Everywhere else
+# the day comes first.
 MONTH_FIRST_COUNTRIES = frozenset(
     {"US", "CA", "PH", "PR", "GU", "AS", "VI", "MP", "UM", "FM", "MH", "PW"}
     | {"CN", "JP", "KR", "TW", "HU", "MN"}
@@ -202,15 +202,19 @@ def _numeric(m: re.Match[str], day_first: bool) -> tuple[int, int, int | None]:
     return (second, first, year) if day_first else (first, second, year)
 
 
+def _numeric_date(m: re.Match[str], today: date, text: str, day_first: bool) -> date:
+    month, day, year = _numeric(m, day_first)
+    if not 1 <= month <= 12:
+        swapped = month > 12 and 1 <= day <= 12  # a real date the other way round
+        raise _wrong_order(text, day_first) if swapped else _no_such_day(text)
+    return _calendar(month, day, year, today, text)
+
+
 def _absolute(words: str, today: date, text: str, day_first: bool) -> date | None:
     if m := _ISO.fullmatch(words):
         return _calendar(int(m[2]), int(m[3]), int(m[1]), today, text)
     if n := _NUMERIC.fullmatch(words):
-        number_month, day, number_year = _numeric(n, day_first)
-        if not 1 <= number_month <= 12:
-            swapped = number_month > 12 and 1 <= day <= 12  # real the other way round
-            raise _wrong_order(text, day_first) if swapped else _no_such_day(text)
-        return _calendar(number_month, day, number_year, today, text)
+        return _numeric_date(n, today, text, day_first)
     m = _MONTH_DAY.fullmatch(words) or _DAY_MONTH.fullmatch(words)
     month = _MONTH_NAMES.month(m["mon"]) if m else None
     if m is None or month is None:
