@@ -1,12 +1,43 @@
-"""Putting user text back into Slack safely."""
+"""Putting user text back into Slack safely.
+
+The one escape boundary: every piece of user text that lands in mrkdwn (section
+and context texts, a message's `text`, refusals) goes through `escape`, either
+directly or as a part of `mrkdwn(...)`. `plain_text` objects (headers, buttons,
+options, modal titles) and view errors are not parsed by Slack: they take the
+text as it is, and `unescape` turns one of our mrkdwn strings back into it.
+"""
 
 from __future__ import annotations
+
+VIEW_ERROR_MAX = 150  # what we allow an error under a modal field
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
 
 def escape(text: str) -> str:
     """Escape Slack's control characters so `<!channel>` pings nobody and a
     title cannot smuggle a link (https://api.slack.com/reference/surfaces/formatting#escaping)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char, entity in _ESCAPES:  # `&` first, so an entity we write is not escaped again
+        text = text.replace(char, entity)
+    return text
+
+
+def unescape(mrkdwn_text: str) -> str:
+    """The text a mrkdwn string shows, for a plain_text field or a view error."""
+    for char, entity in reversed(_ESCAPES):  # `&amp;` last: `&amp;lt;` stays `&lt;`
+        mrkdwn_text = mrkdwn_text.replace(entity, char)
+    return mrkdwn_text
+
+
+def view_error(mrkdwn_text: str) -> str:
+    """A refusal (mrkdwn) as a view submission error, which Slack shows as plain text."""
+    return truncate(unescape(mrkdwn_text), VIEW_ERROR_MAX)
+
+
+def mrkdwn(template: str, **parts: object) -> str:
+    """Our own mrkdwn `template` with user text in `{name}` placeholders, each escaped:
+    `mrkdwn("No task matches “{words}”.", words=typed)`. The template itself is
+    written by us and may hold formatting and `<@U…>` mentions."""
+    return template.format_map({name: escape(str(value)) for name, value in parts.items()})
 
 
 def truncate(text: str, limit: int) -> str:

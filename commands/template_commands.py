@@ -43,7 +43,7 @@ def parse_template(rest: str, today: date) -> c.Command:
     if action == "import":
         if not body.strip():
             raise Refused(
-                "Paste the template's YAML on the lines after `/map template import <name>`."
+                "Paste the template's YAML on the lines after `/map template import &lt;name&gt;`."
             )
         # Copied from an export, the YAML may come in several ``` fences: drop them.
         lines = [line for line in body.splitlines() if line.strip() not in ("```", "```yaml")]
@@ -93,7 +93,9 @@ def describe(t: Template) -> str:
 def laid_out_summary(laid: template_store.Laid, template: str, today: date) -> str:
     text = f"Laid out *{laid.added}* tasks from `{escape(template)}`."
     if laid.plan.target_date is None:
-        text += " No go-live date yet, so relative dates are waiting for `/map golive <date>`."
+        text += (
+            " No go-live date yet, so relative dates are waiting for `/map golive &lt;date&gt;`."
+        )
     if laid.past:
         listing = ", ".join(f"#{n} ({format_date(d, today)})" for n, _t, d in laid.past[:10])
         text += (

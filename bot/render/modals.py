@@ -47,7 +47,7 @@ from bot.render.blocks import (
     task_line,
     task_menu,
 )
-from bot.text import escape, link_text, mention, truncate
+from bot.text import escape, link_text, mention, truncate, view_error
 from storage.collab_read import CommentView, Link, Overview, TaskDetail
 from storage.collab_services import (
     MAX_COMMENT,
@@ -556,7 +556,7 @@ def read_task_form(values: Values) -> TaskForm | dict[str, str]:
         try:
             kw["links"] = parse_links(_str(values, ids.F_LINKS))
         except FieldInvalid as e:
-            errors[ids.F_LINKS] = e.message
+            errors[ids.F_LINKS] = view_error(e.message)
     if "remove" in present:
         fields.add("remove")
         kw["remove"] = _checked(values, ids.F_REMOVE)
@@ -578,7 +578,7 @@ def errors_for(
     block = field_blocks.get(getattr(e, "field", ""), "")
     if block not in shown:
         block = next((b for b in shown if isinstance(b, str)), ids.F_TITLE)
-    return {block: truncate(message, 150)}
+    return {block: view_error(message)}
 
 
 # --- milestones ----------------------------------------------------------------
@@ -702,7 +702,7 @@ def read_comment_form(values: Values) -> CommentForm | dict[str, str]:
         try:
             link = clean_link(url, label)
         except FieldInvalid as e:
-            return {ids.F_LINK_URL: e.message}
+            return {ids.F_LINK_URL: view_error(e.message)}
     return CommentForm(body=body, link=link)
 
 
