@@ -1,0 +1,72 @@
+"""The escape boundary's pure parts: `escape`, its inverse for plain text, `mrkdwn`
+templates, view errors, links and mentions."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.text import (
+    VIEW_ERROR_MAX,
+    escape,
+    link_text,
+    mention,
+    mrkdwn,
+    truncate,
+    unescape,
+    view_error,
+)
+
+
+def test_escape_turns_each_control_character_into_its_entity_once() -> None:
+    assert escape("a & b <c>") == "a &amp; b &lt;c&gt;"
+    assert escape("<!here> <@UEVIL> <https://evil.example|x>") == (
+        "&lt;!here&gt; &lt;@UEVIL&gt; &lt;https://evil.example|x&gt;"
+    )
+    # An entity typed by a person is text too: its `&` is escaped, once.
+    assert escape("&lt;") == "&amp;lt;"
+    assert escape("plain words, *bold* and `code`") == "plain words, *bold* and `code`"
+
+
+def test_unescape_gives_back_what_a_mrkdwn_string_shows() -> None:
+    assert unescape("a &amp; b &lt;c&gt;") == "a & b <c>"
+    assert unescape("&amp;lt;") == "&lt;", "an escaped entity stays one"
+    assert unescape("&amp;gt;") == "&gt;"
+    assert unescape("&amp;amp;") == "&amp;"
+    assert unescape("no entities") == "no entities"
+
+
+@given(st.text())
+def test_unescape_undoes_escape(text: str) -> None:
+    shown = escape(text)
+    assert "<" not in shown and ">" not in shown
+    assert unescape(shown) == text
+
+
+def test_mrkdwn_escapes_the_parts_and_keeps_our_own_markup() -> None:
+    out = mrkdwn("<@{who}> — *{title}* (#{n})", who="U0LEX", title="<!channel> & co", n=7)
+    assert out == "<@U0LEX> — *&lt;!channel&gt; &amp; co* (#7)"
+    # A part that looks like a placeholder stays text; braces in it are not read again.
+    assert mrkdwn("“{words}”", words="{words} {0}") == "“{words} {0}”"
+    assert mrkdwn("nothing to fill") == "nothing to fill"
+
+
+def test_view_error_is_plain_text_within_the_limit() -> None:
+    assert view_error("“&lt;!here&gt;” isn't a web link") == "“<!here>” isn't a web link"
+    long = view_error("x" * 400)
+    assert len(long) == VIEW_ERROR_MAX == 150 and long.endswith("…")
+    assert view_error("y" * 150) == "y" * 150
+
+
+def test_truncate_marks_the_cut() -> None:
+    assert truncate("abcdef", 6) == "abcdef"
+    assert truncate("abcdefg", 6) == "abcde…"
+    assert truncate("abc   defg", 6) == "abc…", "no blank before the ellipsis"
+
+
+def test_links_and_mentions() -> None:
+    assert mention("U0LEX") == "<@U0LEX>"
+    assert link_text("https://files.example/q.pdf", "Q&A <1>") == (
+        "<https://files.example/q.pdf|Q&amp;A &lt;1&gt;>"
+    )
+    assert link_text("https://files.example/q.pdf", "") == "<https://files.example/q.pdf>"
