@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bot.text import escape, truncate
+from bot.text import escape, truncate, unescape
 from commands import syntax as c
 from commands.dates import format_date
 from storage import services, template_store
@@ -28,7 +28,8 @@ class Refused(ValueError):
 
 
 def parse_template(rest: str, today: date) -> c.Command:
-    first_line, _, body = rest.partition("\n")
+    # Slack sends a typed `&`, `<`, `>` escaped: names and YAML are read as typed.
+    first_line, _, body = unescape(rest).partition("\n")
     words = first_line.split()
     if not words:
         return c.TemplateCommand("list")
@@ -52,14 +53,14 @@ def parse_template(rest: str, today: date) -> c.Command:
 
 
 def parse_extend(rest: str, today: date) -> c.Command:
-    words = rest.split()
+    words = unescape(rest).split()
     if len(words) != 1:
         raise Refused("Say which template: `/map extend onboarding`.")
     return c.Extend(words[0].lower())
 
 
 def parse_country(rest: str, today: date) -> c.Command:
-    words = rest.split()
+    words = unescape(rest).split()
     if len(words) != 1:
         raise Refused("Say a country code: `/map country US` (or `none`).")
     code = words[0].upper()
