@@ -102,9 +102,14 @@ _INSERT_ACTIVITY = insert(Activity)
 def _clean_title(title: str, what: str) -> str:
     title = " ".join(title.split())
     if not title:
-        raise Invalid(f"The {what} needs a title.")
+        raise Invalid("The {what} needs a title.", what=what)
     if len(title) > MAX_TITLE:
-        raise Invalid(f"That {what} title is {len(title)} characters; the limit is {MAX_TITLE}.")
+        raise Invalid(
+            "That {what} title is {length} characters; the limit is {limit}.",
+            what=what,
+            length=len(title),
+            limit=MAX_TITLE,
+        )
     return title
 
 

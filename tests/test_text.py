@@ -70,3 +70,31 @@ def test_links_and_mentions() -> None:
         "<https://files.example/q.pdf|Q&amp;A &lt;1&gt;>"
     )
     assert link_text("https://files.example/q.pdf", "") == "<https://files.example/q.pdf>"
+
+
+def test_refusals_take_user_text_only_as_escaped_parts() -> None:
+    """A `DomainError`'s message is mrkdwn written by us: user text goes in `{name}`
+    parts, which the error escapes. An f-string may only interpolate constants."""
+    import ast
+    from pathlib import Path
+
+    errors = {"DomainError", "NotFound", "Forbidden", "Invalid", "Ambiguous", "FieldInvalid"}
+    root = Path(__file__).resolve().parent.parent
+    found: list[str] = []
+    for path in sorted(p for d in ("bot", "commands", "storage") for p in (root / d).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in errors:
+                continue
+            for arg in node.args:
+                for value in ast.walk(arg):
+                    if not isinstance(value, ast.FormattedValue):
+                        continue
+                    v = value.value
+                    constant = isinstance(v, ast.Name) and v.id.isupper()
+                    counted = isinstance(v, ast.Call) and getattr(v.func, "id", "") == "len"
+                    if not (constant or counted):
+                        found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == [], f"user text interpolated into a refusal unescaped: {found}"
