@@ -27,7 +27,7 @@ def test_clean_text_strips_nul_controls_and_lone_surrogates() -> None:
     assert clean_text(f"x{CONTROLS}y") == "xy"
     assert clean_text("\x1f") == "" and clean_text("\x0b\x0c\r") == ""
     # Kept: newlines, tabs, DEL and everything printable, astral characters included.
-    kept = "line\nnext\tcol\x7f é 🚀 \u200b"
+    kept = "line\nnext\tcol\x7f é 🚀 \u200b \ud7ff\ue000"  # both sides of the surrogates
     assert clean_text(kept) == kept
     assert clean_text(" \x20!") == " \x20!"
 
