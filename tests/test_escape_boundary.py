@@ -31,7 +31,7 @@ from reminders.tick import tick
 from storage.db import Database
 from storage.models import Plan, Task
 from tests.conftest import FixedClock
-from tests.harness import SELLER_TEAM, Harness, Response, running_app
+from tests.harness import BUYER_TEAM, SELLER_TEAM, Harness, Response, running_app
 from tests.test_home_events import open_home
 from tests.test_modals import BUYER, SELLER, button, state_of, submit
 
@@ -272,6 +272,8 @@ def drive(h: Harness, title: tuple[str, str], words: tuple[str, str], ms: tuple[
         f'template import evil\nname: evil\ntitle: "{T}"\nmilestones:\n  - title: "{M}"\n'
         f'    tasks:\n      - title: "{T}"\n        owner: "{W}"\n        "{W}": 1',
         f"template import evil2\n{T}: [",
+        "extend evil",
+        "golive 2027-01-20",
         "status",
         "mine",
         "remind",
@@ -292,7 +294,8 @@ def drive(h: Harness, title: tuple[str, str], words: tuple[str, str], ms: tuple[
         and overview[-1].result["view"]["callback_id"] == ids.VIEW_OVERVIEW
     ):
         view = dict(overview[-1].result["view"])
-        submit(h, view, state_of(view, f_why=title[0], f_goals=words[0]), SELLER)
+        typed = state_of(view, f_why=title[0], f_goals=words[0], f_target="2027-02-01")
+        submit(h, view, typed, SELLER)
     cmd("people")
     people = h.local.calls_to("views.open")[-1].result.get("view") or {}
     if people.get("callback_id") == ids.VIEW_PEOPLE:
@@ -319,7 +322,48 @@ def drive(h: Harness, title: tuple[str, str], words: tuple[str, str], ms: tuple[
     _in_modal(h, channel, "due", SELLER, f_due_offset=words[0])
     _click(h, channel, button(ids.PLAN_FULL, str(plan_id)), BUYER)
     _click(h, channel, button(ids.PLAN_FULL, str(plan_id)), SELLER)
+    _shortcut(h, channel, f"{T} <@UEVIL> {W}\nsecond line")
+    _join(h, channel, "W0SULLEY")
+    _create_form(h, channel + "N", title[0])
     h.settle()
+
+
+def _shortcut(h: Harness, channel: str, text: str) -> None:
+    """ "Add to action plan" on a message (its text as Slack holds it), then submit
+    the task form with what it prefilled."""
+    before = len(h.local.calls_to("views.open"))
+    message = {"type": "message", "user": "W0MIKE", "ts": "1700000000.000100", "text": text}
+    h.signed(
+        payloads.message_shortcut_body(
+            user_id="U0LEX",
+            user_team_id=SELLER_TEAM,
+            team_id=SELLER_TEAM,
+            channel_id=channel,
+            message=message,
+            callback_id=ids.SHORTCUT_ADD_FROM_MESSAGE,
+            response_url=h.local.response_url(channel, "U0LEX"),
+        )
+    )
+    view = _opened(h, before)
+    if view is not None:
+        submit(h, view, state_of(view), SELLER)
+
+
+def _join(h: Harness, channel: str, user: str) -> None:
+    """A buyer joins the deal channel: the welcome names the plan."""
+    event = {"type": "member_joined_channel", "user": user, "channel": channel, "team": BUYER_TEAM}
+    body = payloads.event_body(team_id=SELLER_TEAM, event=event)
+    h.signed(body, json_body=True)
+
+
+def _create_form(h: Harness, channel: str, title: str) -> None:
+    """`/map create` with nothing after it opens the form; submit a hostile title."""
+    h.local.add_channel(channel, channel.lower(), shared=True)
+    before = len(h.local.calls_to("views.open"))
+    h.command("create", channel=channel)
+    view = _opened(h, before)
+    if view is not None:
+        submit(h, view, state_of(view, create_title=title, create_golive="2026-12-18"), SELLER)
 
 
 @settings(
@@ -378,7 +422,16 @@ def test_no_user_text_reaches_slack_unescaped(
     methods = {c.method for c in h.local.calls if c.ok}
     assert {"chat.postMessage", "chat.update", "views.open", "views.publish"} <= methods
     callbacks = {c.result["view"]["callback_id"] for c in h.local.calls_to("views.open") if c.ok}
-    assert {ids.VIEW_FULL_PLAN, ids.VIEW_TASK, ids.VIEW_COMMENT, ids.VIEW_OVERVIEW} <= callbacks
+    assert {
+        ids.VIEW_FULL_PLAN,
+        ids.VIEW_TASK,
+        ids.VIEW_COMMENT,
+        ids.VIEW_OVERVIEW,
+        ids.VIEW_PEOPLE,
+        ids.CREATE_VIEW,
+    } <= callbacks
+    assert any("Welcome!" in str(c.params.get("text")) for c in h.local.calls), "welcome"
+    assert any("moved the target go-live" in str(c.params.get("text")) for c in h.local.calls)
     posted = [c.params for c in h.local.calls_to("chat.postMessage") if c.ok]
     assert any(p.get("thread_ts") for p in posted), "comments and nudges in card threads"
     assert any(str(p.get("channel", ""))[:1] in "UWD" for p in posted), "DMs"
