@@ -45,6 +45,21 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def truncate_mrkdwn(text: str, limit: int) -> str:
+    """`truncate` for mrkdwn: the cut never splits an entity (`&l…`) or one of our
+    `<…>` tokens (a mention or a link), which would show as garbage or a broken link."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:]:
+        head = head[:amp]
+    lt = head.rfind("<")
+    if lt != -1 and ">" not in head[lt:]:
+        head = head[:lt]
+    return head.rstrip() + "…"
+
+
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"
 

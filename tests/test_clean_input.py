@@ -66,9 +66,7 @@ def test_clean_payload_reaches_every_string_keys_included() -> None:
 def test_middleware_cleans_body_and_context_then_goes_on() -> None:
     payload = {"type": "block_actions", "user": {"id": "U0LEX\x00", "team_id": "T1"}}
     raw = urlencode({"payload": json.dumps(payload)})
-    req = BoltRequest(
-        body=raw, headers={"content-type": ["application/x-www-form-urlencoded"]}
-    )
+    req = BoltRequest(body=raw, headers={"content-type": ["application/x-www-form-urlencoded"]})
     assert req.context["user_id"] == "U0LEX\x00", "Bolt copies ids before middleware runs"
     req.context["count"] = 2
     calls: list[str] = []

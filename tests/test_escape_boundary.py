@@ -41,6 +41,8 @@ OWN_TOKEN = re.compile(
     r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|https?://[^\s<>|]+(?:\|[^<>]*)?|!date\^[^<>]*)>"
 )
 UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+STRAY_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
+LINK_URL = re.compile(r"<https?://[^\s<>|]+")
 DOUBLE_ESCAPED = ("&amp;amp;", "&amp;lt;", "&amp;gt;")
 VISIBLE_ENTITY = ("&amp;", "&lt;", "&gt;")
 
@@ -98,6 +100,8 @@ def _check_string(where: str, text: str, mode: str, out: list[str]) -> None:
         out.extend(
             f"{where}: double escaped {d!r} in {text!r}" for d in DOUBLE_ESCAPED if d in text
         )
+        if STRAY_AMP.search(LINK_URL.sub("<", text)):  # a stored URL's `&` is left as is
+            out.append(f"{where}: '&' that is no entity (unescaped, or an entity cut) in {text!r}")
     elif mode == "plain":
         out.extend(
             f"{where}: visible {e!r} in plain text {text!r}" for e in VISIBLE_ENTITY if e in text
@@ -481,12 +485,7 @@ def test_a_title_is_escaped_exactly_once_everywhere(h: Harness, db: Database) ->
         "action_id": ids.TASK_MENU,
         "block_id": "b",
         "type": "overflow",
-        "selected_option": next(
-            o
-            for b in card["blocks"]
-            for o in (b.get("accessory") or {}).get("options", [])
-            if o["value"].startswith("edit:")
-        ),
+        "selected_option": _option(card, "edit:"),
     }
     before = len(h.local.calls_to("views.open"))
     _click(h, "C0DEAL", click_edit, SELLER)
@@ -501,6 +500,32 @@ def test_a_title_is_escaped_exactly_once_everywhere(h: Harness, db: Database) ->
     )
     with db.read() as s:
         assert s.scalar(select(Task.title).where(Task.number == 1)) == "a & b <c>"
+    # A comment too long for its section is cut between characters: no half entity,
+    # no half link.
+    before = len(h.local.calls_to("views.open"))
+    _click(h, "C0DEAL", dict(click_edit, selected_option=_option(card, "comment:")), BUYER)
+    view = _opened(h, before)
+    assert view is not None
+    typed = state_of(
+        view, f_comment="<" * 2000, f_link_url="https://files.example/q.pdf", f_link_label="Q"
+    )
+    assert submit(h, view, typed, BUYER).status == 200
+    assert h.local.wait_for(lambda: any(m.thread_ts for m in h.local.messages("C0DEAL")))
+    reply = next(m for m in h.local.messages("C0DEAL") if m.thread_ts)
+    text = reply.blocks[0]["text"]["text"]
+    assert text.endswith("&lt;…"), "cut after a whole entity"
+    problems: list[str] = []
+    scan("comment", reply.blocks, "data", problems)
+    assert problems == []
+
+
+def _option(card: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return next(
+        o
+        for b in card["blocks"]
+        for o in (b.get("accessory") or {}).get("options", [])
+        if o["value"].startswith(prefix)
+    )
 
 
 def test_scan_catches_what_it_guards() -> None:
@@ -511,7 +536,7 @@ def test_scan_catches_what_it_guards() -> None:
     scan("v", {"type": "plain_text", "text": "a & b <c>"}, "data", out)
     scan("e", {"errors": {"f": "“<!here>” isn't a web link"}}, "data", out)
     assert out == []
-    for bad in (*RAW_MARKUP, "x <b> y", "&amp;lt;", "\x00", "\ud800"):
+    for bad in (*RAW_MARKUP, "x <b> y", "&amp;lt;", "a & b", "cut &l…", "\x00", "\ud800"):
         found: list[str] = []
         scan_message("m", {"text": bad + ">"}, found)
         assert found, bad

@@ -13,6 +13,7 @@ from bot.text import (
     mention,
     mrkdwn,
     truncate,
+    truncate_mrkdwn,
     unescape,
     view_error,
 )
@@ -98,3 +99,27 @@ def test_refusals_take_user_text_only_as_escaped_parts() -> None:
                     if not (constant or counted):
                         found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert found == [], f"user text interpolated into a refusal unescaped: {found}"
+
+
+def test_truncate_mrkdwn_never_splits_an_entity_or_a_token() -> None:
+    assert truncate_mrkdwn("abc", 3) == "abc"
+    assert truncate_mrkdwn("ab &lt; cd", 6) == "ab…", "not `ab &l…`"
+    assert truncate_mrkdwn("ab &lt; cd", 9) == "ab &lt;…"
+    assert truncate_mrkdwn("x <@U0LEX> y", 8) == "x…", "not a half mention"
+    assert truncate_mrkdwn("x <@U0LEX> yz", 12) == "x <@U0LEX>…"
+    assert truncate_mrkdwn("x <https://a.example|a &amp; b> y", 28) == "x…"
+    assert truncate_mrkdwn("a;b&c<d>efgh", 8) == "a;b…"
+    assert truncate_mrkdwn("&amp;&amp;x", 8) == "&amp;…"
+
+
+@given(st.text(alphabet="ab <>&;\n", max_size=60), st.integers(min_value=2, max_value=70))
+def test_truncate_mrkdwn_cuts_escaped_text_only_between_characters(text: str, limit: int) -> None:
+    shown = escape(text)
+    cut = truncate_mrkdwn(shown, limit)
+    assert len(cut) <= limit
+    if cut == shown:
+        return
+    assert cut.endswith("…")
+    body = cut[:-1]
+    assert shown.startswith(body)
+    assert escape(unescape(body)) == body, f"a split entity in {body!r}"

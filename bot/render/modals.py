@@ -47,7 +47,7 @@ from bot.render.blocks import (
     task_line,
     task_menu,
 )
-from bot.text import escape, link_text, mention, truncate, view_error
+from bot.text import escape, link_text, mention, truncate, truncate_mrkdwn, view_error
 from storage.collab_read import CommentView, Link, Overview, TaskDetail
 from storage.collab_services import (
     MAX_COMMENT,
@@ -262,7 +262,11 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
     return modal(
         ids.VIEW_NOTICE,
         title,
-        [SectionBlock(block_id="notice", text=MarkdownTextObject(text=truncate(text, 3000)))],
+        [
+            SectionBlock(
+                block_id="notice", text=MarkdownTextObject(text=truncate_mrkdwn(text, 3000))
+            )
+        ],
     )
 
 
@@ -715,7 +719,7 @@ def comment_post(
     text = head + (f"\n{escape(body)}" if body else "")
     if link is not None:
         text += "\n🔗 " + link_text(link.url, link.label)
-    text = truncate(text, SECTION_TEXT_MAX)
+    text = truncate_mrkdwn(text, SECTION_TEXT_MAX)
     block = SectionBlock(block_id="comment", text=MarkdownTextObject(text=text))
     block.validate_json()
     return truncate(f"Comment on #{task.number}", 150), [block.to_dict()]
@@ -805,7 +809,7 @@ def _task_text(task: TaskView, links: Sequence[Link], today: date) -> str:
     text = task_line(task, today)
     if links:
         text += "\n" + " · ".join("🔗 " + link_text(u, lbl) for u, lbl in links)
-    return truncate(text, SECTION_TEXT_MAX)
+    return truncate_mrkdwn(text, SECTION_TEXT_MAX)
 
 
 def _plan_items(data: FullPlan) -> list[_Item]:
