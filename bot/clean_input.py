@@ -8,21 +8,12 @@ neither means anything to a person. Newlines and tabs are kept.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
-# C0 controls but \t (0x09) and \n (0x0a); every surrogate code point (a str holds
-# a pair that JSON spelled as two escapes as one character, so any left is alone).
-_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """`text` without NUL, lone surrogates or control characters other than \\n and \\t.
-    For text that enters other than through a Slack request (e.g. an imported file)."""
-    return _UNWANTED.sub("", text)
+from bot.text import clean_text
 
 
 def clean_payload(value: Any) -> Any:

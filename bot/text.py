@@ -5,12 +5,29 @@ and context texts, a message's `text`, refusals) goes through `escape`, either
 directly or as a part of `mrkdwn(...)`. `plain_text` objects (headers, buttons,
 options, modal titles) and view errors are not parsed by Slack: they take the
 text as it is, and `unescape` turns one of our mrkdwn strings back into it.
+Text coming in is cleaned of NUL, lone surrogates and control characters
+(`clean_text`; every Slack request through `bot.clean_input`).
 """
 
 from __future__ import annotations
 
+import re
+
 VIEW_ERROR_MAX = 150  # what we allow an error under a modal field
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+
+
+# C0 controls but \t (0x09) and \n (0x0a); every surrogate code point (a str holds
+# a pair that JSON spelled as two escapes as one character, so any left is alone).
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without NUL, lone surrogates or control characters other than \\n and \\t:
+    PostgreSQL refuses NUL, a lone surrogate cannot be encoded as UTF-8, and neither
+    means anything to a person. `bot.clean_input` applies it to every request; call it
+    for text that enters another way (e.g. an imported template file)."""
+    return _UNWANTED.sub("", text)
 
 
 def escape(text: str) -> str:

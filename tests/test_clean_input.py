@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import select
 
-from bot.clean_input import clean_payload, clean_text, middleware
+from bot.clean_input import clean_payload, middleware
+from bot.text import clean_text
 from storage.db import Database
 from storage.models import Comment, Plan, Task
 from tests.harness import CHANNEL, Harness
