@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot import listeners, oauth
+from bot import clean_input, listeners, oauth
 from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.deps import Deps
@@ -82,6 +82,7 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         # Slack calls go to the card publisher's thread.
         process_before_response=True,
     )
+    app.use(clean_input.middleware)  # before any listener sees a string of the payload
     listeners.register(app, deps)
     return MapBot(app=app, deps=deps)
 

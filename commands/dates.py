@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from dateutil.parser import parserinfo
 from dateutil.relativedelta import FR, relativedelta, weekday
 
-from bot.text import escape, truncate
+from bot.text import escape, truncate, unescape
 from storage.workdays import add_business_days as add_business_days  # re-exported
 
 ACCEPTED = (
@@ -120,8 +120,10 @@ class DateError(ValueError):
 
 
 def quote(text: str) -> str:
-    """User text inside a message: curly-quoted, shortened and Slack-escaped."""
-    return f"“{escape(truncate(text, 60))}”"
+    """User text inside a message: curly-quoted, shortened and Slack-escaped. The
+    parser quotes words as Slack sent them (`&lt;` for a typed `<`) as well as
+    decoded ones: unescaping first escapes either exactly once."""
+    return f"“{escape(truncate(unescape(text), 60))}”"
 
 
 def _unknown(text: str) -> DateError:

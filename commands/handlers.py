@@ -221,8 +221,8 @@ def _create(db: Database, req: Request, cmd: c.Create, today: date) -> Reply:
             )
             plan_id = plan.id
             text = (
-                f"Created *{escape(cmd.title)}*{when}. Next: `/map milestone add <title>` "
-                "and `/map add <task>` — or lay it out from a template: `/map template list`."
+                f"Created *{escape(cmd.title)}*{when}. Next: `/map milestone add &lt;title&gt;` "
+                "and `/map add &lt;task&gt;` — or lay it out from a template: `/map template list`."
             )
     return Reply(text_message(text), repost_plan=plan_id)
 

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from commands import syntax as c
+from commands.dates import quote
 from commands.template_commands import Refused
 from storage import reminder_services
 from storage.models import Plan
@@ -22,12 +23,12 @@ ON_OFF = {"on": True, "off": False, "yes": True, "no": False}
 def _time(text: str) -> int:
     m = TIME_RE.match(text.strip())
     if m is None:
-        raise Refused(f"“{text[:20]}” isn't a time: say `09:00` or `9am`.")
+        raise Refused(f"{quote(text[:20])} isn't a time: say `09:00` or `9am`.")
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
     if m.group(3):
         hour = hour % 12 + (12 if m.group(3).lower() == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise Refused(f"“{text[:20]}” isn't a time of day.")
+        raise Refused(f"{quote(text[:20])} isn't a time of day.")
     return hour * 60 + minute
 
 
@@ -51,7 +52,7 @@ def parse_remind(rest: str, today: date) -> c.Command:
     if head == "digest" and len(args) in (1, 2):
         day = next((i for i, d in enumerate(DAYS) if d.startswith(args[0])), None)
         if day is None or len(args[0]) < 3:
-            raise Refused(f"“{args[0][:20]}” isn't a day of the week.")
+            raise Refused(f"{quote(args[0][:20])} isn't a day of the week.")
         return c.Remind("digest", number=day, minute=_time(args[1]) if len(args) == 2 else 540)
     raise Refused(
         "Say `/map remind` to see the settings, or `lead &lt;days&gt;` (0–14), "

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bot.text import escape, truncate
+from bot.text import escape, truncate, unescape
 from commands import syntax as c
 from commands.dates import format_date
 from storage import services, template_store
@@ -28,7 +28,8 @@ class Refused(ValueError):
 
 
 def parse_template(rest: str, today: date) -> c.Command:
-    first_line, _, body = rest.partition("\n")
+    # Slack sends a typed `&`, `<`, `>` escaped: names and YAML are read as typed.
+    first_line, _, body = unescape(rest).partition("\n")
     words = first_line.split()
     if not words:
         return c.TemplateCommand("list")
@@ -43,7 +44,7 @@ def parse_template(rest: str, today: date) -> c.Command:
     if action == "import":
         if not body.strip():
             raise Refused(
-                "Paste the template's YAML on the lines after `/map template import <name>`."
+                "Paste the template's YAML on the lines after `/map template import &lt;name&gt;`."
             )
         # Copied from an export, the YAML may come in several ``` fences: drop them.
         lines = [line for line in body.splitlines() if line.strip() not in ("```", "```yaml")]
@@ -52,14 +53,14 @@ def parse_template(rest: str, today: date) -> c.Command:
 
 
 def parse_extend(rest: str, today: date) -> c.Command:
-    words = rest.split()
+    words = unescape(rest).split()
     if len(words) != 1:
         raise Refused("Say which template: `/map extend onboarding`.")
     return c.Extend(words[0].lower())
 
 
 def parse_country(rest: str, today: date) -> c.Command:
-    words = rest.split()
+    words = unescape(rest).split()
     if len(words) != 1:
         raise Refused("Say a country code: `/map country US` (or `none`).")
     code = words[0].upper()
@@ -93,7 +94,9 @@ def describe(t: Template) -> str:
 def laid_out_summary(laid: template_store.Laid, template: str, today: date) -> str:
     text = f"Laid out *{laid.added}* tasks from `{escape(template)}`."
     if laid.plan.target_date is None:
-        text += " No go-live date yet, so relative dates are waiting for `/map golive <date>`."
+        text += (
+            " No go-live date yet, so relative dates are waiting for `/map golive &lt;date&gt;`."
+        )
     if laid.past:
         listing = ", ".join(f"#{n} ({format_date(d, today)})" for n, _t, d in laid.past[:10])
         text += (

@@ -50,8 +50,8 @@ _URL = re.compile(r"^https?://[^\s<>|\"]+$", re.IGNORECASE)
 class FieldInvalid(Invalid):
     """Bad input in one field of a form, so the modal can show it there."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str, **parts: object) -> None:
+        super().__init__(message, **parts)
         self.field = field
 
 
@@ -110,7 +110,7 @@ TASK_FIELDS = frozenset(
 def clean_link(url: str, label: str = "") -> LinkInput:
     url = url.strip()
     if len(url) > MAX_URL or not _URL.match(url):
-        raise FieldInvalid("links", f"“{url[:80]}” isn't a web link (http:// or https://).")
+        raise FieldInvalid("links", "“{url}” isn't a web link (http:// or https://).", url=url[:80])
     label = " ".join(label.split())[:MAX_LINK_LABEL]
     return LinkInput(url=url, label=label)
 
@@ -119,7 +119,11 @@ def _limit(value: str, limit: int, field_name: str, what: str) -> str:
     value = value.strip()
     if len(value) > limit:
         raise FieldInvalid(
-            field_name, f"The {what} is {len(value)} characters; the limit is {limit}."
+            field_name,
+            "The {what} is {length} characters; the limit is {limit}.",
+            what=what,
+            length=len(value),
+            limit=limit,
         )
     return value
 
@@ -154,7 +158,7 @@ def save_task(
     when the form removed it."""
     unknown = form.fields - TASK_FIELDS
     if unknown:
-        raise Invalid(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise Invalid("Unknown fields: {names}.", names=", ".join(sorted(unknown)))
     if "internal" in form.fields and form.internal and actor.side != "seller":
         # Checked before anything else: a buyer's crafted payload changes nothing.
         raise FieldInvalid("internal", "Only the seller team can make a task internal.")

@@ -38,7 +38,7 @@ def find_task(s: Session, plan: Plan, *, number: int | None, words: str, side: S
     if number is not None:
         task = s.scalar(select(Task).where(Task.plan_id == plan.id, Task.number == number))
         if task is None or not visible_to(side, task.internal):
-            raise NotFound(f"There's no task #{number} in this plan.")
+            raise NotFound("There's no task #{number} in this plan.", number=number)
         return task
     tasks = [
         t
@@ -47,13 +47,15 @@ def find_task(s: Session, plan: Plan, *, number: int | None, words: str, side: S
     ]
     found = best_matches(tasks, words)
     if not found:
-        raise NotFound(f"No task in this plan matches “{words}”.")
+        raise NotFound("No task in this plan matches “{words}”.", words=words)
     if len(found) > 1:
         listing = ", ".join(
             f"#{t.number} {t.title}" for t in sorted(found, key=lambda t: t.number)[:8]
         )
         raise Ambiguous(
-            f"“{words}” matches more than one task: {listing}. Which one? Use its #number."
+            "“{words}” matches more than one task: {listing}. Which one? Use its #number.",
+            words=words,
+            listing=listing,
         )
     return found[0]
 
@@ -73,10 +75,14 @@ def find_milestone(s: Session, plan: Plan, name: str) -> Milestone:
         names = (
             ", ".join(m.title for m in sorted(milestones, key=lambda m: m.position)) or "none yet"
         )
-        raise NotFound(f"No milestone matches “{name}”. Milestones: {names}.")
+        raise NotFound(
+            "No milestone matches “{name}”. Milestones: {names}.", name=name, names=names
+        )
     if len(found) > 1:
         listing = ", ".join(m.title for m in found[:8])
-        raise Ambiguous(f"“{name}” matches several milestones: {listing}. Which one?")
+        raise Ambiguous(
+            "“{name}” matches several milestones: {listing}. Which one?", name=name, listing=listing
+        )
     return found[0]
 
 

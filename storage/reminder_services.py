@@ -25,7 +25,7 @@ def set_reminders(s: Session, actor: Actor, plan: Plan, **values: int | bool) ->
     services.require_edit(plan, actor)
     for name, value in values.items():
         if name not in SETTINGS:
-            raise services.Invalid(f"Unknown reminder setting {name!r}.")
+            raise services.Invalid("Unknown reminder setting “{name}”.", name=name)
         if getattr(plan, name) != value:
             services.log_plan_event(
                 s, actor, plan, f"plan.{name}", before=getattr(plan, name), after=value

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.text import mrkdwn
 from storage import clock
 from storage.models import Activity, Milestone, Person, Plan, Task
 from storage.rules import (
@@ -31,11 +32,14 @@ DEFAULT_MILESTONE = "Next steps"
 
 
 class DomainError(Exception):
-    """A refusal with a message for the person who asked."""
+    """A refusal with a message for the person who asked, in mrkdwn: our own words
+    in `message`, user text only in `{name}` placeholders filled from `parts`, each
+    escaped (`bot.text.mrkdwn`). Never interpolate user text into `message` itself."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **parts: object) -> None:
+        text = mrkdwn(message, **parts) if parts else message
+        super().__init__(text)
+        self.message = text
 
 
 class NotFound(DomainError):
@@ -98,9 +102,14 @@ _INSERT_ACTIVITY = insert(Activity)
 def _clean_title(title: str, what: str) -> str:
     title = " ".join(title.split())
     if not title:
-        raise Invalid(f"The {what} needs a title.")
+        raise Invalid("The {what} needs a title.", what=what)
     if len(title) > MAX_TITLE:
-        raise Invalid(f"That {what} title is {len(title)} characters; the limit is {MAX_TITLE}.")
+        raise Invalid(
+            "That {what} title is {length} characters; the limit is {limit}.",
+            what=what,
+            length=len(title),
+            limit=MAX_TITLE,
+        )
     return title
 
 
@@ -352,7 +361,7 @@ def set_milestone_status(
     require_edit(plan, actor)
     _check_milestone(plan, milestone)
     if status is not None and status not in STATUSES:
-        raise Invalid(f"Unknown status {status!r}.")
+        raise Invalid("Unknown status “{status}”.", status=status)
     _log(
         s,
         plan,
@@ -408,7 +417,7 @@ def add_task(
     require_edit(plan, actor)
     title = _clean_title(title, "task")
     if owner_side not in OWNER_SIDES:
-        raise Invalid(f"Owner must be buyer, seller or mutual, not {owner_side!r}.")
+        raise Invalid("Owner must be buyer, seller or mutual, not “{side}”.", side=owner_side)
     if internal and actor.side != "seller":
         raise Forbidden("Only the seller team can add internal tasks.")
     if milestone is None:
@@ -503,7 +512,7 @@ def set_task_status(s: Session, actor: Actor, plan: Plan, task: Task, status: st
     _require_same_team(plan, actor)
     _check_task(plan, task)
     if status not in STATUSES:
-        raise Invalid(f"Unknown status {status!r}.")
+        raise Invalid("Unknown status “{status}”.", status=status)
     reason = can_set_task_status(actor.side, task.owner_side, task.internal)
     if reason:
         raise Forbidden(reason)

@@ -67,7 +67,9 @@ def find_template(s: Session, team_id: str, name: str) -> Template:
     found = builtin(key) if NAME_RE.match(key) else None
     if found is None:
         names = ", ".join(n for n, _ in list_templates(s, team_id))
-        raise services.NotFound(f"There's no template “{name}”. Templates: {names}.")
+        raise services.NotFound(
+            "There's no template “{name}”. Templates: {names}.", name=name, names=names
+        )
     return found
 
 
@@ -183,7 +185,8 @@ def save_template(s: Session, actor: Actor, name: str, yaml_text: str) -> Templa
         template = parse_template(yaml_text, name=key)
     except TemplateError as e:
         raise services.Invalid(
-            "That template has problems:\n" + "\n".join(f"• {p}" for p in e.problems)
+            "That template has problems:\n{problems}",
+            problems="\n".join(f"• {p}" for p in e.problems),
         ) from None
     row = s.scalar(
         select(TeamTemplate).where(TeamTemplate.team_id == actor.team_id, TeamTemplate.name == key)
@@ -207,7 +210,7 @@ def delete_template(s: Session, actor: Actor, name: str) -> None:
     )
     if row is None:
         raise services.NotFound(
-            f"Your team has no template “{name}” (built-in ones can't be deleted)."
+            "Your team has no template “{name}” (built-in ones can't be deleted).", name=name
         )
     s.delete(row)
 

@@ -69,6 +69,7 @@ class Harness:
         self.local = local
         self.bot = bot
         self.port = port
+        self.responses: list[Response] = []  # every answer our app gave, in order
 
     # --- raw HTTP ------------------------------------------------------------
 
@@ -77,7 +78,9 @@ class Harness:
         try:
             conn.request("POST", path, body=body.encode(), headers=headers)
             resp = conn.getresponse()
-            return Response(resp.status, resp.read().decode())
+            answer = Response(resp.status, resp.read().decode())
+            self.responses.append(answer)
+            return answer
         finally:
             conn.close()
 

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.deps import Deps
 from bot.render.create_modal import create_modal, read_create_form
+from bot.text import view_error
 from commands.template_commands import laid_out_summary
 from storage import services, template_store
 from storage.clock import today_in
@@ -55,7 +56,7 @@ def register(app: App, deps: Deps) -> None:
                     )
                     plan_id, note = plan.id, "Created."
         except services.DomainError as e:
-            ack(response_action="errors", errors={ids.CREATE_TITLE: e.message[:150]})
+            ack(response_action="errors", errors={ids.CREATE_TITLE: view_error(e.message)})
             return
         ack()
         deps.publisher.repost(actor.team_id, plan_id)

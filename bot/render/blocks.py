@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import ids
-from bot.text import escape, link_text, truncate
+from bot.text import escape, link_text, truncate, truncate_mrkdwn
 from storage.readmodel import PlanView, TaskView
 
 MESSAGE_MAX_BLOCKS = 50
@@ -162,7 +162,7 @@ def chunk_lines(lines: list[str], limit: int = SECTION_TEXT_MAX) -> list[str]:
     chunks: list[str] = []
     current = ""
     for line in lines:
-        line = truncate(line, limit)
+        line = truncate_mrkdwn(line, limit)
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             chunks.append(current)

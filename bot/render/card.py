@@ -56,7 +56,7 @@ def summary_text(plan: PlanView, today: date) -> str:
         )
         lines.append(f"*Target go-live:* {short_date(plan.target_date, today)} ({left})")
     else:
-        lines.append("*Target go-live:* not set — `/map golive <date>`")
+        lines.append("*Target go-live:* not set — `/map golive &lt;date&gt;`")
     lines.append(f"`{progress_bar(done, len(tasks))}` {pct}% · {done} of {len(tasks)} tasks done")
     return "\n".join(lines)
 
@@ -109,7 +109,7 @@ def render_card(plan: PlanView, today: date) -> Message:
         for m in plan.milestones
     ]
     for i, chunk in enumerate(
-        chunk_lines(lines or ["_No milestones yet — `/map milestone add <title>`_"])
+        chunk_lines(lines or ["_No milestones yet — `/map milestone add &lt;title&gt;`_"])
     ):
         add_task = ButtonElement(text="+ Task", action_id=ids.PLAN_ADD_TASK, value=str(plan.id))
         head.append(
@@ -137,7 +137,7 @@ def render_card(plan: PlanView, today: date) -> Message:
             )
         )
     if not shown:
-        body.append(context("Nothing open right now. `/map add <task>` adds one."))
+        body.append(context("Nothing open right now. `/map add &lt;task&gt;` adds one."))
     hidden_open = sum(1 for t in plan.tasks if t.is_open) - sum(1 for t in shown if t.is_open)
     if hidden_open > 0:
         tail.append(

@@ -66,7 +66,7 @@ def _plans_part(home: HomeView) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), HeaderBlock(text="My plans")]
     if not home.plans:
         empty = (
-            "No plans yet. In a deal channel: `/map create <title> go-live <date>`."
+            "No plans yet. In a deal channel: `/map create &lt;title&gt; go-live &lt;date&gt;`."
             if home.side == "seller"
             else "No plans with tasks for you yet."
         )

@@ -47,7 +47,7 @@ from bot.render.blocks import (
     task_line,
     task_menu,
 )
-from bot.text import escape, link_text, mention, truncate
+from bot.text import escape, link_text, mention, truncate, truncate_mrkdwn, view_error
 from storage.collab_read import CommentView, Link, Overview, TaskDetail
 from storage.collab_services import (
     MAX_COMMENT,
@@ -262,7 +262,11 @@ def notice_view(title: str, text: str) -> dict[str, Any]:
     return modal(
         ids.VIEW_NOTICE,
         title,
-        [SectionBlock(block_id="notice", text=MarkdownTextObject(text=truncate(text, 3000)))],
+        [
+            SectionBlock(
+                block_id="notice", text=MarkdownTextObject(text=truncate_mrkdwn(text, 3000))
+            )
+        ],
     )
 
 
@@ -556,7 +560,7 @@ def read_task_form(values: Values) -> TaskForm | dict[str, str]:
         try:
             kw["links"] = parse_links(_str(values, ids.F_LINKS))
         except FieldInvalid as e:
-            errors[ids.F_LINKS] = e.message
+            errors[ids.F_LINKS] = view_error(e.message)
     if "remove" in present:
         fields.add("remove")
         kw["remove"] = _checked(values, ids.F_REMOVE)
@@ -578,7 +582,7 @@ def errors_for(
     block = field_blocks.get(getattr(e, "field", ""), "")
     if block not in shown:
         block = next((b for b in shown if isinstance(b, str)), ids.F_TITLE)
-    return {block: truncate(message, 150)}
+    return {block: view_error(message)}
 
 
 # --- milestones ----------------------------------------------------------------
@@ -702,7 +706,7 @@ def read_comment_form(values: Values) -> CommentForm | dict[str, str]:
         try:
             link = clean_link(url, label)
         except FieldInvalid as e:
-            return {ids.F_LINK_URL: e.message}
+            return {ids.F_LINK_URL: view_error(e.message)}
     return CommentForm(body=body, link=link)
 
 
@@ -715,7 +719,7 @@ def comment_post(
     text = head + (f"\n{escape(body)}" if body else "")
     if link is not None:
         text += "\n🔗 " + link_text(link.url, link.label)
-    text = truncate(text, SECTION_TEXT_MAX)
+    text = truncate_mrkdwn(text, SECTION_TEXT_MAX)
     block = SectionBlock(block_id="comment", text=MarkdownTextObject(text=text))
     block.validate_json()
     return truncate(f"Comment on #{task.number}", 150), [block.to_dict()]
@@ -805,7 +809,7 @@ def _task_text(task: TaskView, links: Sequence[Link], today: date) -> str:
     text = task_line(task, today)
     if links:
         text += "\n" + " · ".join("🔗 " + link_text(u, lbl) for u, lbl in links)
-    return truncate(text, SECTION_TEXT_MAX)
+    return truncate_mrkdwn(text, SECTION_TEXT_MAX)
 
 
 def _plan_items(data: FullPlan) -> list[_Item]:

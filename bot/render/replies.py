@@ -23,7 +23,7 @@ from bot.render.blocks import (
     task_blocks,
     to_dicts,
 )
-from bot.text import escape, truncate
+from bot.text import escape, truncate, truncate_mrkdwn
 from storage.readmodel import PlanView
 
 MINE_MAX_TASKS = 20
@@ -36,7 +36,7 @@ def text_message(mrkdwn: str) -> Message:
         SectionBlock(block_id=f"reply.{i}", text=MarkdownTextObject(text=chunk))
         for i, chunk in enumerate(chunks[:MESSAGE_MAX_BLOCKS])
     ]
-    return Message(text=truncate(mrkdwn, 3000), blocks=to_dicts(blocks))
+    return Message(text=truncate_mrkdwn(mrkdwn, 3000), blocks=to_dicts(blocks))
 
 
 def error_message(problem: str, usage: str) -> Message:
@@ -114,7 +114,7 @@ def confirm_golive_message(preview: str, value: str) -> Message:
             ],
         ),
     ]
-    return Message(text=truncate(preview, 3000), blocks=to_dicts(blocks))
+    return Message(text=truncate_mrkdwn(preview, 3000), blocks=to_dicts(blocks))
 
 
 def code_message(title: str, code: str) -> Message:
