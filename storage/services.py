@@ -7,6 +7,7 @@ checks permission, makes the change and records an activity row. Errors are
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,12 +17,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import clock
+from storage.limits import MAX_MILESTONES_PER_PLAN, MAX_TASKS_PER_PLAN
 from storage.models import Activity, Milestone, Person, Plan, Task
 from storage.rules import (
     OWNER_SIDES,
     STATUSES,
     Actor,
+    PersonFacts,
     can_edit_plan,
+    can_hold_internal,
     can_set_task_status,
 )
 from storage.workdays import shift
@@ -95,8 +99,18 @@ def _log(
 _INSERT_ACTIVITY = insert(Activity)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_surrogates(text: str, what: str) -> None:
+    """A lone surrogate (JSON lets `\\ud800` through) can't be stored or sent."""
+    if _SURROGATE.search(text):
+        raise Invalid(f"The {what} has a broken character (a lone UTF-16 surrogate): retype it.")
+
+
 def _clean_title(title: str, what: str) -> str:
     title = " ".join(title.split())
+    refuse_surrogates(title, f"{what} title")
     if not title:
         raise Invalid(f"The {what} needs a title.")
     if len(title) > MAX_TITLE:
@@ -116,6 +130,48 @@ def _require_same_team(plan: Plan, actor: Actor) -> None:
     # Every payload is scoped to the workspace it was authorised for.
     if plan.team_id != actor.team_id:
         raise NotFound("That plan isn't in this workspace.")
+
+
+def require_room(s: Session, plan: Plan, *, tasks: int = 0, milestones: int = 0) -> None:
+    """Refuse a change that would take the plan past its caps (storage.limits)."""
+    if tasks:
+        have = s.scalar(select(func.count()).where(Task.plan_id == plan.id)) or 0
+        if have + tasks > MAX_TASKS_PER_PLAN:
+            raise Invalid(
+                f"A plan holds at most {MAX_TASKS_PER_PLAN} tasks; this one has {have}, "
+                f"and this would add {tasks}. Remove finished work or start a new plan."
+            )
+    if milestones:
+        have = s.scalar(select(func.count()).where(Milestone.plan_id == plan.id)) or 0
+        if have + milestones > MAX_MILESTONES_PER_PLAN:
+            raise Invalid(
+                f"A plan holds at most {MAX_MILESTONES_PER_PLAN} milestones; this one has "
+                f"{have}, and this would add {milestones}."
+            )
+
+
+def person_facts(s: Session, team_id: str, user_id: str) -> PersonFacts | None:
+    row = s.execute(
+        select(Person.home_team_id, Person.is_guest, Person.side_override).where(
+            Person.team_id == team_id, Person.user_id == user_id
+        )
+    ).first()
+    return PersonFacts(row[0], bool(row[1]), row[2]) if row is not None else None
+
+
+def require_internal_holder(
+    s: Session, actor: Actor, plan: Plan, internal: bool, assignee_id: str | None
+) -> None:
+    """Refuse an internal task held by a buyer-side (or unknown) person."""
+    if not internal or assignee_id is None:
+        return
+    if assignee_id == actor.user_id:  # the asker: their side is known already
+        facts: PersonFacts | None = PersonFacts(None, False, actor.side)
+    else:
+        facts = person_facts(s, plan.team_id, assignee_id)
+    reason = can_hold_internal(internal, assignee_id, facts, plan.team_id)
+    if reason:
+        raise Forbidden(reason)
 
 
 def _check_task(plan: Plan, task: Task) -> None:
@@ -292,6 +348,7 @@ def add_milestone(
 ) -> Milestone:
     require_edit(plan, actor)
     title = _clean_title(title, "milestone")
+    require_room(s, plan, milestones=1)
     position = (
         s.scalar(select(func.max(Milestone.position)).where(Milestone.plan_id == plan.id)) or 0
     ) + 1
@@ -411,6 +468,8 @@ def add_task(
         raise Invalid(f"Owner must be buyer, seller or mutual, not {owner_side!r}.")
     if internal and actor.side != "seller":
         raise Forbidden("Only the seller team can add internal tasks.")
+    require_internal_holder(s, actor, plan, internal, assignee_id)
+    require_room(s, plan, tasks=1)
     if milestone is None:
         milestone = default_milestone(s, actor, plan)
     _check_milestone(plan, milestone)
@@ -493,6 +552,7 @@ def remove_task(s: Session, actor: Actor, plan: Plan, task: Task) -> None:
 def assign_task(s: Session, actor: Actor, plan: Plan, task: Task, assignee_id: str | None) -> None:
     require_edit(plan, actor)
     _check_task(plan, task)
+    require_internal_holder(s, actor, plan, task.internal, assignee_id)
     _log(s, plan, actor, "task.assign", task=task, before=task.assignee_id, after=assignee_id)
     task.assignee_id = assignee_id
     task.updated_at = clock.now()
