@@ -129,7 +129,7 @@ def person_side(plan_team_id: str, person: PersonFacts | None) -> Side:
     return "buyer" if person.is_guest else "seller"
 
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 def can_hold_internal(
@@ -139,7 +139,7 @@ def can_hold_internal(
     never assigned to a buyer-side person, nor to someone whose side is unknown."""
     if not internal or assignee_id is None:
         return None
-    who = f"<@{assignee_id}>" if _USER_ID.match(assignee_id) else "that person"
+    who = f"<@{assignee_id}>" if _USER_ID.fullmatch(assignee_id) else "that person"
     if person is None:
         return (
             f"I don't know {who} yet: an internal task only goes to someone I know is "
