@@ -110,30 +110,33 @@ def apply_template(s: Session, actor: Actor, plan: Plan, template: Template, tod
         m.title.casefold(): m
         for m in s.scalars(select(Milestone).where(Milestone.plan_id == plan.id))
     }
-    new_milestones = {m.title.casefold() for m in template.milestones} - set(existing)
+    new_milestones = {m.title.casefold() for m in template.milestones if m.tasks} - set(existing)
     # Checked once, up front: a template that doesn't fit adds nothing.
     services.require_room(s, plan, tasks=template.task_count, milestones=len(new_milestones))
-    past: list[tuple[int, str, date]] = []
     laid = lay_out(template, plan.target_date, plan.country)
+    new: list[services.NewTask] = []
     for item in laid:
         milestone = existing.get(item.milestone.casefold())
         if milestone is None:
             milestone = services.add_milestone(s, actor, plan, item.milestone)
             existing[item.milestone.casefold()] = milestone
-        task = services.add_task(
-            s,
-            actor,
-            plan,
-            item.title,
-            milestone=milestone,
-            owner_side=item.owner,
-            due=item.due,
-            due_offset_days=item.offset_days,
-            due_business=item.business,
-            internal=item.internal,
+        new.append(
+            services.NewTask(
+                item.title,
+                milestone,
+                owner_side=item.owner,
+                due=item.due,
+                due_offset_days=item.offset_days,
+                due_business=item.business,
+                internal=item.internal,
+            )
         )
-        if item.due is not None and item.due < today:
-            past.append((task.number, task.title, item.due))
+    added = services.add_tasks(s, actor, plan, new)
+    past = [
+        (number, item.title, item.due)
+        for (_, number), item in zip(added, laid, strict=True)
+        if item.due is not None and item.due < today
+    ]
     services.log_plan_event(s, actor, plan, "plan.template", after=template.name)
     return Laid(plan, len(laid), past)
 
