@@ -17,7 +17,7 @@ from reminders.snapshot import load_state
 from storage import collab_services, services
 from storage.db import Database
 from storage.models import Base, Person, Plan, Task
-from storage.rules import Actor, PersonFacts, can_hold_internal, person_side
+from storage.rules import Actor, PersonFacts, can_hold_internal, person_side, visible_to
 from tests.harness import BUYER_TEAM, SELLER_TEAM, Harness
 from tests.test_modals import SELLER, errors, last_view, menu, ok, setup_plan, state_of, submit
 from tests.test_modals import click as click_card
@@ -301,3 +301,8 @@ def test_legacy_internal_tasks_held_by_buyers_are_never_sent_to_them(
     if mine and hour >= 14:
         dms = "".join(o.text for o in sent if o.recipient in SELLERS)
         assert f"SECRET {mine[0]}" in dms
+
+
+def test_visible_to_is_the_one_rule() -> None:
+    assert visible_to("seller", True) and visible_to("seller", False)
+    assert visible_to("buyer", False) and not visible_to("buyer", True)
