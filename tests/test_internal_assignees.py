@@ -306,3 +306,25 @@ def test_legacy_internal_tasks_held_by_buyers_are_never_sent_to_them(
 def test_visible_to_is_the_one_rule() -> None:
     assert visible_to("seller", True) and visible_to("seller", False)
     assert visible_to("buyer", False) and not visible_to("buyer", True)
+
+
+def test_a_buyer_cannot_snooze_or_reach_an_internal_task(db: Database) -> None:
+    from storage import reminder_services
+
+    buyer = Actor("W0MIKE", "buyer", TEAM)
+    with db.write() as s:
+        plan = services.create_plan(s, LEX, "C1", "Deal")
+        secret = services.add_task(s, LEX, plan, "SECRET", internal=True)
+        shown = services.add_task(s, LEX, plan, "Open")
+        secret_id, shown_id = secret.id, shown.id
+    until = date(2027, 1, 1)
+    try:
+        with db.write() as s:
+            reminder_services.snooze(s, buyer, secret_id, until)
+    except services.NotFound as e:
+        assert "isn't in this workspace" in e.message
+    else:
+        raise AssertionError("a buyer snoozed an internal task")
+    with db.write() as s:
+        assert reminder_services.snooze(s, buyer, shown_id, until).id == shown_id
+        assert reminder_services.snooze(s, LEX, secret_id, until).id == secret_id
