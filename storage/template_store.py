@@ -111,8 +111,9 @@ def apply_template(s: Session, actor: Actor, plan: Plan, template: Template, tod
         for m in s.scalars(select(Milestone).where(Milestone.plan_id == plan.id))
     }
     new_milestones = {m.title.casefold() for m in template.milestones if m.tasks} - set(existing)
-    # Checked once, up front: a template that doesn't fit adds nothing.
-    services.require_room(s, plan, tasks=template.task_count, milestones=len(new_milestones))
+    # Checked up front, so the refusal names the whole template's milestones
+    # (the tasks are checked by add_tasks; either way nothing is saved).
+    services.require_room(s, plan, milestones=len(new_milestones))
     laid = lay_out(template, plan.target_date, plan.country)
     new: list[services.NewTask] = []
     for item in laid:

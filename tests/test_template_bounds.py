@@ -113,6 +113,24 @@ def test_lone_surrogates_are_refused() -> None:
         services.refuse_surrogates("Sign \udc00", "task title")
 
 
+def test_lone_surrogates_never_reach_the_database(db: Database) -> None:
+    with db.write() as s:
+        plan = services.create_plan(s, SELLER, "C1", "Deal")
+        task = services.add_task(s, SELLER, plan, "Talk")
+        plan_id, task_id = plan.id, task.id
+    attempts = {
+        "task": lambda s, p, t: services.add_task(s, SELLER, p, "Sign \ud800"),
+        "rename": lambda s, p, t: services.rename_task(s, SELLER, p, t, "x\udfff"),
+        "milestone": lambda s, p, t: services.add_milestone(s, SELLER, p, "\ud800"),
+        "comment": lambda s, p, t: collab_services.add_comment(s, SELLER, p, t, "ok \udbff"),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(services.Invalid, match="broken character"), db.write() as s:
+            attempt(s, s.get(Plan, plan_id), s.get(Task, task_id))
+        assert name
+    assert _count(db, Task) == 1 and _count(db, Comment) == 0
+
+
 def test_each_refusal_says_what_and_where() -> None:
     """The exact words: the person fixing the file reads them."""
     assert _refused("name: x\nmilestones:\n  - &m {title: A}\n") == (
@@ -335,7 +353,10 @@ def test_save_and_extend_no_longer_doubles_a_plan_without_end(h: Harness, db: Da
     assert _count(db, Task) <= MAX_TASKS_PER_PLAN
     # A legacy plan already past a template's cap can't be saved as one.
     _fill(db, _plan_id(db), MAX_TASKS_PER_PLAN + 1 - _count(db, Task))
-    assert "a template holds at most 500" in h.command("template save huge").body
+    assert (
+        "This plan has 501 tasks; a template holds at most 500"
+        in h.command("template save huge").body
+    )
 
 
 def test_comments_at_the_cap_and_one_past(db: Database) -> None:
