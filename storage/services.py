@@ -99,12 +99,14 @@ def _log(
 _INSERT_ACTIVITY = insert(Activity)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# A lone UTF-16 surrogate: JSON (`\\ud800`) and YAML escapes let one through into a
+# str, which can then be neither stored (PostgreSQL, SQLite's UTF-8) nor sent.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def refuse_surrogates(text: str, what: str) -> None:
     """A lone surrogate (JSON lets `\\ud800` through) can't be stored or sent."""
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         raise Invalid(f"The {what} has a broken character (a lone UTF-16 surrogate): retype it.")
 
 
@@ -529,8 +531,9 @@ class NewTask:
 
 def add_tasks(s: Session, actor: Actor, plan: Plan, new: list[NewTask]) -> list[tuple[int, int]]:
     """Add many tasks (a template laid out) with `add_task`'s checks, in one
-    statement for the rows and one for their activities, so the write lock is
-    held for milliseconds, not a round trip per task. Returns (id, #number)s."""
+    statement for the rows and one for their activities: the write lock is held
+    for a fixed number of statements, not a round trip per task. Returns
+    (id, #number)s in order."""
     require_edit(plan, actor)
     titles = [_check_new_task(actor, t.title, t.owner_side, t.internal) for t in new]
     for t in new:

@@ -10,12 +10,11 @@ and lone surrogates (a `"\\ud800"` escape: they can be neither stored nor sent).
 
 from __future__ import annotations
 
-import re
-
 import yaml
 from yaml.composer import Composer
 
 from storage.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
+from storage.services import SURROGATE
 
 # The tags plain YAML gives values without being asked, plus "!" (non-specific).
 PLAIN_TAGS = frozenset(
@@ -24,7 +23,6 @@ PLAIN_TAGS = frozenset(
         *(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")),
     }
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Refused(ValueError):
@@ -60,7 +58,7 @@ class BoundedLoader(yaml.SafeLoader):
             raise Refused(
                 f"line {_line(event)}: the tag “{tag[:60]}” isn't allowed (plain YAML only)"
             )
-        if isinstance(event, yaml.ScalarEvent) and _SURROGATE.search(event.value):
+        if isinstance(event, yaml.ScalarEvent) and SURROGATE.search(event.value):
             raise Refused(
                 f"line {_line(event)}: a broken character (a lone UTF-16 surrogate such as "
                 "\\ud800): retype that text"
@@ -88,7 +86,7 @@ def compose(text: str) -> yaml.Node | None:
     """The text's one YAML document as a node tree (None if empty), within bounds.
 
     Raises `Refused` for what the bounds refuse and `yaml.YAMLError` for bad YAML."""
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         raise Refused("a broken character (a lone UTF-16 surrogate): retype the template")
     size = len(text.encode("utf-8"))
     if size > MAX_YAML_BYTES:
