@@ -375,9 +375,8 @@ def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> tup
         today = today_in(plan.tz)
         preview = template_store.preview_target(s, plan, target, today)
         moved = services.set_target_date(s, actor, plan, target)
-    # The channel is buyer-visible: internal tasks stay out of the announcement.
-    visible = [m for m in preview.moves if not m.internal]
-    announcement = template_commands.moved_summary(visible, target, actor.user_id, today)
+    # The channel is buyer-visible: moved_summary keeps to what a buyer may see.
+    announcement = template_commands.moved_summary(preview.moves, target, actor.user_id, today)
     when = format_date(target, today)
     reply = text_message(f"Go-live is now {when}; {len(moved)} task dates moved.")
     return Reply(reply, refresh_plan=plan_id), announcement

@@ -13,8 +13,8 @@ from commands import syntax as c
 from commands.dates import format_date
 from storage import services, template_store
 from storage.models import Plan
-from storage.rules import Actor
-from storage.templates import Template, to_yaml
+from storage.rules import Actor, visible_to
+from storage.templates import Template, TemplateError, to_yaml
 from storage.workdays import is_known_country
 
 ACTIONS = ("list", "show", "save", "delete", "export", "import")
@@ -107,12 +107,25 @@ def laid_out_summary(laid: template_store.Laid, template: str, today: date) -> s
 
 
 def export_yaml(s: Session, actor: Actor, name: str) -> str:
+    template_store.require_seller(actor)
     return to_yaml(template_store.find_template(s, actor.team_id, name))
+
+
+def _save(s: Session, actor: Actor, name: str, yaml_text: str) -> Template:
+    try:
+        return template_store.save_template(s, actor, name, yaml_text)
+    except TemplateError as e:
+        # The problems quote the pasted text: escaped, so a key can't ping anyone.
+        raise services.Invalid(
+            "That template has problems:\n{problems}",
+            problems="\n".join(f"• {p}" for p in e.problems),
+        ) from None
 
 
 def run_template(
     s: Session, actor: Actor, plan: Plan | None, cmd: c.TemplateCommand, today: date
 ) -> str:
+    template_store.require_seller(actor)
     if cmd.action == "list":
         rows = template_store.list_templates(s, actor.team_id)
         return "*Templates*\n" + "\n".join(f"• `{n}` — {kind}" for n, kind in rows)
@@ -123,12 +136,12 @@ def run_template(
         template_store.delete_template(s, actor, name)
         return f"Deleted the team template `{escape(name)}`."
     if cmd.action == "import":
-        t = template_store.save_template(s, actor, name, cmd.yaml_text or "")
+        t = _save(s, actor, name, cmd.yaml_text or "")
         return f"Imported `{t.name}`: {len(t.milestones)} milestones, {t.task_count} tasks."
     if plan is None:
         raise services.NotFound("Run `/map template save` in a channel with a plan.")
     t = template_store.plan_as_template(s, plan, name)
-    template_store.save_template(s, actor, name, to_yaml(t))
+    _save(s, actor, name, to_yaml(t))
     return (
         f"Saved this plan as the team template `{escape(name)}` "
         f"({t.task_count} tasks, dates relative to go-live)."
@@ -173,7 +186,9 @@ def _move_lines(moves: list[template_store.Move], today: date, limit: int) -> li
 def moved_summary(
     moved: list[template_store.Move], target: date, actor_id: str, today: date
 ) -> str:
-    """The one channel message after go-live moved (the caller leaves internal tasks out)."""
+    """The one channel message after go-live moved: the channel is buyer-visible,
+    so what it lists is what a buyer may see."""
+    moved = [m for m in moved if visible_to("buyer", m.internal)]
     head = f"<@{actor_id}> moved the target go-live to *{format_date(target, today)}*"
     if not moved:
         return head + "."

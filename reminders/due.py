@@ -24,6 +24,7 @@ from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderSta
 from reminders.snapshot import digest_days as digest_days
 from reminders.snapshot import digests_due as digests_due
 from reminders.snapshot import local_day as local_day
+from storage.rules import PersonFacts, Side, person_side, visible_to
 
 STALLED_AFTER = timedelta(days=7)
 Rendered = tuple[str, list[dict[str, Any]]]
@@ -59,6 +60,13 @@ class Pending:
         )
 
 
+def _side(state: ReminderState, plan: PlanInfo, user_id: str) -> Side:
+    """The recipient's side from their person row; unknown is the buyer's (fail closed)."""
+    p = state.people.get((plan.team_id, user_id))
+    facts = PersonFacts(p.home_team_id, p.is_guest, p.side_override) if p else None
+    return person_side(plan.team_id, facts)
+
+
 def _person_tz(state: ReminderState, plan: PlanInfo, user_id: str) -> str:
     person = state.people.get((plan.team_id, user_id))
     return (person.tz if person else None) or plan.tz
@@ -92,7 +100,8 @@ def nudges(state: ReminderState) -> Iterator[Pending]:
             continue
         if who and _snoozed(state, task, who, today):
             continue
-        to_channel = task.owner_side != "seller" and not task.internal
+        # The channel is the buyer's to read; a DM is its recipient's.
+        to_channel = task.owner_side != "seller" and visible_to("buyer", task.internal)
         if to_channel:
             mentions = [who] if who else state.buyer_people.get(plan.id, [])
             if not who and mentions:
@@ -104,7 +113,9 @@ def nudges(state: ReminderState) -> Iterator[Pending]:
             yield Pending(
                 kind, plan.team_id, plan.channel_id, f"task:{task.id}", today, render, plan.id
             )
-        elif who:
+        elif who and visible_to(_side(state, plan, who), task.internal):
+            # An internal task held by a buyer (legacy data: the services refuse
+            # it now) is nudged to nobody; the rep's digest still lists it.
             render = partial(nudge_message, kind, plan, task, today, [who])
             yield Pending(kind, plan.team_id, who, f"task:{task.id}", today, render)
 
@@ -122,7 +133,7 @@ def weekly_digests(state: ReminderState) -> Iterator[Pending]:
         today = local_day(state.at, plan.tz, after_minute=plan.digest_minute, weekends=True)
         if today is None or today.weekday() != plan.digest_weekday:
             continue
-        visible = [t for t in tasks if not t.internal]
+        visible = [t for t in tasks if visible_to("buyer", t.internal)]
         # Completed (and not reopened since) this week, once each, by whoever last did it.
         still_done = {t.id for t in visible if t.status == "completed"}
         last_by = {tid: who for tid, who in state.completed_by.get(plan_id, [])}
@@ -156,12 +167,13 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
         )
         if today is None:
             continue
+        side = _side(state, first, rep)  # a rep placed on the buyer side sees what buyers see
         urgent = sorted(
             (
                 (p, t)
                 for p in plans
                 for t in open_by_plan.get(p.id, {}).values()
-                if t.due_date is not None and t.due_date <= today
+                if t.due_date is not None and t.due_date <= today and visible_to(side, t.internal)
             ),
             key=lambda pt: (pt[1].due_date, pt[0].id, pt[1].number),
         )

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.identity import side_of
 from storage.clock import as_utc, zone
 from storage.models import Activity, Milestone, Person, Plan, Snooze, Stakeholder, Task
+from storage.rules import PersonFacts, person_side, visible_to
 
 OVERDUE_DAYS = (1, 4, 7, 10)  # overdue nudges: day 1, then every 3 days, at most 4 times
 WEEK = timedelta(days=7)
@@ -265,7 +265,7 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
     plan_ids = {
         t.plan_id
         for t in state.tasks
-        if t.assignee_id is None and t.owner_side != "seller" and not t.internal
+        if t.assignee_id is None and t.owner_side != "seller" and visible_to("buyer", t.internal)
     }
     if not plan_ids:
         return
@@ -300,7 +300,7 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
     )
     ranked: dict[int, list[tuple[bool, str]]] = defaultdict(list)
     for plan_id, user_id, team, home, guest, override, stakeholder in rows:
-        if side_of(team, home, is_guest=guest, override=override) == "buyer":
+        if person_side(team, PersonFacts(home, bool(guest), override)) == "buyer":
             ranked[plan_id].append((not stakeholder, user_id))
     state.buyer_people = {
         plan_id: [uid for _, uid in sorted(people)[:BUYERS_MENTIONED]]

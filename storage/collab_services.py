@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage import clock, services
+from storage.limits import MAX_COMMENTS_PER_TASK, MAX_LINKS_PER_TASK
 from storage.lookup import find_milestone_by_id
 from storage.models import Comment, Milestone, Person, Plan, Stakeholder, Task, TaskLink
 from storage.rules import (
@@ -42,7 +43,7 @@ MAX_OVERVIEW = 2000
 MAX_ROLE = 100
 MAX_LINK_LABEL = 200
 MAX_URL = 2000
-MAX_LINKS = 10
+MAX_LINKS = MAX_LINKS_PER_TASK
 MAX_BUSINESS_DAYS = 500
 _URL = re.compile(r"^https?://[^\s<>|\"]+$", re.IGNORECASE)
 
@@ -176,6 +177,7 @@ def save_task(
         else None
     )
     if task is None:
+        _require_holder(s, actor, plan, form.internal, form.assignee_id)
         return _create_task(s, actor, plan, form, milestone, notes, links)
     _visible_task(s, actor, plan, task)
     _require_task_edit(plan, actor, task)
@@ -183,6 +185,16 @@ def save_task(
         services.remove_task(s, actor, plan, task)
         return None
     f = form.fields
+    if f & {"internal", "assignee"}:
+        # The task as the form leaves it: internal and held by a buyer is refused,
+        # whichever of the two fields the form changes.
+        _require_holder(
+            s,
+            actor,
+            plan,
+            form.internal if "internal" in f else task.internal,
+            form.assignee_id if "assignee" in f else task.assignee_id,
+        )
     if "title" in f and " ".join(form.title.split()) != task.title:
         services.rename_task(s, actor, plan, task, form.title)
     if milestone is not None:
@@ -206,6 +218,15 @@ def save_task(
         _replace_links(s, actor, plan, task, links)
     task.updated_at = clock.now()
     return task
+
+
+def _require_holder(
+    s: Session, actor: Actor, plan: Plan, internal: bool, assignee_id: str | None
+) -> None:
+    try:
+        services.require_internal_holder(s, actor, plan, internal, assignee_id)
+    except Forbidden as e:
+        raise FieldInvalid("assignee", e.message) from None
 
 
 def _check_due(due: Due) -> None:
@@ -358,6 +379,12 @@ def add_comment(
     if reason:
         raise NotFound(reason)
     body = _limit(body, MAX_COMMENT, "comment", "comment")
+    services.refuse_surrogates(body, "comment")
+    have = s.scalar(select(func.count()).where(Comment.task_id == task.id)) or 0
+    if have >= MAX_COMMENTS_PER_TASK:
+        raise FieldInvalid(
+            "comment", f"A task holds at most {MAX_COMMENTS_PER_TASK} comments; this one is full."
+        )
     if not body and link is None:
         raise FieldInvalid("comment", "Write a comment or attach a link.")
     if link is not None:

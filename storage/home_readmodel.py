@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Milestone, Plan, Task
 from storage.readmodel import TaskView, task_view
-from storage.rules import Side
+from storage.rules import Side, visible_to
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class HomeView:
 
 
 def _visible(side: Side) -> ColumnElement[bool]:
-    return Task.internal.is_(False) if side == "buyer" else true()
+    """`storage.rules.visible_to` as a filter: internal tasks only where it allows them."""
+    return true() if visible_to(side, True) else Task.internal.is_(False)
 
 
 def home_view(s: Session, team_id: str, user_id: str, side: Side, today: date) -> HomeView:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from storage import services
 from storage.models import Person, Plan, Snooze, Task
-from storage.rules import Actor
+from storage.rules import Actor, visible_to
 
 SETTINGS = (
     "remind_lead_days",
@@ -39,7 +39,7 @@ def task_in_team(s: Session, actor: Actor, task_id: int) -> Task:
     plan = s.get(Plan, task.plan_id) if task is not None else None
     if task is None or plan is None or plan.team_id != actor.team_id:
         raise services.NotFound("That task isn't in this workspace any more.")
-    if task.internal and actor.side != "seller":
+    if not visible_to(actor.side, task.internal):
         raise services.NotFound("That task isn't in this workspace any more.")
     return task
 

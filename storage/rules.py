@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -101,3 +102,52 @@ def can_place_people(actor_side: Side) -> str | None:
     return (
         None if actor_side == "seller" else "Only the seller team can change who is on which side."
     )
+
+
+# --- who may hold an internal task ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What the person row says about someone's side (`storage.models.Person`)."""
+
+    home_team_id: str | None
+    is_guest: bool
+    side_override: str | None
+
+
+def person_side(plan_team_id: str, person: PersonFacts | None) -> Side:
+    """Which side someone is on for a plan of `plan_team_id`. A side set by hand
+    wins; another team's member, a guest, or someone we know nothing about
+    (fail closed) is on the buyer side."""
+    if person is None:
+        return "buyer"
+    if person.side_override in ("buyer", "seller"):
+        return person.side_override  # type: ignore[return-value]
+    if person.home_team_id and person.home_team_id != plan_team_id:
+        return "buyer"
+    return "buyer" if person.is_guest else "seller"
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def can_hold_internal(
+    internal: bool, assignee_id: str | None, person: PersonFacts | None, plan_team_id: str
+) -> str | None:
+    """None when the assignment may stand, else the reason: an internal task is
+    never assigned to a buyer-side person, nor to someone whose side is unknown."""
+    if not internal or assignee_id is None:
+        return None
+    who = f"<@{assignee_id}>" if _USER_ID.fullmatch(assignee_id) else "that person"
+    if person is None:
+        return (
+            f"I don't know {who} yet: an internal task only goes to someone I know is "
+            "on the seller team. Place them with `/map people` first."
+        )
+    if person_side(plan_team_id, person) == "buyer":
+        return (
+            f"{who} is on the buyer side: an internal task is the seller's alone. "
+            "Assign it to your team, or make it not internal."
+        )
+    return None

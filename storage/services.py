@@ -7,6 +7,7 @@ checks permission, makes the change and records an activity row. Errors are
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,12 +18,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.text import mrkdwn
 from storage import clock
+from storage.limits import MAX_MILESTONES_PER_PLAN, MAX_TASKS_PER_PLAN
 from storage.models import Activity, Milestone, Person, Plan, Task
 from storage.rules import (
     OWNER_SIDES,
     STATUSES,
     Actor,
+    PersonFacts,
     can_edit_plan,
+    can_hold_internal,
     can_set_task_status,
 )
 from storage.workdays import shift
@@ -99,8 +103,20 @@ def _log(
 _INSERT_ACTIVITY = insert(Activity)
 
 
+# A lone UTF-16 surrogate: JSON (`\\ud800`) and YAML escapes let one through into a
+# str, which can then be neither stored (PostgreSQL, SQLite's UTF-8) nor sent.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_surrogates(text: str, what: str) -> None:
+    """A lone surrogate (JSON lets `\\ud800` through) can't be stored or sent."""
+    if SURROGATE.search(text):
+        raise Invalid(f"The {what} has a broken character (a lone UTF-16 surrogate): retype it.")
+
+
 def _clean_title(title: str, what: str) -> str:
     title = " ".join(title.split())
+    refuse_surrogates(title, f"{what} title")
     if not title:
         raise Invalid("The {what} needs a title.", what=what)
     if len(title) > MAX_TITLE:
@@ -125,6 +141,48 @@ def _require_same_team(plan: Plan, actor: Actor) -> None:
     # Every payload is scoped to the workspace it was authorised for.
     if plan.team_id != actor.team_id:
         raise NotFound("That plan isn't in this workspace.")
+
+
+def require_room(s: Session, plan: Plan, *, tasks: int = 0, milestones: int = 0) -> None:
+    """Refuse a change that would take the plan past its caps (storage.limits)."""
+    if tasks:
+        have = s.scalar(select(func.count()).where(Task.plan_id == plan.id)) or 0
+        if have + tasks > MAX_TASKS_PER_PLAN:
+            raise Invalid(
+                f"A plan holds at most {MAX_TASKS_PER_PLAN} tasks; this one has {have}, "
+                f"and this would add {tasks}. Remove finished work or start a new plan."
+            )
+    if milestones:
+        have = s.scalar(select(func.count()).where(Milestone.plan_id == plan.id)) or 0
+        if have + milestones > MAX_MILESTONES_PER_PLAN:
+            raise Invalid(
+                f"A plan holds at most {MAX_MILESTONES_PER_PLAN} milestones; this one has "
+                f"{have}, and this would add {milestones}."
+            )
+
+
+def person_facts(s: Session, team_id: str, user_id: str) -> PersonFacts | None:
+    row = s.execute(
+        select(Person.home_team_id, Person.is_guest, Person.side_override).where(
+            Person.team_id == team_id, Person.user_id == user_id
+        )
+    ).first()
+    return PersonFacts(row[0], bool(row[1]), row[2]) if row is not None else None
+
+
+def require_internal_holder(
+    s: Session, actor: Actor, plan: Plan, internal: bool, assignee_id: str | None
+) -> None:
+    """Refuse an internal task held by a buyer-side (or unknown) person."""
+    if not internal or assignee_id is None:
+        return
+    if assignee_id == actor.user_id:  # the asker: their side is known already
+        facts: PersonFacts | None = PersonFacts(None, False, actor.side)
+    else:
+        facts = person_facts(s, plan.team_id, assignee_id)
+    reason = can_hold_internal(internal, assignee_id, facts, plan.team_id)
+    if reason:
+        raise Forbidden(reason)
 
 
 def _check_task(plan: Plan, task: Task) -> None:
@@ -301,6 +359,7 @@ def add_milestone(
 ) -> Milestone:
     require_edit(plan, actor)
     title = _clean_title(title, "milestone")
+    require_room(s, plan, milestones=1)
     position = (
         s.scalar(select(func.max(Milestone.position)).where(Milestone.plan_id == plan.id)) or 0
     ) + 1
@@ -415,11 +474,9 @@ def add_task(
     notes: str = "",
 ) -> Task:
     require_edit(plan, actor)
-    title = _clean_title(title, "task")
-    if owner_side not in OWNER_SIDES:
-        raise Invalid("Owner must be buyer, seller or mutual, not “{side}”.", side=owner_side)
-    if internal and actor.side != "seller":
-        raise Forbidden("Only the seller team can add internal tasks.")
+    title = _check_new_task(actor, title, owner_side, internal)
+    require_internal_holder(s, actor, plan, internal, assignee_id)
+    require_room(s, plan, tasks=1)
     if milestone is None:
         milestone = default_milestone(s, actor, plan)
     _check_milestone(plan, milestone)
@@ -456,6 +513,108 @@ def add_task(
     s.flush()
     _log(s, plan, actor, "task.add", task=task, milestone=milestone, after=title)
     return task
+
+
+def _check_new_task(actor: Actor, title: str, owner_side: str, internal: bool) -> str:
+    """The checks every new task passes; returns the cleaned title."""
+    title = _clean_title(title, "task")
+    if owner_side not in OWNER_SIDES:
+        raise Invalid("Owner must be buyer, seller or mutual, not “{side}”.", side=owner_side)
+    if internal and actor.side != "seller":
+        raise Forbidden("Only the seller team can add internal tasks.")
+    return title
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """One of many tasks to add at once (`add_tasks`); nobody holds it yet."""
+
+    title: str
+    milestone: Milestone
+    owner_side: str = "mutual"
+    due: date | None = None
+    due_offset_days: int | None = None
+    due_business: bool = False
+    internal: bool = False
+
+
+def add_tasks(s: Session, actor: Actor, plan: Plan, new: list[NewTask]) -> list[tuple[int, int]]:
+    """Add many tasks (a template laid out) with `add_task`'s checks, in one
+    statement for the rows and one for their activities: the write lock is held
+    for a fixed number of statements, not a round trip per task. Returns
+    (id, #number)s in order."""
+    require_edit(plan, actor)
+    titles = [_check_new_task(actor, t.title, t.owner_side, t.internal) for t in new]
+    for t in new:
+        _check_milestone(plan, t.milestone)
+    if not new:
+        return []
+    require_room(s, plan, tasks=len(new))
+    plan = lock_plan(s, plan.id)
+    first = plan.next_task_number
+    plan.next_task_number = first + len(new)
+    positions = dict(
+        s.execute(
+            select(Task.milestone_id, func.max(Task.position))
+            .where(Task.plan_id == plan.id)
+            .group_by(Task.milestone_id)
+        ).all()
+    )
+    at = clock.now()
+    rows = []
+    for i, (t, title) in enumerate(zip(new, titles, strict=True)):
+        position = positions.get(t.milestone.id, 0) + 1
+        positions[t.milestone.id] = position
+        due = t.due
+        if due is None and t.due_offset_days is not None and plan.target_date is not None:
+            due = shift(plan.target_date, t.due_offset_days, t.due_business, plan.country)
+        rows.append(
+            {
+                "plan_id": plan.id,
+                "milestone_id": t.milestone.id,
+                "number": first + i,
+                "position": position,
+                "title": title,
+                "owner_side": t.owner_side,
+                "assignee_id": None,
+                "status": "not_started",
+                "internal": t.internal,
+                "due_date": due,
+                "due_offset_days": t.due_offset_days,
+                "due_business": t.due_business,
+                "due_pinned": False,
+                "risk": "on_track",
+                "risk_reason": "",
+                "notes": "",
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+    s.flush()  # the plan's next number first, then the rows that depend on it
+    s.execute(insert(Task), rows)  # executemany; RETURNING would go row by row on SQLite
+    ids = s.execute(
+        select(Task.id, Task.number)
+        .where(Task.plan_id == plan.id, Task.number.between(first, first + len(new) - 1))
+        .order_by(Task.number)
+    ).all()
+    s.execute(
+        _INSERT_ACTIVITY,
+        [
+            {
+                "plan_id": plan.id,
+                "task_id": task_id,
+                "milestone_id": row["milestone_id"],
+                "actor_id": actor.user_id,
+                "actor_side": actor.side,
+                "action": "task.add",
+                "before": None,
+                "after": row["title"],
+                "at": at,
+            }
+            for (task_id, _), row in zip(ids, rows, strict=True)
+        ],
+    )
+    return [(task_id, number) for task_id, number in ids]
 
 
 def rename_task(s: Session, actor: Actor, plan: Plan, task: Task, title: str) -> None:
@@ -502,6 +661,7 @@ def remove_task(s: Session, actor: Actor, plan: Plan, task: Task) -> None:
 def assign_task(s: Session, actor: Actor, plan: Plan, task: Task, assignee_id: str | None) -> None:
     require_edit(plan, actor)
     _check_task(plan, task)
+    require_internal_holder(s, actor, plan, task.internal, assignee_id)
     _log(s, plan, actor, "task.assign", task=task, before=task.assignee_id, after=assignee_id)
     task.assignee_id = assignee_id
     task.updated_at = clock.now()

@@ -7,17 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import clock, services
+from storage.limits import MAX_TEMPLATE_TASKS
 from storage.models import Milestone, Plan, Task, TeamTemplate
 from storage.rules import Actor
 from storage.templates import (
     NAME_RE,
     PlanTask,
     Template,
-    TemplateError,
     builtin,
     builtin_names,
     from_plan,
@@ -51,6 +51,22 @@ class TargetPreview:
     moves: list[Move]
     past: list[Move]  # moves that would land before today
     pinned: int  # relative tasks a person pinned by hand: they stay put
+
+
+# --- who may use templates ------------------------------------------------------
+
+TEMPLATES_ARE_SELLERS = (
+    "Templates are the seller team's playbooks: only the seller team can list, show, "
+    "export, import, save, delete or lay them out."
+)
+
+
+def require_seller(actor: Actor) -> None:
+    """Every template command is the seller's: a team template holds the seller's
+    internal tasks, and a built-in one says how the seller works a deal. (A guest
+    can run slash commands; a Slack Connect buyer can't, but is refused the same.)"""
+    if actor.side != "seller":
+        raise services.Forbidden(TEMPLATES_ARE_SELLERS)
 
 
 # --- finding templates -----------------------------------------------------------
@@ -90,32 +106,40 @@ def apply_template(s: Session, actor: Actor, plan: Plan, template: Template, tod
     """Add the template's milestones and tasks to the plan (milestones of the same
     title are reused). Dates are worked back from the plan's target date; a date
     already in the past is flagged, not moved."""
+    require_seller(actor)
     services.require_edit(plan, actor)
     existing = {
         m.title.casefold(): m
         for m in s.scalars(select(Milestone).where(Milestone.plan_id == plan.id))
     }
-    past: list[tuple[int, str, date]] = []
+    new_milestones = {m.title.casefold() for m in template.milestones if m.tasks} - set(existing)
+    # Checked up front, so the refusal names the whole template's milestones
+    # (the tasks are checked by add_tasks; either way nothing is saved).
+    services.require_room(s, plan, milestones=len(new_milestones))
     laid = lay_out(template, plan.target_date, plan.country)
+    new: list[services.NewTask] = []
     for item in laid:
         milestone = existing.get(item.milestone.casefold())
         if milestone is None:
             milestone = services.add_milestone(s, actor, plan, item.milestone)
             existing[item.milestone.casefold()] = milestone
-        task = services.add_task(
-            s,
-            actor,
-            plan,
-            item.title,
-            milestone=milestone,
-            owner_side=item.owner,
-            due=item.due,
-            due_offset_days=item.offset_days,
-            due_business=item.business,
-            internal=item.internal,
+        new.append(
+            services.NewTask(
+                item.title,
+                milestone,
+                owner_side=item.owner,
+                due=item.due,
+                due_offset_days=item.offset_days,
+                due_business=item.business,
+                internal=item.internal,
+            )
         )
-        if item.due is not None and item.due < today:
-            past.append((task.number, task.title, item.due))
+    added = services.add_tasks(s, actor, plan, new)
+    past = [
+        (number, item.title, item.due)
+        for (_, number), item in zip(added, laid, strict=True)
+        if item.due is not None and item.due < today
+    ]
     services.log_plan_event(s, actor, plan, "plan.template", after=template.name)
     return Laid(plan, len(laid), past)
 
@@ -139,6 +163,13 @@ def create_from_template(
 
 
 def plan_as_template(s: Session, plan: Plan, name: str) -> Template:
+    """The plan's structure as a template (internal tasks kept, marked: team
+    templates are seller-only). Refused, before reading it, past a template's caps."""
+    count = s.scalar(select(func.count()).where(Task.plan_id == plan.id)) or 0
+    if count > MAX_TEMPLATE_TASKS:
+        raise services.Invalid(
+            f"This plan has {count} tasks; a template holds at most {MAX_TEMPLATE_TASKS}."
+        )
     milestones = list(
         s.scalars(
             select(Milestone).where(Milestone.plan_id == plan.id).order_by(Milestone.position)
@@ -173,21 +204,15 @@ def plan_as_template(s: Session, plan: Plan, name: str) -> Template:
 
 def save_template(s: Session, actor: Actor, name: str, yaml_text: str) -> Template:
     """Store a team template (replacing one of the same name); the YAML is
-    validated first, so a bad file stores nothing."""
-    if actor.side != "seller":
-        raise services.Forbidden("Only the seller team can keep templates.")
+    validated first (bounded: storage.template_yaml), so a bad file stores nothing.
+    Raises `TemplateError` with the problems in the person's own words, unescaped."""
+    require_seller(actor)
     key = name.strip().lower()
     if not NAME_RE.match(key):
         raise services.Invalid(
             "A template name is lowercase letters, digits, - or _ (e.g. `emea-enterprise`)."
         )
-    try:
-        template = parse_template(yaml_text, name=key)
-    except TemplateError as e:
-        raise services.Invalid(
-            "That template has problems:\n{problems}",
-            problems="\n".join(f"• {p}" for p in e.problems),
-        ) from None
+    template = parse_template(yaml_text, name=key)
     row = s.scalar(
         select(TeamTemplate).where(TeamTemplate.team_id == actor.team_id, TeamTemplate.name == key)
     )
@@ -202,8 +227,7 @@ def save_template(s: Session, actor: Actor, name: str, yaml_text: str) -> Templa
 
 
 def delete_template(s: Session, actor: Actor, name: str) -> None:
-    if actor.side != "seller":
-        raise services.Forbidden("Only the seller team can keep templates.")
+    require_seller(actor)
     key = name.strip().lower()
     row = s.scalar(
         select(TeamTemplate).where(TeamTemplate.team_id == actor.team_id, TeamTemplate.name == key)

@@ -26,7 +26,8 @@ from typing import Any
 
 import yaml
 
-from storage import services
+from storage import services, template_yaml
+from storage.limits import MAX_TEMPLATE_MILESTONES, MAX_TEMPLATE_TASKS
 from storage.workdays import business_days_between, shift
 
 OWNERS = ("buyer", "seller", "mutual")
@@ -187,7 +188,9 @@ def parse_template(text: str, *, name: str | None = None) -> Template:
     """YAML text → a template, or TemplateError listing every problem by line."""
     problems: list[str] = []
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = template_yaml.compose(text)
+    except template_yaml.Refused as e:
+        raise TemplateError([str(e)]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -230,9 +233,23 @@ def parse_template(text: str, *, name: str | None = None) -> Template:
             elif t_node is not None:
                 problems.append(f"line {_line(t_node)}: tasks should be a list")
             milestones.append(MilestoneTemplate(m_title, tuple(tasks)))
+    template = Template(tname, title, description, tuple(milestones))
+    problems.extend(size_problems(template))
     if problems:
         raise TemplateError(problems)
-    return Template(tname, title, description, tuple(milestones))
+    return template
+
+
+def size_problems(t: Template) -> list[str]:
+    """What takes a template past its caps (storage.limits), in words."""
+    problems = []
+    if len(t.milestones) > MAX_TEMPLATE_MILESTONES:
+        problems.append(
+            f"{len(t.milestones)} milestones: a template holds at most {MAX_TEMPLATE_MILESTONES}"
+        )
+    if t.task_count > MAX_TEMPLATE_TASKS:
+        problems.append(f"{t.task_count} tasks: a template holds at most {MAX_TEMPLATE_TASKS}")
+    return problems
 
 
 # --- writing ---------------------------------------------------------------------

@@ -283,8 +283,8 @@ def test_internal_tasks_never_reach_anything_a_buyer_can_read(
             assert "SECRET" not in o.text + json.dumps(o.blocks), o.kind
         else:
             assert o.recipient in ("U0LEX", "W0MIKE")
-            if o.recipient == "W0MIKE":  # a buyer's DM: only about their own task
-                assert "SECRET" not in o.text + json.dumps(o.blocks) or o.kind.startswith("nudge")
+            if o.recipient == "W0MIKE":  # a buyer's DM: never about an internal task
+                assert "SECRET" not in o.text + json.dumps(o.blocks), o.kind
 
 
 # --- digests --------------------------------------------------------------------------

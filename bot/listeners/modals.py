@@ -511,7 +511,7 @@ def _submit_overview(
         plan_id = plan.id
     if form.target is None or form.target == before:
         return (plan_id, None), None
-    text = moved_summary([m for m in moves if not m.internal], form.target, actor.user_id, today)
+    text = moved_summary(moves, form.target, actor.user_id, today)  # keeps to what buyers see
 
     def announce() -> None:
         client.chat_postMessage(channel=channel, text=text)
