@@ -90,7 +90,7 @@ def multi_workspace_app(db: Database) -> Iterator[Harness]:
             card_update_interval=0.0,
         )
         bot = build(settings, db)
-        with serve_wsgi(wsgi_app(bot.app)) as port:
+        with serve_wsgi(wsgi_app(bot.app, bot.deps.db)) as port:
             yield Harness(local, bot, port)
             for publisher in (bot.deps.publisher, bot.deps.home):
                 publisher.flush(10)
