@@ -83,6 +83,9 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         # Listeners answer within the request (no 10 ms ack polling); slow
         # Slack calls go to the card publisher's thread.
         process_before_response=True,
+        # Bolt copies its base logger's level onto each of its loggers (else the
+        # root's): this one is kept at WARNING unless LOG_LEVEL=DEBUG (bot/logs.py).
+        logger=logging.getLogger("slack_bolt"),
     )
     listeners.register(app, deps)
     return MapBot(app=app, deps=deps)

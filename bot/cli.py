@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from bot import logs
 from bot.config import ConfigError, Settings, database_url
 
-log = logging.getLogger("mapbot")
+log = logging.getLogger("bot.cli")  # also when run as `python -m bot.cli`
 
 
 class StartupError(Exception):
@@ -156,7 +156,7 @@ def _check_slack(settings: Settings) -> None:
     from slack_sdk import WebClient
 
     # One try, and slack_sdk's own error lines kept out: the message below says it all.
-    quiet = logging.getLogger("mapbot.slack_check")
+    quiet = logging.getLogger("bot.cli.slack_check")
     quiet.disabled = True
     client = WebClient(
         settings.bot_token, base_url=settings.slack_api_url, timeout=10, logger=quiet

@@ -17,6 +17,12 @@ CHATTY = ("alembic", "slack_bolt", "slack_sdk", "apscheduler", "waitress", "urll
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def _not_the_token_warning(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client (built with that
+    # same token, to carry our retry handlers) wins: true, and nothing to act on.
+    return "`token` will be unused" not in record.getMessage()
+
+
 class JsonFormatter(logging.Formatter):
     """One line per record: time (UTC, ISO 8601), level, logger, message, and
     exc_info (the formatted traceback) when there is one."""
@@ -45,3 +51,7 @@ def configure(level: str = "INFO", fmt: str = "text", stream: TextIO | None = No
     root.setLevel(level)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    for name in ("slack_bolt", "slack_bolt.App"):  # the app's logger, or Bolt's own
+        bolt = logging.getLogger(name)
+        if _not_the_token_warning not in bolt.filters:
+            bolt.addFilter(_not_the_token_warning)
