@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("wheel")
     source = _repository_files(base / "source")
     dist = base / "dist"
-    pip = [sys.executable, "-m", "pip", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dist), str(source)], check=True)
+    # As a release is built: the sdist, then the wheel from the sdist alone.
+    build = [sys.executable, "-m", "build", "--outdir", str(dist), str(source)]
+    subprocess.run(build, check=True, capture_output=True)
+    (sdist,) = dist.glob("mapbot-*.tar.gz")
     (wheel,) = dist.glob("mapbot-*.whl")
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    assert {
+        "tests/fixtures/slack/payloads/LICENSE",
+        "tests/fixtures/slack/manifest-schema/manifest.schema.1.0.0.json",
+        "storage/migrations/versions/0001_initial_schema.py",
+        "deploy/systemd/mapbot.service",
+        "compose.yaml",
+        "Dockerfile",
+    } <= names
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True)
