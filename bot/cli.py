@@ -77,8 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as e:
         return _fail(str(e), 1)
     except OperationalError as e:
-        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        given = getattr(args, "db", None)
+        where = given or make_url(settings.database_url).render_as_string(hide_password=True)
         return _fail(f"database not answering at {where}: {_first_line(e.orig or e)}", 1)
+    except OSError as e:  # a database file that cannot be made or opened
+        return _fail(f"{type(e).__name__}: {e}", 1)
 
 
 def _rank(level: str) -> int:
@@ -91,6 +94,7 @@ def _first_line(error: object) -> str:
 
 
 def _fail(message: str, code: int) -> int:
+    log.debug("the traceback behind the line below", exc_info=True)  # LOG_LEVEL=DEBUG
     print(f"mapbot: {message}", file=sys.stderr)
     return code
 

@@ -194,10 +194,18 @@ class _TeeInput:
         self.stream = stream
         self.seen = bytearray()
 
-    def read(self, *args: Any) -> bytes:
-        data: bytes = self.stream.read(*args)
+    def _keep(self, data: bytes) -> bytes:
         self.seen += data[: 64 * 1024 - len(self.seen)]
         return data
+
+    def read(self, *args: Any) -> bytes:
+        return self._keep(self.stream.read(*args))
+
+    def readline(self, *args: Any) -> bytes:
+        return self._keep(self.stream.readline(*args))
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self._keep(line) for line in self.stream)
 
 
 def timed(handler: WSGIApp) -> WSGIApp:

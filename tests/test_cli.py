@@ -118,6 +118,15 @@ def test_database_url_may_be_a_path_too(tmp_path: Path) -> None:
     assert (tmp_path / "other.db").stat().st_size > 0
 
 
+def test_a_database_file_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    result = mapbot(tmp_path, "db", "upgrade", "--db", "file/plans.db")
+    assert result.returncode == 1
+    assert _one_line(result).startswith("mapbot: FileExistsError")
+    debug = mapbot(tmp_path, "db", "upgrade", "--db", "file/plans.db", LOG_LEVEL="DEBUG")
+    assert "Traceback" in debug.stderr  # LOG_LEVEL=DEBUG shows where it came from
+
+
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     url = f"postgresql://mapbot:s3cret@127.0.0.1:{_closed_port()}/mapbot"
     result = mapbot(tmp_path, "db", "upgrade", DATABASE_URL=url)
