@@ -87,7 +87,7 @@ def _serve_ours(port: int, db_url: str, slack_url: str) -> None:
                     owner_side=("buyer", "seller", "mutual")[t % 3],
                 )
     print(f"plan {plan.id}", flush=True)
-    serve(wsgi_app(bot.app), host="127.0.0.1", port=port, threads=4, _quiet=True)
+    serve(wsgi_app(bot.app, bot.deps.db), host="127.0.0.1", port=port, threads=4, _quiet=True)
 
 
 def _serve_bare(port: int, slack_url: str) -> None:

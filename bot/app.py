@@ -18,6 +18,7 @@ from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.deps import Deps
 from bot.home_publisher import HomePublisher
+from bot.observability import RateLimitCounter
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,13 @@ log = logging.getLogger(__name__)
 
 def web_client(settings: Settings, token: str | None = None) -> WebClient:
     """A Web API client that honours Retry-After on 429 and retries 5xx and
-    dropped connections a few times."""
+    dropped connections a few times; every 429 is counted for /metrics."""
     return WebClient(
         token=token or settings.bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
+            RateLimitCounter(),  # first: it sees every answer and retries none
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=2),
@@ -81,6 +83,9 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         # Listeners answer within the request (no 10 ms ack polling); slow
         # Slack calls go to the card publisher's thread.
         process_before_response=True,
+        # Bolt copies its base logger's level onto each of its loggers (else the
+        # root's): this one is kept at WARNING unless LOG_LEVEL=DEBUG (bot/logs.py).
+        logger=logging.getLogger("slack_bolt"),
     )
     app.use(clean_input.middleware)  # before any listener sees a string of the payload
     listeners.register(app, deps)

@@ -1,14 +1,52 @@
-"""Configuration from the environment (names as in DESIGN.md)."""
+"""Configuration from the environment (names as in DESIGN.md). A bad value is a
+`ConfigError` naming the variable; the CLI prints it on one line and exits 2."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.logs import FORMATS, LEVELS
 from storage.db import default_url, normalise_url
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work, said in one line."""
+
+
+def database_url(value: str, name: str = "DATABASE_URL") -> str:
+    """A SQLAlchemy URL as given, or a plain file path taken as a SQLite file."""
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"{name}: not a database URL or file path: {value!r}") from None
+    return normalise_url(value)
+
+
+def _port(value: str | None) -> int:
+    if value is None:
+        return 3000
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"PORT: not a TCP port (1-65535): {value!r}")
+    return int(value)
+
+
+def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
+    if value is None:
+        return default
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
@@ -21,6 +59,9 @@ class Settings:
     database_url: str = field(default_factory=default_url)
     slack_api_url: str = SLACK_API_DEFAULT
     port: int = 3000
+    host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
+    log_level: str = "INFO"
+    log_format: str = "text"
     # Seconds between two chat.update calls for one workspace: Slack allows
     # about 50 a minute (Tier 3), so 1.2 s keeps us under it with bursts coalesced.
     card_update_interval: float = 1.2
@@ -34,15 +75,20 @@ class Settings:
             return value or None
 
         api = get("SLACK_API_URL") or SLACK_API_DEFAULT
+        if not api.startswith(("http://", "https://")):
+            raise ConfigError(f"SLACK_API_URL: not an http(s) URL: {api!r}")
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
             app_token=get("SLACK_APP_TOKEN"),
             client_id=get("SLACK_CLIENT_ID"),
             client_secret=get("SLACK_CLIENT_SECRET"),
-            database_url=normalise_url(get("DATABASE_URL") or default_url()),
+            database_url=database_url(get("DATABASE_URL") or default_url()),
             slack_api_url=api if api.endswith("/") else api + "/",
-            port=int(get("PORT") or 3000),
+            port=_port(get("PORT")),
+            host=get("HOST") or cls.host,
+            log_level=_choice("LOG_LEVEL", get("LOG_LEVEL"), LEVELS, "INFO"),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
         )
 
     @property

@@ -1,5 +1,5 @@
-"""HTTP mode: `POST /slack/events` and `GET /healthz` as one WSGI app, served by
-waitress (a production WSGI server, pure Python, threaded)."""
+"""HTTP mode: `POST /slack/events`, `GET /healthz` and `GET /metrics` as one WSGI
+app, served by waitress (a production WSGI server, pure Python, threaded)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import observability
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +22,18 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
 
 
-def wsgi_app(app: App) -> WSGIApp:
+def wsgi_app(app: App, db: Database) -> WSGIApp:
     slack = SlackRequestHandler(app)
+    events = observability.timed(slack)
+    ops = observability.endpoints(db)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
+        if path in (observability.HEALTH_PATH, observability.METRICS_PATH):
+            return ops(environ, start_response)
         if path == EVENTS_PATH and method == "POST":
-            return slack(environ, start_response)
+            return events(environ, start_response)
         if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and app.oauth_flow:
             # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back.
             return slack(environ, start_response)
@@ -40,8 +43,10 @@ def wsgi_app(app: App) -> WSGIApp:
     return application
 
 
-def serve(app: App, port: int, host: str = "0.0.0.0", threads: int = 8) -> None:  # noqa: S104
+def serve(wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> None:
+    """Serve until stopped: the whole app (`mapbot serve`) or the health and
+    metrics routes alone (`mapbot worker`)."""
     from waitress import serve as waitress_serve
 
-    log.info("listening on %s:%s (POST %s, GET /healthz)", host, port, EVENTS_PATH)
-    waitress_serve(wsgi_app(app), host=host, port=port, threads=threads, ident="mapbot")
+    log.info("listening on %s:%s", host, port)
+    waitress_serve(wsgi, host=host, port=port, threads=threads, ident="mapbot")

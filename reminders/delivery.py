@@ -27,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.observability import count_deliveries
 from bot.text import escape
 from reminders.outgoing import Outgoing
 from storage import clock, services
@@ -280,6 +281,9 @@ def deliver(
             break
         for item in batch:
             _deliver_one(db, client_for, item, pacer, result, now)
+    count_deliveries(
+        sent=result.sent, recovered=result.recovered, retried=result.retried, failed=result.failed
+    )
     return result
 
 

@@ -1,17 +1,29 @@
-"""Alembic, driven from code so `mapbot db upgrade` needs no alembic.ini."""
+"""Alembic, driven from code so `mapbot db upgrade` needs no alembic.ini.
+
+Replicas that start together all run `upgrade`: on PostgreSQL they queue on an
+advisory lock, so one migrates and the others find the schema at its heads and
+do nothing (without it two would both CREATE the same tables, and one fails).
+SQLite has one writer at a time and one process per file."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 if TYPE_CHECKING:
     from storage.db import Database
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# pg_advisory_lock's key for "migrating MAP bot's schema": any constant the
+# application uses for nothing else (here the ASCII of "mapbotdb").
+MIGRATION_LOCK = 0x6D6170626F746462
 
 
 def alembic_config(db: Database) -> Config:
@@ -24,4 +36,14 @@ def alembic_config(db: Database) -> Config:
 
 def upgrade(db: Database, revision: str = "heads") -> None:
     # "heads": features add their tables in independent migrations off 0001.
-    command.upgrade(alembic_config(db), revision)
+    if db.is_sqlite:
+        command.upgrade(alembic_config(db), revision)
+        return
+    # A session-level lock on a connection of its own, held while Alembic
+    # migrates on another; released even when the migration fails.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(db), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from storage import clock
 from storage.db import Database
@@ -34,11 +35,14 @@ def _private_database(base_url: str) -> str:
     made fresh from the configured one's server; dropped when the run ends."""
     url = make_url(base_url)
     name = f"{url.database}_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    # A server that never answers (a firewall drops the packets) must not hang the run.
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
 
     def drop() -> None:
         for db in [_pg_state.get("db")]:
@@ -57,27 +61,67 @@ def _private_database(base_url: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+# What libpq says when no server answers, and when one answers and refuses the login.
+_UNREACHABLE = (
+    "connection refused",
+    "timeout expired",
+    "timed out",
+    "could not translate host",
+    "no route to host",
+    "network is unreachable",
+)
+_LOGIN_REFUSED = ("authentication failed", "no pg_hba.conf entry", "does not exist")
+
+
+def why_postgres_unusable(error: Exception) -> str | None:
+    """Why the tests cannot use the server at all (a reason to skip), or None when
+    the server answered and let us in, so whatever went wrong is a real failure."""
+    if not isinstance(error, OperationalError):
+        return None
+    said = str(error.orig).strip()
+    first = said.splitlines()[0] if said else type(error.orig).__name__
+    # Connection-time errors only: a "does not exist" here is the role or database.
+    if any(m in said.lower() for m in _LOGIN_REFUSED):
+        return f"PostgreSQL login refused at MAPBOT_TEST_POSTGRES_URL ({first})"
+    if any(m in said.lower() for m in _UNREACHABLE):
+        return f"PostgreSQL server unreachable at MAPBOT_TEST_POSTGRES_URL ({first})"
+    return None
+
+
 def _postgres() -> Database:
-    """One migrated PostgreSQL database per run; skip (or fail in CI) without one."""
+    """One migrated PostgreSQL database per run. No server, or a login refused: a
+    skip saying which (a failure in CI). Anything else, a failing migration above
+    all, fails the test: it is a bug, not a missing server."""
     if "db" in _pg_state:
         return _pg_state["db"]  # type: ignore[return-value]
-    if "error" in _pg_state:
-        _no_postgres(str(_pg_state["error"]))
+    if "skip" in _pg_state:
+        _no_postgres(str(_pg_state["skip"]))
+    if "broken" in _pg_state:
+        pytest.fail(str(_pg_state["broken"]), pytrace=False)
     try:
-        db = Database(_private_database(PG_URL))
+        url = _private_database(PG_URL)
+    except Exception as e:
+        reason = why_postgres_unusable(e)
+        if reason is None:
+            _pg_state["broken"] = f"PostgreSQL test database not created: {e}"
+            raise
+        _pg_state["skip"] = reason
+        _no_postgres(reason)
+    db = Database(url)
+    try:
         db.upgrade()
-    except Exception as e:  # any failure to reach or set up the server
-        _pg_state["error"] = f"{type(e).__name__}: {str(e).splitlines()[0]}"
-        _no_postgres(str(_pg_state["error"]))
+    except Exception as e:
+        _pg_state["broken"] = f"migrations failed on PostgreSQL: {type(e).__name__}: {e}"
+        db.dispose()
+        raise
     _pg_state["db"] = db
     return db
 
 
 def _no_postgres(reason: str) -> None:
-    message = f"PostgreSQL not reachable at MAPBOT_TEST_POSTGRES_URL ({reason})"
     if REQUIRE_PG:
-        pytest.fail(message + " and MAPBOT_REQUIRE_POSTGRES=1", pytrace=False)
-    pytest.skip(message)
+        pytest.fail(reason + " and MAPBOT_REQUIRE_POSTGRES=1", pytrace=False)
+    pytest.skip(reason)
 
 
 def _truncate(db: Database) -> None:

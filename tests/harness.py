@@ -193,7 +193,7 @@ def running_app(db: Database, *, update_interval: float = 0.0) -> Iterator[Harne
             card_update_interval=update_interval,
         )
         bot = build(settings, db)
-        with serve_wsgi(wsgi_app(bot.app)) as port:
+        with serve_wsgi(wsgi_app(bot.app, bot.deps.db)) as port:
             harness = Harness(local, bot, port)
             yield harness
             bot.deps.settle(10)

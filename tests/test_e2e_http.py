@@ -56,7 +56,7 @@ def _setup_plan(h: Harness) -> None:
 
 def test_healthz(h: Harness) -> None:
     resp = h.get("/healthz")
-    assert (resp.status, resp.body) == (200, "ok\n")
+    assert (resp.status, resp.json()["database"]) == (200, "ok")
     assert h.get("/nope").status == 404
 
 

@@ -30,10 +30,10 @@ from storage.models import Activity, Person, Plan, Task
 from storage.readmodel import active_plan
 from storage.rules import Actor
 from tests.conftest import FixedClock
+from tests.fixtures import SLACK_PAYLOADS as SAMPLES
 from tests.harness import BUYER_TEAM, CHANNEL, SELLER_TEAM, Harness, Response, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "slack" / "payloads"
 OTHER = "C0OTHERDEAL"
 LEX = Actor("U0LEX", "seller", SELLER_TEAM)
 

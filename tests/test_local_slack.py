@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,8 +21,8 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.local_slack import LocalSlack, payloads
 from bot.local_slack.text_render import mrkdwn, render_blocks
+from tests.fixtures import SLACK_PAYLOADS as SAMPLES
 
-SAMPLES = Path("/work/shared/slack/payloads")
 TOKEN = "xoxb-test"
 SECRET = "shh"
 

@@ -26,6 +26,7 @@ from bot.local_slack import Call, LocalSlack, payloads
 from bot.server import wsgi_app
 from storage.db import Database
 from storage.models import Activity, Plan, Task
+from tests.fixtures import SLACK_PAYLOADS
 from tests.harness import SECRET, Harness, serve_wsgi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,7 @@ def multi_workspace_app(db: Database) -> Iterator[Harness]:
             card_update_interval=0.0,
         )
         bot = build(settings, db)
-        with serve_wsgi(wsgi_app(bot.app)) as port:
+        with serve_wsgi(wsgi_app(bot.app, bot.deps.db)) as port:
             yield Harness(local, bot, port)
             for publisher in (bot.deps.publisher, bot.deps.home):
                 publisher.flush(10)
@@ -243,11 +244,7 @@ def test_team_b_naming_team_a_task_changes_nothing(h: Harness) -> None:
 
 def test_uninstall_stops_one_workspace_and_keeps_its_data(h: Harness) -> None:
     plan_a, _task_a = two_installed_deals(h)
-    body = json.loads(
-        (
-            ROOT.parent / "shared/slack/payloads/connect-app_uninstalled-app_uninstalled.json"
-        ).read_text()
-    )
+    body = json.loads((SLACK_PAYLOADS / "connect-app_uninstalled-app_uninstalled.json").read_text())
     body.update(team_id=TEAM_A, enterprise_id=None)
     body["authorizations"][0].update(team_id=TEAM_A, enterprise_id=None)
     assert h.signed(json.dumps(body), json_body=True).status == 200

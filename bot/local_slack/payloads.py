@@ -1,6 +1,6 @@
 """Request bodies as Slack sends them to an app, and the signature headers on them.
 
-Shapes follow Slack's samples (/work/shared/slack/payloads). In Slack Connect the
+Shapes follow Slack's samples (tests/fixtures/slack/payloads). In Slack Connect the
 clicker's own workspace is `user.team_id`; the host's is `view.app_installed_team_id`
 for view submissions and `authorizations[].team_id` for events.
 """

@@ -1,0 +1,263 @@
+"""`mapbot` as an operator runs it, in a subprocess: --version, configuration
+errors as one line and exit 2, a refused or unreachable Slack as one line and
+exit 1, Socket Mode with no signing secret, --db as a path, and `serve` /
+`worker` answering on $HOST:$PORT with logs as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from bot.local_slack import LocalSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = "xoxb-good-token"
+OURS = ("SLACK_", "DATABASE_URL", "LOG_", "PORT", "HOST", "MAPBOT_")
+
+
+@pytest.fixture
+def local() -> Iterator[LocalSlack]:
+    with LocalSlack(tokens={GOOD}) as slack:
+        yield slack
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OURS)}
+    env["PYTHONPATH"] = str(ROOT)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/mapbot.db"
+    env.update(extra)
+    return env
+
+
+def mapbot(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path, **env),
+        cwd=tmp_path,
+    )
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_version(tmp_path: Path) -> None:
+    result = mapbot(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"mapbot {version('mapbot')}"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"PORT": "http"}, "PORT: not a TCP port"),
+        ({"PORT": "70000"}, "PORT: not a TCP port"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: 'loud' is not one of DEBUG"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: 'xml' is not one of text, json"),
+        ({"DATABASE_URL": "://nowhere"}, "DATABASE_URL: not a database URL"),
+        ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: not an http(s) URL"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_2(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    result = mapbot(tmp_path, "db", "upgrade", **env)
+    assert result.returncode == 2
+    assert _one_line(result).startswith("mapbot: configuration error: " + says)
+
+
+def test_serve_without_credentials_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = mapbot(tmp_path, "serve", SLACK_BOT_TOKEN=GOOD)
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in _one_line(result)
+
+
+def test_db_upgrade_and_shell_take_a_file_path(tmp_path: Path) -> None:
+    upgraded = mapbot(tmp_path, "db", "upgrade", "--db", "data/plans.db")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == "database is up to date"
+    engine = create_engine(f"sqlite:///{tmp_path}/data/plans.db")
+    assert {"plan", "task", "outbox"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+    shell = mapbot(tmp_path, "shell", "--demo", "--db", "shell.db", stdin="/map status\n")
+    assert shell.returncode == 0, shell.stderr
+    assert "Scare Floor" in shell.stdout and (tmp_path / "shell.db").exists()
+    assert shell.stderr == ""  # no migration chatter on the shell's screen
+
+
+def test_database_url_may_be_a_path_too(tmp_path: Path) -> None:
+    result = mapbot(tmp_path, "db", "upgrade", DATABASE_URL="other.db")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "other.db").stat().st_size > 0
+
+
+def test_a_database_file_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    result = mapbot(tmp_path, "db", "upgrade", "--db", "file/plans.db")
+    assert result.returncode == 1
+    assert _one_line(result).startswith("mapbot: FileExistsError")
+    debug = mapbot(tmp_path, "db", "upgrade", "--db", "file/plans.db", LOG_LEVEL="DEBUG")
+    assert "Traceback" in debug.stderr  # LOG_LEVEL=DEBUG shows where it came from
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://mapbot:s3cret@127.0.0.1:{_closed_port()}/mapbot"
+    result = mapbot(tmp_path, "db", "upgrade", DATABASE_URL=url)
+    assert result.returncode == 1
+    line = _one_line(result)
+    assert line.startswith("mapbot: database not answering at") and "refused" in line
+    assert "s3cret" not in line  # the password is never printed
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_token_slack_refuses_is_one_line(tmp_path: Path, local: LocalSlack, command: str) -> None:
+    result = mapbot(
+        tmp_path,
+        command,
+        SLACK_BOT_TOKEN="xoxb-revoked",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=local.base_url,
+    )
+    assert result.returncode == 1
+    assert _one_line(result) == "mapbot: Slack refused SLACK_BOT_TOKEN: invalid_auth"
+    assert [c.method for c in local.calls] == ["auth.test"]
+
+
+def test_an_unreachable_slack_is_one_line(tmp_path: Path) -> None:
+    api = f"http://127.0.0.1:{_closed_port()}/api/"
+    result = mapbot(
+        tmp_path, "serve", SLACK_BOT_TOKEN=GOOD, SLACK_SIGNING_SECRET="s", SLACK_API_URL=api
+    )
+    assert result.returncode == 1
+    line = _one_line(result)
+    assert line.startswith(f"mapbot: Slack's Web API not reachable at {api}")
+    assert "Connection refused" in line
+
+
+def test_socket_mode_needs_no_signing_secret(tmp_path: Path, local: LocalSlack) -> None:
+    # No SLACK_SIGNING_SECRET: the app starts, and gets as far as asking Slack for
+    # a WebSocket URL with the app token (which this Slack refuses).
+    result = mapbot(
+        tmp_path,
+        "socket",
+        SLACK_BOT_TOKEN=GOOD,
+        SLACK_APP_TOKEN="xapp-1-revoked",
+        SLACK_API_URL=local.base_url,
+    )
+    assert result.returncode == 1
+    assert _one_line(result) == "mapbot: Slack refused SLACK_APP_TOKEN: invalid_auth"
+    opened = local.calls_to("apps.connections.open")
+    assert [c.token for c in opened] == ["xapp-1-revoked"]
+
+
+def test_socket_mode_without_an_app_token_is_a_configuration_error(tmp_path: Path) -> None:
+    result = mapbot(tmp_path, "socket", SLACK_BOT_TOKEN=GOOD)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in _one_line(result)
+
+
+# --- running servers ----------------------------------------------------------------------
+
+
+def _get(url: str, data: bytes | None = None) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, data, timeout=5) as resp:  # noqa: S310 - loopback
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def _wait_for(url: str, proc: subprocess.Popen[str]) -> tuple[int, str]:
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"exited {proc.returncode}: {proc.communicate()[1]}")
+        try:
+            return _get(url)
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"nothing answered at {url}")
+
+
+def _started(tmp_path: Path, command: str, **env: str) -> tuple[subprocess.Popen[str], int]:
+    port = _closed_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", command],
+        env=_env(tmp_path, HOST="127.0.0.1", PORT=str(port), **env),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, port
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    return proc.communicate(timeout=20)[1]
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_answer_health_and_metrics_with_json_logs(
+    tmp_path: Path, local: LocalSlack, command: str
+) -> None:
+    proc, port = _started(
+        tmp_path,
+        command,
+        SLACK_BOT_TOKEN=GOOD,
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=local.base_url,
+        LOG_FORMAT="json",
+    )
+    try:
+        status, body = _wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        assert status == 200, body
+        health = json.loads(body)
+        assert health["database"] == "ok" and health["outbox"]["backlog"] == 0
+        status, metrics = _get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200 and "mapbot_outbox_backlog 0.0" in metrics
+        # An unsigned POST: refused by the app, not served at all by the worker.
+        events = _get(f"http://127.0.0.1:{port}/slack/events", b"command=/map")[0]
+        assert events == (404 if command == "worker" else 401)
+    finally:
+        stderr = _stop(proc)
+    records = [json.loads(line) for line in stderr.splitlines()]
+    assert records, "nothing was logged"
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert f"listening on 127.0.0.1:{port}" in [r["message"] for r in records]
+    # Alembic's INFO lines (one per migration) and the libraries' chatter stay out.
+    assert {r["logger"].split(".")[0] for r in records} <= {"bot", "reminders", "storage"}, records
+
+
+def test_log_level_debug_lets_the_libraries_speak(tmp_path: Path) -> None:
+    quiet = mapbot(tmp_path, "db", "upgrade", "--db", "a.db")
+    loud = mapbot(tmp_path, "db", "upgrade", "--db", "b.db", LOG_LEVEL="debug")
+    assert quiet.stderr == ""
+    assert "alembic.runtime.migration" in loud.stderr and "Running upgrade" in loud.stderr
