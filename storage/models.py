@@ -272,6 +272,13 @@ class Outbox(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set just before chat.postMessage and kept until Slack's answer is recorded:
+    # a row with it and no `ts` may be in Slack already (a crash, a timeout), so
+    # it is looked up, never re-sent blindly. `posting_thread` is the thread it
+    # went into; `lookup_mark` how far an interrupted lookup got (a message ts).
+    posting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posting_thread: Mapped[str | None] = mapped_column(String(32))
+    lookup_mark: Mapped[str | None] = mapped_column(String(32))
 
 
 class ReminderMark(Base):

@@ -1,0 +1,29 @@
+"""outbox: what a send in flight leaves behind, so recovery knows where to look
+
+Revision ID: 0016
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("posting_since", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("posting_thread", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("lookup_mark", sa.String(length=32), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("lookup_mark")
+        batch_op.drop_column("posting_thread")
+        batch_op.drop_column("posting_since")
