@@ -24,14 +24,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.text import escape
 from reminders import recovery
+from reminders import refreshes as refresh_rows
 from reminders.outgoing import Outgoing
-from storage import clock, services
+from storage import clock, pacing, services
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor
@@ -50,6 +51,9 @@ METADATA_EVENT = recovery.METADATA_EVENT
 # After an unanswered send, wait this long before looking: Slack may still be
 # working on it (the client gives up after 10 s).
 SETTLE = timedelta(seconds=15)
+MAX_WAIT = 2.0  # a paced row waits in the worker up to this long, else goes back
+# Refreshes paced per workspace: chat.update is Tier 3 (~50/min), views.publish Tier 4.
+Refresher = Callable[[WebClient, "Claimed"], None]
 ClientFor = Callable[[str], WebClient | None]
 
 
@@ -119,6 +123,8 @@ def queued_keys(s: Session, local_dates: set[date]) -> set[tuple[str, str, str, 
 @dataclass(frozen=True)
 class Claimed:
     id: int
+    kind: str
+    generation: int
     team_id: str
     recipient: str
     text: str
@@ -144,11 +150,24 @@ class Claimed:
         )
 
 
-def claim(db: Database, worker: str, at: datetime, limit: int = 50) -> list[Claimed]:
+def claim(
+    db: Database,
+    worker: str,
+    at: datetime,
+    limit: int = 50,
+    *,
+    messages: bool = True,
+    refreshes: bool = False,
+) -> list[Claimed]:
+    """Take ready rows: messages (nudges, digests, notices), refreshes, or both."""
     ready = or_(
         and_(Outbox.state == "pending", Outbox.next_attempt_at <= at),
         and_(Outbox.state == "sending", Outbox.lease_until < at),
     )
+    if not refreshes:
+        ready = and_(ready, Outbox.kind.not_in(refresh_rows.KINDS))
+    if not messages:
+        ready = and_(ready, Outbox.kind.in_(refresh_rows.KINDS))
     with db.write() as s:
         # Rows of unknown fate first, so one lookup per conversation covers them all.
         query = (
@@ -163,6 +182,8 @@ def claim(db: Database, worker: str, at: datetime, limit: int = 50) -> list[Clai
         claimed = [
             Claimed(
                 r.id,
+                r.kind,
+                r.generation,
                 r.team_id,
                 r.recipient,
                 r.text,
@@ -202,19 +223,21 @@ class DeliveryResult:
 
 
 class Pacer:
-    """About one chat.postMessage a second per channel (Slack's documented pace)."""
+    """About one chat.postMessage a second per channel (Slack's documented pace),
+    kept in the database so every process together stays under it."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, db: Database, interval: float) -> None:
+        self.db = db
         self.interval = interval
-        self._last: dict[str, float] = {}
 
-    def wait(self, channel: str) -> None:
-        if self.interval <= 0:
-            return
-        gap = self._last.get(channel, 0.0) + self.interval - time.monotonic()
-        if gap > 0:
-            time.sleep(gap)
-        self._last[channel] = time.monotonic()
+    def wait(self, key: str, interval: float | None = None) -> float:
+        """Wait for the bucket's turn (at most `limit` seconds); the seconds it
+        still has to wait when that is longer (the caller puts the row back)."""
+        gap = pacing.reserve(self.db, key, self.interval if interval is None else interval, clock.wall())
+        if gap > MAX_WAIT:
+            return gap
+        time.sleep(gap)
+        return 0.0
 
 
 def _thread_ts(db: Database, plan_id: int | None) -> str | None:
@@ -280,18 +303,27 @@ def deliver(
     pace: float = 1.0,
     now: Callable[[], datetime] = clock.now,
     stop_after: int | None = None,
+    refreshers: dict[str, tuple[Refresher, float]] | None = None,
+    messages: bool = True,
 ) -> DeliveryResult:
-    """Send everything ready, a batch at a time, until nothing is left."""
+    """Send everything ready, a batch at a time, until nothing is left. With
+    `refreshers` (kind → how to send it and the workspace's pacing interval)
+    refresh rows go too; `messages=False` sends only those."""
     result = DeliveryResult()
-    pacer = Pacer(pace)
+    pacer = Pacer(db, pace)
     clients = _SingleShot(client_for)
     while stop_after is None or result.sent < stop_after:
-        batch = claim(db, worker, now())
+        at = max(now(), clock.wall()) if refreshers else now()
+        batch = claim(db, worker, at, messages=messages, refreshes=bool(refreshers))
         if not batch:
             break
         settled = _recover(db, clients, batch, result, now)
         for item in batch:
-            if item.id not in settled:
+            if item.id in settled:
+                continue
+            if item.kind in refresh_rows.KINDS:
+                _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
+            else:
                 _deliver_one(db, clients, item, pacer, result, now)
     return result
 
@@ -371,11 +403,14 @@ def _deliver_one(
         _finish(db, item, state="failed", error="workspace_uninstalled")
         result.failed += 1
         return
-    pacer.wait(item.recipient)
+    wait = pacer.wait(f"chat.postMessage:{item.recipient}")
+    if wait:  # another process has this channel's next turns
+        _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
+        return
     thread = _thread_ts(db, item.thread_of_plan)
     # From here until Slack's answer is recorded, the message may be in Slack.
     # Wall-clock time, not the scheduler's instant: it is compared with Slack's ts.
-    _finish(db, item, posting_since=datetime.now(UTC), posting_thread=thread, lookup_mark=None)
+    _finish(db, item, posting_since=clock.wall(), posting_thread=thread, lookup_mark=None)
     try:
         response = client.chat_postMessage(
             channel=item.recipient,
@@ -412,6 +447,82 @@ def _deliver_one(
             _retry_later(db, item, error, result, now, unknown=status >= 500)
     except (OSError, TimeoutError) as e:  # timeouts and dropped connections: unknown fate
         _retry_later(db, item, type(e).__name__, result, now, unknown=True)
+
+
+def _refresh_one(
+    db: Database,
+    client_for: ClientFor,
+    item: Claimed,
+    refresher: tuple[Refresher, float],
+    pacer: Pacer,
+    result: DeliveryResult,
+) -> None:
+    """Render a card or a Home from the database and send it. Idempotent, so a
+    failure is simply tried again; the row is done only when a send that began
+    after its last mark succeeded."""
+    send, interval = refresher
+    client = client_for(item.team_id)
+    if client is None:
+        _finish(db, item, state="failed", error="workspace_uninstalled")
+        return
+    method = "chat.update" if item.kind == refresh_rows.CARD else "views.publish"
+    bucket = f"{method}:{item.team_id}"
+    wait = pacer.wait(bucket, interval)
+    if wait:
+        _finish(db, item, state="pending", next_attempt_at=clock.wall() + timedelta(seconds=wait))
+        return
+    try:
+        send(client, item)
+    except SlackApiError as e:
+        status = e.response.status_code
+        error = str(e.response.get("error") or f"http_{status}")
+        if status == 429:
+            retry = float(
+                e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1))
+            )
+            until = clock.wall() + timedelta(seconds=retry)
+            pacing.hold(db, bucket, until)  # the whole workspace waits, in every process
+            _finish(db, item, state="pending", next_attempt_at=until)
+            result.retried += 1
+        elif error in PERMANENT:
+            log.warning("%s %s: %s", item.kind, item.recipient, error)
+            _finish(db, item, state="failed", error=error)
+            result.failed += 1
+        else:
+            _refresh_later(db, item, error, result)
+        return
+    except (OSError, TimeoutError) as e:
+        _refresh_later(db, item, type(e).__name__, result)
+        return
+    # Done, unless it was marked again meanwhile: then pending for its next turn.
+    again = Outbox.generation != item.generation
+    with db.write() as s:
+        s.execute(
+            update(Outbox)
+            .where(Outbox.id == item.id)
+            .values(
+                state=case((again, "pending"), else_="sent"),
+                # What was just shown is not shown again; a newer notice is.
+                text=case((Outbox.text == item.text, ""), else_=Outbox.text),
+                attempts=0,
+                error=None,
+                next_attempt_at=clock.wall() + timedelta(seconds=interval),
+            )
+        )
+    result.sent += 1
+
+
+def _refresh_later(db: Database, item: Claimed, error: str, result: DeliveryResult) -> None:
+    attempts = item.attempts + 1
+    _finish(
+        db,
+        item,
+        state="pending",
+        attempts=attempts,
+        next_attempt_at=clock.wall() + timedelta(seconds=min(2**attempts, 300)),
+        error=error[:200],
+    )
+    result.retried += 1
 
 
 def _retry_later(

@@ -279,6 +279,19 @@ class Outbox(Base):
     posting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     posting_thread: Mapped[str | None] = mapped_column(String(32))
     lookup_mark: Mapped[str | None] = mapped_column(String(32))
+    # Refreshes (card, Home) coalesce in one row per target: every mark bumps it,
+    # and a send that began before the last mark leaves the row pending.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Pace(Base):
+    """When a Slack rate-limit bucket (a channel's posts, a workspace's updates)
+    may next be used: shared by every process, so together they stay under it."""
+
+    __tablename__ = "pace"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ReminderMark(Base):
