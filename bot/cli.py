@@ -95,6 +95,8 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     if not (settings.bot_token or settings.client_id):
         print("SLACK_BOT_TOKEN (or the OAuth settings) must be set to send.", file=sys.stderr)
         return 2
+    from bot.refresh_worker import RefreshWorker, refreshers
+
     db = Database(settings.database_url)
     db.upgrade()
     client_for = workspaces_for(settings, db).client_for
@@ -105,10 +107,13 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
             print(f"--at: not an ISO-8601 instant: {args.at!r}", file=sys.stderr)
             return 2
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        print(tick(db, at, client_for, pace=args.pace).summary())
+        sending = refreshers(db, settings.card_update_interval)
+        print(tick(db, at, client_for, pace=args.pace, refreshers=sending).summary())
         return 0
     from reminders.scheduler import start_scheduler
 
+    # Cards and Homes too: what web processes marked (or left behind) goes out.
+    RefreshWorker(db, client_for, interval=settings.card_update_interval).start()
     start_scheduler(db, client_for)
     log.info("worker: reminder ticks every minute")
     import threading

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.home_publisher import HomePublisher
-from bot.refresh_worker import RefreshWorker
 from bot.identity import resolve_actor
 from bot.oauth import Workspaces
+from bot.refresh_worker import RefreshWorker
 from storage.db import Database
 from storage.rules import Actor
 

@@ -24,15 +24,20 @@ log = logging.getLogger(__name__)
 POLL = 0.5  # seconds between looks when nothing woke us
 
 
+def refreshers(db: Database, interval: float) -> dict[str, tuple[delivery.Refresher, float]]:
+    """How each refresh kind is sent, and its pacing per workspace: views.publish
+    is Tier 4, chat.update Tier 3, so Homes may go twice as often."""
+    return {
+        refreshes.CARD: (lambda c, item: send_card(db, c, item), interval),
+        refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
+    }
+
+
 class RefreshWorker:
     def __init__(self, db: Database, client_for: ClientFor, *, interval: float) -> None:
         self._db = db
         self._client_for = client_for
-        # views.publish is Tier 4, chat.update Tier 3: Homes may go twice as often.
-        self._refreshers: dict[str, tuple[delivery.Refresher, float]] = {
-            refreshes.CARD: (lambda c, item: send_card(db, c, item), interval),
-            refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
-        }
+        self._refreshers = refreshers(db, interval)
         self._name = f"refresh-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._wakeup = threading.Event()
         self._stopping = threading.Event()

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -231,20 +231,15 @@ class Pacer:
         self.interval = interval
 
     def wait(self, key: str, interval: float | None = None) -> float:
-        """Wait for the bucket's turn (at most `limit` seconds); the seconds it
+        """Wait for the bucket's turn (at most MAX_WAIT seconds); the seconds it
         still has to wait when that is longer (the caller puts the row back)."""
-        gap = pacing.reserve(self.db, key, self.interval if interval is None else interval, clock.wall())
+        gap = pacing.reserve(
+            self.db, key, self.interval if interval is None else interval, clock.wall()
+        )
         if gap > MAX_WAIT:
             return gap
         time.sleep(gap)
         return 0.0
-
-
-def _thread_ts(db: Database, plan_id: int | None) -> str | None:
-    if plan_id is None:
-        return None
-    with db.read() as s:
-        return s.scalar(select(Plan.card_ts).where(Plan.id == plan_id))
 
 
 def _where(recipient: str) -> str:
@@ -407,10 +402,22 @@ def _deliver_one(
     if wait:  # another process has this channel's next turns
         _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
         return
-    thread = _thread_ts(db, item.thread_of_plan)
-    # From here until Slack's answer is recorded, the message may be in Slack.
-    # Wall-clock time, not the scheduler's instant: it is compared with Slack's ts.
-    _finish(db, item, posting_since=clock.wall(), posting_thread=thread, lookup_mark=None)
+    # From here until Slack's answer is recorded, the message may be in Slack
+    # (wall-clock time: it is compared with Slack's ts). One statement notes it
+    # and reads the thread it goes into.
+    with db.write() as s:
+        thread = s.execute(
+            update(Outbox)
+            .where(Outbox.id == item.id)
+            .values(
+                posting_since=clock.wall(),
+                posting_thread=select(Plan.card_ts)
+                .where(Plan.id == Outbox.thread_of_plan)
+                .scalar_subquery(),
+                lookup_mark=None,
+            )
+            .returning(Outbox.posting_thread)
+        ).scalar()
     try:
         response = client.chat_postMessage(
             channel=item.recipient,
@@ -425,10 +432,12 @@ def _deliver_one(
     except SlackApiError as e:
         status = e.response.status_code
         error = str(e.response.get("error") or f"http_{status}")
-        if status == 429:  # refused: not posted
+        if status == 429:  # refused: not posted; the channel waits, in every process
             wait = float(
                 e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1))
             )
+            until = clock.wall() + timedelta(seconds=wait)
+            pacing.hold(db, f"chat.postMessage:{item.recipient}", until)
             _finish(
                 db,
                 item,
@@ -437,7 +446,6 @@ def _deliver_one(
                 next_attempt_at=now() + timedelta(seconds=wait),
             )
             result.retried += 1
-            time.sleep(min(wait, 5.0))
         elif error in PERMANENT:
             _record_failure(db, item, error, now())
             result.failed += 1

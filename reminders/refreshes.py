@@ -75,3 +75,39 @@ def mark(
         },
     )
     s.execute(stmt)
+
+
+def cards_past_midnight(s: Session, at: datetime) -> int:
+    """Mark the card of every plan whose zone's local day has turned since its
+    cards were last brought up to date (once a day per zone, caught up after
+    downtime). How many were marked."""
+    from sqlalchemy import select
+
+    from storage.clock import today_in
+    from storage.models import CardDay, Plan
+
+    zones = set(
+        s.scalars(
+            select(Plan.tz).where(Plan.archived.is_(False), Plan.card_ts.is_not(None)).distinct()
+        )
+    )
+    seen = {c.tz: c for c in s.scalars(select(CardDay))}
+    marked = 0
+    for tz in sorted(zones):
+        day = today_in(tz, at)
+        row = seen.get(tz)
+        if row is not None and row.day >= day:
+            continue
+        if row is None:
+            s.add(CardDay(tz=tz, day=day))
+        else:
+            row.day = day
+        plans = s.execute(
+            select(Plan.id, Plan.team_id).where(
+                Plan.tz == tz, Plan.archived.is_(False), Plan.card_ts.is_not(None)
+            )
+        ).all()
+        for plan_id, team_id in plans:
+            mark(s, CARD, team_id, card_target(plan_id), "", at)
+        marked += len(plans)
+    return marked

@@ -294,6 +294,16 @@ class Pace(Base):
     next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class CardDay(Base):
+    """The local day the cards of plans in a zone were last brought up to date:
+    their relative words ("3 days to go", "overdue") change at local midnight."""
+
+    __tablename__ = "card_day"
+
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+
+
 class ReminderMark(Base):
     """What the last full reminder pass saw (a signature of the data and of which
     zones were past their send time); a tick that would see the same skips the

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -25,6 +26,7 @@ from storage.db import Database
 from storage.models import Outbox, Task
 from storage.readmodel import active_plan
 from storage.rules import Actor
+from tests.conftest import FixedClock
 from tests.harness import (
     BUYER_TEAM,
     CHANNEL,
@@ -215,8 +217,11 @@ def test_the_refresh_a_click_enqueues_is_one_statement(h: Harness, db: Database)
     plan_id, _values = _plan(h, db)
     statements: list[str] = []
 
+    me = threading.get_ident()  # not the worker thread's polling
+
     def count(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
+        if threading.get_ident() == me:
+            statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
@@ -225,3 +230,32 @@ def test_the_refresh_a_click_enqueues_is_one_statement(h: Harness, db: Database)
         event.remove(db.engine, "before_cursor_execute", count)
     writes = [st for st in statements if not st.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
     assert len(writes) == 1 and "outbox" in writes[0].lower(), writes
+
+
+def test_the_card_follows_time_at_local_midnight(
+    h: Harness, db: Database, fixed_clock: FixedClock
+) -> None:
+    """Nothing changes in the plan, yet "10 days to go" must become "9 days to go":
+    once a day per zone, at the plan's local midnight, its card is refreshed."""
+    from reminders.tick import tick
+
+    fixed_clock.set(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # 10:00 in New York
+    assert h.command("create Rollout go-live 2026-12-03").status == 200
+    h.settle()
+    assert "10 days to go" in h.card_text()
+    client_for = h.bot.deps.workspaces.client_for
+    tick(db, fixed_clock(), client_for, pace=0)  # the first pass notes today
+    h.settle()
+    before = len(h.local.calls_to("chat.update"))
+
+    fixed_clock.set(datetime(2026, 11, 24, 4, 59, tzinfo=UTC))  # 23:59 in New York
+    tick(db, fixed_clock(), client_for, pace=0)
+    h.settle()
+    assert len(h.local.calls_to("chat.update")) == before, "not before local midnight"
+
+    fixed_clock.set(datetime(2026, 11, 24, 5, 1, tzinfo=UTC))  # 00:01 in New York
+    tick(db, fixed_clock(), client_for, pace=0)
+    tick(db, fixed_clock() + timedelta(minutes=1), client_for, pace=0)
+    h.settle()
+    assert len(h.local.calls_to("chat.update")) == before + 1, "once, not every tick"
+    assert "9 days to go" in h.card_text()

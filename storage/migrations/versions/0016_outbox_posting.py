@@ -24,6 +24,12 @@ def upgrade() -> None:
             sa.Column("generation", sa.Integer(), server_default="0", nullable=False)
         )
     op.create_table(
+        "card_day",
+        sa.Column("tz", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("tz"),
+    )
+    op.create_table(
         "pace",
         sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
@@ -33,6 +39,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("pace")
+    op.drop_table("card_day")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("generation")
         batch_op.drop_column("lookup_mark")
