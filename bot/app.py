@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.home_publisher import HomePublisher
 from bot.observability import RateLimitCounter
+from bot.refresh_worker import RefreshWorker
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -65,23 +66,28 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     client = web_client(settings)
     workspaces = workspaces_for(settings, db, client)
     store = workspaces.store
-    # views.publish is Tier 4, chat.update Tier 3: Homes may go twice as often.
-    home = HomePublisher(db, workspaces.client_for, interval=settings.card_update_interval / 2)
-    publisher = CardPublisher(
-        db,
-        workspaces.client_for,
-        interval=settings.card_update_interval,
-        on_change=home.plan_changed,
+    # Cards and Homes go out through the outbox; this process's worker sends them
+    # (and whatever a crashed process left), paced per workspace in the database.
+    refresher = RefreshWorker(db, workspaces.client_for, interval=settings.card_update_interval)
+    home = HomePublisher(db, refresher.wake)
+    publisher = CardPublisher(db, refresher.wake)
+    deps = Deps(
+        settings=settings,
+        db=db,
+        publisher=publisher,
+        home=home,
+        workspaces=workspaces,
+        refresher=refresher,
     )
-    deps = Deps(settings=settings, db=db, publisher=publisher, home=home, workspaces=workspaces)
+    refresher.start()
     app = App(
         # The client carries the bot token (single-workspace mode); with OAuth
         # Bolt finds each workspace's token in the installation store.
         client=client,
         signing_secret=settings.signing_secret,
         oauth_settings=oauth.oauth_settings(settings, db, store) if store else None,
-        # Listeners answer within the request (no 10 ms ack polling); slow
-        # Slack calls go to the card publisher's thread.
+        # Listeners answer within the request (no 10 ms ack polling); card and
+        # Home refreshes go through the outbox.
         process_before_response=True,
         # Bolt copies its base logger's level onto each of its loggers (else the
         # root's): this one is kept at WARNING unless LOG_LEVEL=DEBUG (bot/logs.py).

@@ -180,6 +180,7 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.app import workspaces_for
+    from bot.refresh_worker import RefreshWorker, refreshers
     from reminders.tick import tick
     from storage import clock
     from storage.db import Database
@@ -199,12 +200,15 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     client_for = workspaces_for(settings, db).client_for
     if at is not None:
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        print(tick(db, at, client_for, pace=args.pace).summary())
+        sending = refreshers(db, settings.card_update_interval)
+        print(tick(db, at, client_for, pace=args.pace, refreshers=sending).summary())
         return 0
     from bot import observability
     from bot.server import serve
     from reminders.scheduler import start_scheduler
 
+    # Cards and Homes too: what web processes marked (or left behind) goes out.
+    RefreshWorker(db, client_for, interval=settings.card_update_interval).start()
     start_scheduler(db, client_for)
     log.info("worker: reminder ticks every minute")
     serve(observability.endpoints(db), settings.host, settings.port, threads=2)

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.home_publisher import HomePublisher
 from bot.identity import resolve_actor
 from bot.oauth import Workspaces
+from bot.refresh_worker import RefreshWorker
 from storage.db import Database
 from storage.rules import Actor
 
@@ -24,14 +25,14 @@ class Deps:
     publisher: CardPublisher
     home: HomePublisher
     workspaces: Workspaces
+    refresher: RefreshWorker
 
     def settle(self, timeout: float = 10.0) -> bool:
-        """Wait until the background senders are idle (tests, the shell, shutdown)."""
-        return self.publisher.flush(timeout) and self.home.flush(timeout)
+        """Wait until every card and Home refresh is sent (tests, the shell, shutdown)."""
+        return self.refresher.flush(timeout)
 
     def stop(self) -> None:
-        self.publisher.stop()
-        self.home.stop()
+        self.refresher.stop()
 
     def actor(
         self, context: BoltContext, client: WebClient, user: dict[str, Any] | None

@@ -4,11 +4,12 @@
   (two schedulers, a late tick, a restart) is the same row.
 - `claim` takes ready rows with a lease: FOR UPDATE SKIP LOCKED on PostgreSQL,
   BEGIN IMMEDIATE on SQLite, so two workers never take the same row.
-- `deliver` sends and records Slack's `ts` at once. The one window no database
-  can close is a crash after Slack accepted a message and before we recorded
-  it; every message carries its key in Slack's message metadata, and a row whose
-  lease ran out is first looked for in the channel's history, so it is marked
-  sent instead of sent twice.
+- `deliver` notes that a send begins (`posting_since`), sends, and records
+  Slack's `ts` at once. The one window no database can close is Slack accepting
+  a message whose answer we never record (a crash, a timeout): such a row is
+  looked up in Slack before anything else happens to it (`reminders.recovery`),
+  so it is marked sent instead of sent twice. A send Slack refused for sure
+  (429, `ok: false`) is simply sent again later.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.observability import count_deliveries
+from bot.observability import RateLimitCounter, count_deliveries
 from bot.text import escape
+from reminders import recovery
+from reminders import refreshes as refresh_rows
 from reminders.outgoing import Outgoing
-from storage import clock, services
+from storage import clock, pacing, services
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor
@@ -45,7 +48,13 @@ PERMANENT = {
     "user_not_found",
 }
 MAX_ATTEMPTS = 6
-METADATA_EVENT = "mapbot_outbox"
+METADATA_EVENT = recovery.METADATA_EVENT
+# After an unanswered send, wait this long before looking: Slack may still be
+# working on it (the client gives up after 10 s).
+SETTLE = timedelta(seconds=15)
+MAX_WAIT = 2.0  # a paced row waits in the worker up to this long, else goes back
+# Refreshes paced per workspace: chat.update is Tier 3 (~50/min), views.publish Tier 4.
+Refresher = Callable[[WebClient, "Claimed"], None]
 ClientFor = Callable[[str], WebClient | None]
 
 
@@ -115,6 +124,8 @@ def queued_keys(s: Session, local_dates: set[date]) -> set[tuple[str, str, str, 
 @dataclass(frozen=True)
 class Claimed:
     id: int
+    kind: str
+    generation: int
     team_id: str
     recipient: str
     text: str
@@ -122,22 +133,58 @@ class Claimed:
     thread_of_plan: int | None
     attempts: int
     key: str
-    recovering: bool  # a previous claimer's lease ran out: it may have sent it
+    posting_since: datetime | None  # a send began and its answer was never recorded
+    posting_thread: str | None
+    lookup_mark: str | None
+
+    def suspect(self) -> recovery.Suspect | None:
+        if self.posting_since is None:
+            return None
+        return recovery.Suspect(
+            self.id,
+            self.team_id,
+            self.recipient,
+            self.posting_thread,
+            clock.as_utc(self.posting_since),
+            self.key,
+            self.lookup_mark,
+        )
 
 
-def claim(db: Database, worker: str, at: datetime, limit: int = 50) -> list[Claimed]:
+def claim(
+    db: Database,
+    worker: str,
+    at: datetime,
+    limit: int = 50,
+    *,
+    messages: bool = True,
+    refreshes: bool = False,
+) -> list[Claimed]:
+    """Take ready rows: messages (nudges, digests, notices), refreshes, or both."""
     ready = or_(
         and_(Outbox.state == "pending", Outbox.next_attempt_at <= at),
         and_(Outbox.state == "sending", Outbox.lease_until < at),
     )
+    if not refreshes:
+        ready = and_(ready, Outbox.kind.not_in(refresh_rows.KINDS))
+    if not messages:
+        ready = and_(ready, Outbox.kind.in_(refresh_rows.KINDS))
     with db.write() as s:
-        query = select(Outbox).where(ready).order_by(Outbox.id).limit(limit)
+        # Rows of unknown fate first, so one lookup per conversation covers them all.
+        query = (
+            select(Outbox)
+            .where(ready)
+            .order_by(Outbox.posting_since.is_(None), Outbox.id)
+            .limit(limit)
+        )
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         rows = list(s.scalars(query))
         claimed = [
             Claimed(
                 r.id,
+                r.kind,
+                r.generation,
                 r.team_id,
                 r.recipient,
                 r.text,
@@ -145,7 +192,9 @@ def claim(db: Database, worker: str, at: datetime, limit: int = 50) -> list[Clai
                 r.thread_of_plan,
                 r.attempts,
                 key_of(r),
-                r.state == "sending",
+                r.posting_since if r.ts is None else None,
+                r.posting_thread,
+                r.lookup_mark,
             )
             for r in rows
         ]
@@ -175,44 +224,23 @@ class DeliveryResult:
 
 
 class Pacer:
-    """About one chat.postMessage a second per channel (Slack's documented pace)."""
+    """About one chat.postMessage a second per channel (Slack's documented pace),
+    kept in the database so every process together stays under it."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, db: Database, interval: float) -> None:
+        self.db = db
         self.interval = interval
-        self._last: dict[str, float] = {}
 
-    def wait(self, channel: str) -> None:
-        if self.interval <= 0:
-            return
-        gap = self._last.get(channel, 0.0) + self.interval - time.monotonic()
-        if gap > 0:
-            time.sleep(gap)
-        self._last[channel] = time.monotonic()
-
-
-def _thread_ts(db: Database, plan_id: int | None) -> str | None:
-    if plan_id is None:
-        return None
-    with db.read() as s:
-        return s.scalar(select(Plan.card_ts).where(Plan.id == plan_id))
-
-
-def _already_sent(client: WebClient, item: Claimed, since: datetime) -> str | None:
-    """After a crash: the ts of a message carrying this key, if Slack has one."""
-    channel = item.recipient
-    if channel[:1] in ("U", "W"):
-        channel = client.conversations_open(users=channel)["channel"]["id"]
-    history = client.conversations_history(
-        channel=channel,
-        oldest=f"{since.timestamp() - 3600:.6f}",
-        include_all_metadata=True,
-        limit=200,
-    )
-    for message in history.get("messages") or []:
-        payload = ((message.get("metadata") or {}).get("event_payload")) or {}
-        if payload.get("key") == item.key:
-            return str(message.get("ts"))
-    return None
+    def wait(self, key: str, interval: float | None = None) -> float:
+        """Wait for the bucket's turn (at most MAX_WAIT seconds); the seconds it
+        still has to wait when that is longer (the caller puts the row back)."""
+        gap = pacing.reserve(
+            self.db, key, self.interval if interval is None else interval, clock.wall()
+        )
+        if gap > MAX_WAIT:
+            return gap
+        time.sleep(gap)
+        return 0.0
 
 
 def _where(recipient: str) -> str:
@@ -271,20 +299,100 @@ def deliver(
     pace: float = 1.0,
     now: Callable[[], datetime] = clock.now,
     stop_after: int | None = None,
+    refreshers: dict[str, tuple[Refresher, float]] | None = None,
+    messages: bool = True,
 ) -> DeliveryResult:
-    """Send everything ready, a batch at a time, until nothing is left."""
+    """Send everything ready, a batch at a time, until nothing is left. With
+    `refreshers` (kind → how to send it and the workspace's pacing interval)
+    refresh rows go too; `messages=False` sends only those."""
     result = DeliveryResult()
-    pacer = Pacer(pace)
+    pacer = Pacer(db, pace)
+    clients = _SingleShot(client_for)
     while stop_after is None or result.sent < stop_after:
-        batch = claim(db, worker, now())
+        at = max(now(), clock.wall()) if refreshers else now()
+        batch = claim(db, worker, at, messages=messages, refreshes=bool(refreshers))
         if not batch:
             break
+        settled = _recover(db, clients, batch, result, now)
         for item in batch:
-            _deliver_one(db, client_for, item, pacer, result, now)
+            if item.id in settled:
+                continue
+            if item.kind in refresh_rows.KINDS:
+                _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
+            else:
+                _deliver_one(db, clients, item, pacer, result, now)
     count_deliveries(
         sent=result.sent, recovered=result.recovered, retried=result.retried, failed=result.failed
     )
     return result
+
+
+class _SingleShot:
+    """Each workspace's client without blind retries: a POST retried after a
+    dropped connection or a 5xx may post twice. The outbox decides what to resend."""
+
+    def __init__(self, client_for: ClientFor) -> None:
+        self._client_for = client_for
+        self._clients: dict[str, WebClient | None] = {}
+
+    def __call__(self, team_id: str) -> WebClient | None:
+        if team_id not in self._clients:
+            c = self._client_for(team_id)
+            self._clients[team_id] = (
+                WebClient(
+                    token=c.token,
+                    base_url=c.base_url,
+                    timeout=c.timeout,
+                    # Only the handlers that retry nothing (the 429 counter).
+                    retry_handlers=[h for h in c.retry_handlers if isinstance(h, RateLimitCounter)],
+                )
+                if c is not None
+                else None
+            )
+        return self._clients[team_id]
+
+
+def _recover(
+    db: Database,
+    client_for: ClientFor,
+    batch: list[Claimed],
+    result: DeliveryResult,
+    now: Callable[[], datetime],
+) -> set[int]:
+    """Look up the rows whose send may have reached Slack, one lookup per
+    conversation; the ids settled here (found, or to look up again later)."""
+    suspects = [s for s in (i.suspect() for i in batch) if s is not None]
+    settled: set[int] = set()
+    for (team_id, recipient, thread_ts), rows in recovery.groups(suspects).items():
+        client = client_for(team_id)
+        if client is None:
+            continue  # uninstalled: _deliver_one records it
+        verdict = recovery.look_up(client, recipient, thread_ts, rows)
+        for row_id, ts in verdict.found.items():
+            _finish_id(db, row_id, state="sent", ts=ts, error=None)
+            result.recovered += 1
+        if verdict.unknown:
+            wait = timedelta(seconds=max(verdict.retry_after, 60.0))
+            with db.write() as s:
+                s.execute(
+                    update(Outbox)
+                    .where(Outbox.id.in_(verdict.unknown))
+                    .values(
+                        state="pending",
+                        next_attempt_at=now() + wait,
+                        lookup_mark=verdict.mark,
+                        error=f"lookup: {verdict.error}"[:200],
+                    )
+                )
+            result.retried += len(verdict.unknown)
+        settled.update(verdict.found)
+        settled.update(verdict.unknown)
+    return settled
+
+
+def _finish_id(db: Database, row_id: int, **values: object) -> None:
+    with db.write() as s:
+        s.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 
 
 def _deliver_one(
@@ -300,19 +408,32 @@ def _deliver_one(
         _finish(db, item, state="failed", error="workspace_uninstalled")
         result.failed += 1
         return
+    wait = pacer.wait(f"chat.postMessage:{item.recipient}")
+    if wait:  # another process has this channel's next turns
+        _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
+        return
+    # From here until Slack's answer is recorded, the message may be in Slack
+    # (wall-clock time: it is compared with Slack's ts). One statement notes it
+    # and reads the thread it goes into.
+    with db.write() as s:
+        thread = s.execute(
+            update(Outbox)
+            .where(Outbox.id == item.id)
+            .values(
+                posting_since=clock.wall(),
+                posting_thread=select(Plan.card_ts)
+                .where(Plan.id == Outbox.thread_of_plan)
+                .scalar_subquery(),
+                lookup_mark=None,
+            )
+            .returning(Outbox.posting_thread)
+        ).scalar()
     try:
-        if item.recovering:
-            ts = _already_sent(client, item, now())
-            if ts is not None:
-                _finish(db, item, state="sent", ts=ts)
-                result.recovered += 1
-                return
-        pacer.wait(item.recipient)
         response = client.chat_postMessage(
             channel=item.recipient,
             text=item.text,
             blocks=item.blocks or None,
-            thread_ts=_thread_ts(db, item.thread_of_plan),
+            thread_ts=thread,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"key": item.key}},
             unfurl_links=False,
         )
@@ -321,38 +442,131 @@ def _deliver_one(
     except SlackApiError as e:
         status = e.response.status_code
         error = str(e.response.get("error") or f"http_{status}")
-        if status == 429:
+        if status == 429:  # refused: not posted; the channel waits, in every process
             wait = float(
                 e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1))
             )
-            _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
+            until = clock.wall() + timedelta(seconds=wait)
+            pacing.hold(db, f"chat.postMessage:{item.recipient}", until)
+            _finish(
+                db,
+                item,
+                state="pending",
+                posting_since=None,
+                next_attempt_at=now() + timedelta(seconds=wait),
+            )
             result.retried += 1
-            time.sleep(min(wait, 5.0))
         elif error in PERMANENT:
             _record_failure(db, item, error, now())
             result.failed += 1
             result.errors.append(error)
         else:
-            _retry_later(db, item, error, result, now)
-    except (OSError, TimeoutError) as e:  # timeouts and dropped connections
-        _retry_later(db, item, type(e).__name__, result, now)
+            # An `ok: false` answer was not posted; a 5xx may have been.
+            _retry_later(db, item, error, result, now, unknown=status >= 500)
+    except (OSError, TimeoutError) as e:  # timeouts and dropped connections: unknown fate
+        _retry_later(db, item, type(e).__name__, result, now, unknown=True)
 
 
-def _retry_later(
-    db: Database, item: Claimed, error: str, result: DeliveryResult, now: Callable[[], datetime]
+def _refresh_one(
+    db: Database,
+    client_for: ClientFor,
+    item: Claimed,
+    refresher: tuple[Refresher, float],
+    pacer: Pacer,
+    result: DeliveryResult,
 ) -> None:
-    attempts = item.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
-        _record_failure(db, item, error, now())
-        result.failed += 1
+    """Render a card or a Home from the database and send it. Idempotent, so a
+    failure is simply tried again; the row is done only when a send that began
+    after its last mark succeeded."""
+    send, interval = refresher
+    client = client_for(item.team_id)
+    if client is None:
+        _finish(db, item, state="failed", error="workspace_uninstalled")
         return
-    backoff = timedelta(seconds=2**attempts)
+    method = "chat.update" if item.kind == refresh_rows.CARD else "views.publish"
+    bucket = f"{method}:{item.team_id}"
+    wait = pacer.wait(bucket, interval)
+    if wait:
+        _finish(db, item, state="pending", next_attempt_at=clock.wall() + timedelta(seconds=wait))
+        return
+    try:
+        send(client, item)
+    except SlackApiError as e:
+        status = e.response.status_code
+        error = str(e.response.get("error") or f"http_{status}")
+        if status == 429:
+            retry = float(
+                e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1))
+            )
+            until = clock.wall() + timedelta(seconds=retry)
+            pacing.hold(db, bucket, until)  # the whole workspace waits, in every process
+            _finish(db, item, state="pending", next_attempt_at=until)
+            result.retried += 1
+        elif error in PERMANENT:
+            log.warning("%s %s: %s", item.kind, item.recipient, error)
+            _finish(db, item, state="failed", error=error)
+            result.failed += 1
+        else:
+            _refresh_later(db, item, error, result)
+        return
+    except (OSError, TimeoutError) as e:
+        _refresh_later(db, item, type(e).__name__, result)
+        return
+    # Done, unless it was marked again meanwhile: then pending for its next turn.
+    again = Outbox.generation != item.generation
+    with db.write() as s:
+        s.execute(
+            update(Outbox)
+            .where(Outbox.id == item.id)
+            .values(
+                state=case((again, "pending"), else_="sent"),
+                # What was just shown is not shown again; a newer notice is.
+                text=case((Outbox.text == item.text, ""), else_=Outbox.text),
+                attempts=0,
+                error=None,
+                next_attempt_at=clock.wall() + timedelta(seconds=interval),
+            )
+        )
+    result.sent += 1
+
+
+def _refresh_later(db: Database, item: Claimed, error: str, result: DeliveryResult) -> None:
+    attempts = item.attempts + 1
     _finish(
         db,
         item,
         state="pending",
         attempts=attempts,
-        next_attempt_at=now() + backoff,
+        next_attempt_at=clock.wall() + timedelta(seconds=min(2**attempts, 300)),
         error=error[:200],
+    )
+    result.retried += 1
+
+
+def _retry_later(
+    db: Database,
+    item: Claimed,
+    error: str,
+    result: DeliveryResult,
+    now: Callable[[], datetime],
+    *,
+    unknown: bool,
+) -> None:
+    """Again later; a send of unknown fate keeps `posting_since`, so it is looked
+    up first, and is never given up on as failed while it may have arrived."""
+    attempts = item.attempts + 1
+    if attempts >= MAX_ATTEMPTS and not unknown:
+        _record_failure(db, item, error, now())
+        result.failed += 1
+        return
+    backoff = timedelta(seconds=min(2**attempts, 3600))
+    _finish(
+        db,
+        item,
+        state="pending",
+        attempts=attempts,
+        next_attempt_at=now() + (max(backoff, SETTLE) if unknown else backoff),
+        error=error[:200],
+        **({} if unknown else {"posting_since": None}),
     )
     result.retried += 1

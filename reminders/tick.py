@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders import delivery
+from reminders import delivery, refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
 from storage import clock
@@ -119,11 +119,23 @@ def _full_pass(db: Database, at: datetime) -> tuple[int, int]:
 
 
 def tick(
-    db: Database, at: datetime, client_for: delivery.ClientFor, *, pace: float = 1.0
+    db: Database,
+    at: datetime,
+    client_for: delivery.ClientFor,
+    *,
+    pace: float = 1.0,
+    refreshers: dict[str, tuple[delivery.Refresher, float]] | None = None,
 ) -> TickResult:
+    with db.write() as s:  # "3 days to go" becomes "2 days to go" at local midnight
+        refreshes.cards_past_midnight(s, at)
     due, queued = plan_pass(db, at)
     # A pass "at" a later instant (`mapbot tick --at`) may deliver what it queued.
     sent = delivery.deliver(
-        db, client_for, worker_id(), pace=pace, now=lambda: max(at, clock.now())
+        db,
+        client_for,
+        worker_id(),
+        pace=pace,
+        now=lambda: max(at, clock.now()),
+        refreshers=refreshers,
     )
     return TickResult(due, queued, sent)

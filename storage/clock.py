@@ -14,6 +14,12 @@ def now() -> datetime:
     return _now()
 
 
+def wall() -> datetime:
+    """Real time, whatever `now` says: Slack's rate limits and message timestamps
+    know no simulated clock (the shell's /clock, `mapbot tick --at`, tests)."""
+    return datetime.now(UTC)
+
+
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     """Replace the clock (None restores the real one)."""
     global _now

@@ -71,7 +71,16 @@ class Database:
         self._write_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.is_sqlite else nullcontext()
         )
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # A read model is several SELECTs (plan, milestones, tasks…): on PostgreSQL
+        # they share one snapshot, or a write committed between two of them shows
+        # a task whose milestone the first did not see. Read-only: never a
+        # serialization failure. (SQLite's read transaction is a snapshot already.)
+        read_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+        self._read = sessionmaker(read_engine, expire_on_commit=False)
         self._write = sessionmaker(write_engine, expire_on_commit=False)
 
     @contextmanager

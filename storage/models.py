@@ -272,6 +272,36 @@ class Outbox(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set just before chat.postMessage and kept until Slack's answer is recorded:
+    # a row with it and no `ts` may be in Slack already (a crash, a timeout), so
+    # it is looked up, never re-sent blindly. `posting_thread` is the thread it
+    # went into; `lookup_mark` how far an interrupted lookup got (a message ts).
+    posting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posting_thread: Mapped[str | None] = mapped_column(String(32))
+    lookup_mark: Mapped[str | None] = mapped_column(String(32))
+    # Refreshes (card, Home) coalesce in one row per target: every mark bumps it,
+    # and a send that began before the last mark leaves the row pending.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Pace(Base):
+    """When a Slack rate-limit bucket (a channel's posts, a workspace's updates)
+    may next be used: shared by every process, so together they stay under it."""
+
+    __tablename__ = "pace"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CardDay(Base):
+    """The local day the cards of plans in a zone were last brought up to date:
+    their relative words ("3 days to go", "overdue") change at local midnight."""
+
+    __tablename__ = "card_day"
+
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
 
 
 class ReminderMark(Base):

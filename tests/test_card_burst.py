@@ -8,12 +8,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
 from sqlalchemy import func, select
 
 from bot import ids
-from bot.coalesce import Coalescer
 from storage import services
 from storage.db import Database
 from storage.models import Task
@@ -97,45 +94,3 @@ def test_a_429_is_waited_out_as_retry_after_says(h: Harness, db: Database) -> No
     assert (refused.status, retried.status) == (429, 200)
     assert retried.at - refused.at >= 1.0, "Slack said to wait a second"
     assert "1 of 3 tasks done" in h.card_text()
-
-
-# --- the sender itself -----------------------------------------------------------
-
-
-def _ratelimited(seconds: str) -> SlackApiError:
-    response = SlackResponse(
-        client=None,
-        http_verb="POST",
-        api_url="http://localhost/api/chat.update",
-        req_args={},
-        data={"ok": False, "error": "ratelimited"},
-        headers={"Retry-After": seconds},
-        status_code=429,
-    )
-    return SlackApiError("ratelimited", response)
-
-
-def test_a_429_the_client_gave_up_on_holds_that_workspace_only() -> None:
-    """After slack_sdk's own retries, the key goes back in the queue behind Retry-After,
-    merged with what was marked meanwhile, and other workspaces carry on."""
-    sent: list[tuple[str, int, bool, float]] = []
-    fail = {"T0A": 1}
-    t0 = time.monotonic()
-
-    def send(team: str, key: int, repost: bool) -> bool:
-        if fail.get(team):
-            fail[team] -= 1
-            worker.mark(team, key, True)  # a newer mark arrives while this one fails
-            raise _ratelimited("0.5")
-        sent.append((team, key, repost, time.monotonic() - t0))
-        return True
-
-    worker: Coalescer[int, bool] = Coalescer("test", send, interval=0.0, merge=lambda a, b: a or b)
-    worker.mark("T0A", 1, False)
-    worker.mark("T0B", 2, False)
-    assert worker.flush(5)
-    worker.stop()
-    by_team = {team: (key, repost, at) for team, key, repost, at in sent}
-    assert set(by_team) == {"T0A", "T0B"} and len(sent) == 2, sent
-    assert by_team["T0A"][:2] == (1, True), "sent once, with the newer mark merged in"
-    assert by_team["T0A"][2] >= 0.5 > by_team["T0B"][2]

@@ -58,7 +58,7 @@ def send_event(h: Harness, event: dict[str, Any], *, team: str = SELLER_TEAM) ->
 
 def open_home(h: Harness, user: str) -> dict[str, Any]:
     send_event(h, {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"})
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     view = h.local.home_view(user)
     assert view is not None, f"no Home published for {user}"
     return view
@@ -209,7 +209,7 @@ def test_complete_from_home_changes_task_card_and_homes(h: Harness, db: Database
     )
     assert h.signed(body).status == 200
     h.settle()
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     assert status_of(db, nda) == "completed"
     assert len(h.local.calls_to("chat.update")) > updates
     assert "~Sign the NDA~" in h.card_text()
@@ -220,12 +220,12 @@ def test_complete_from_home_changes_task_card_and_homes(h: Harness, db: Database
 
 def test_card_click_refreshes_the_assignee_and_the_clicker(h: Harness, db: Database) -> None:
     two_deals(h)
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     before = len(h.local.calls_to("views.publish"))
     value = h.button_value(ids.TASK_COMPLETE, 1)  # mike's task, completed by lex
     h.click(ids.TASK_COMPLETE, value, user="U0LEX", user_team=SELLER_TEAM)
     h.settle()
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     published = {c.params["user_id"] for c in h.local.calls_to("views.publish")[before:]}
     assert {"W0MIKE", "U0LEX"} <= published
     mike = h.local.home_view("W0MIKE")
@@ -246,7 +246,7 @@ def test_refused_home_clicks_change_nothing_and_say_why(h: Harness, db: Database
             h, view, ids.TASK_COMPLETE, value, user="W0MIKE", user_team=BUYER_TEAM
         )
         assert h.signed(body).status == 200
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     assert status_of(db, internal) == "not_started"
     assert status_of(db, other_task) == "not_started"
     notice = h.local.home_view("W0MIKE")
@@ -376,7 +376,7 @@ def test_channel_shared_and_unshared_are_recorded_on_the_plan(h: Harness, db: Da
 def test_user_change_keeps_time_zones_current(h: Harness, db: Database) -> None:
     two_deals(h)
     # Let background Home refreshes (which may look lex up in users.info) finish first.
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     with db.write() as s:  # lex is someone we know
         services.upsert_person(
             s, SELLER_TEAM, "U0LEX", home_team_id=SELLER_TEAM, name="lex", tz=None, is_guest=False
@@ -401,7 +401,7 @@ def test_user_change_keeps_time_zones_current(h: Harness, db: Database) -> None:
 @pytest.mark.parametrize("sample", ["app_uninstalled", "tokens_revoked"])
 def test_uninstall_stops_sending_and_keeps_the_data(h: Harness, db: Database, sample: str) -> None:
     two_deals(h)
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     body = _connect_sample(f"connect-{sample}-{sample}.json")
     body.update(team_id=SELLER_TEAM, enterprise_id=None)
     body["authorizations"][0].update(team_id=SELLER_TEAM, enterprise_id=None)
@@ -414,7 +414,7 @@ def test_uninstall_stops_sending_and_keeps_the_data(h: Harness, db: Database, sa
     h.bot.deps.publisher.refresh(SELLER_TEAM, plan.id)
     h.bot.deps.home.refresh_user(SELLER_TEAM, "U0LEX")
     h.settle()
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     assert len(h.local.calls) == calls, "nothing more is sent to that workspace"
     with db.read() as s:
         assert s.scalar(select(Plan.id).where(Plan.team_id == SELLER_TEAM)) is not None

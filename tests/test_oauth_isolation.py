@@ -92,9 +92,8 @@ def multi_workspace_app(db: Database) -> Iterator[Harness]:
         bot = build(settings, db)
         with serve_wsgi(wsgi_app(bot.app, bot.deps.db)) as port:
             yield Harness(local, bot, port)
-            for publisher in (bot.deps.publisher, bot.deps.home):
-                publisher.flush(10)
-                publisher.stop()
+            bot.deps.settle(10)
+            bot.deps.stop()
 
 
 @pytest.fixture
@@ -158,7 +157,7 @@ def two_installed_deals(h: Harness) -> tuple[int, int]:
     command(h, "create Acme rollout", user="U0ANNA", team=TEAM_A, channel=CHANNEL_A)
     command(h, "add Acme secret task owner buyer", user="U0ANNA", team=TEAM_A, channel=CHANNEL_A)
     command(h, "create Beta rollout", user="U0BEA", team=TEAM_B, channel=CHANNEL_B)
-    h.bot.deps.publisher.flush(10)
+    h.bot.deps.settle(10)
     with h.bot.deps.db.read() as s:
         plan = s.scalars(select(Plan).where(Plan.team_id == TEAM_A)).one()
         task_id = s.scalars(select(Task.id).where(Task.plan_id == plan.id)).one()
@@ -227,7 +226,7 @@ def test_team_b_naming_team_a_task_changes_nothing(h: Harness) -> None:
         values={ids.F_TITLE: {ids.F_TITLE: {"type": "plain_text_input", "value": "Pwned"}}},
     )
     assert h.signed(submission).status == 200
-    h.bot.deps.publisher.flush(10)
+    h.bot.deps.settle(10)
     assert snapshot(db) == before
     refusals = [e.text for e in h.local.ephemerals(user="U0BEA") if ":no_entry:" in e.text]
     assert len(refusals) == 2 and not any("Acme" in t for t in refusals)
@@ -236,7 +235,7 @@ def test_team_b_naming_team_a_task_changes_nothing(h: Harness) -> None:
         team_id=TEAM_B, event={"type": "app_home_opened", "user": "U0BEA", "tab": "home"}
     )
     assert h.signed(event, json_body=True).status == 200
-    assert h.bot.deps.home.flush(10)
+    assert h.bot.deps.settle(10)
     home = h.local.home_view("U0BEA")
     assert home is not None and "Acme" not in json.dumps(home)
     assert "Beta rollout" in json.dumps(home)
@@ -253,13 +252,13 @@ def test_uninstall_stops_one_workspace_and_keeps_its_data(h: Harness) -> None:
     assert workspaces.client_for(TEAM_B) is not None
     calls = len(h.local.calls)
     h.bot.deps.publisher.refresh(TEAM_A, plan_a)
-    h.bot.deps.publisher.flush(10)
+    h.bot.deps.settle(10)
     assert len(h.local.calls) == calls, "nothing more is sent to the uninstalled workspace"
     with h.bot.deps.db.read() as s:
         assert s.scalar(select(func.count()).where(Plan.team_id == TEAM_A)) == 1
     # B carries on.
     command(h, "add Beta task owner buyer", user="U0BEA", team=TEAM_B, channel=CHANNEL_B)
-    h.bot.deps.publisher.flush(10)
+    h.bot.deps.settle(10)
     assert h.local.calls_to("chat.update")[-1].token == "xoxb-t0beta-bot"
 
 

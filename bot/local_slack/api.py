@@ -60,6 +60,8 @@ class SlackApi:
         post_burst: int = 5,
         post_per_second: float = 1.0,
         enforce_rate_limits: bool = False,
+        history_per_minute: int = 1,
+        history_page_max: int = 15,
     ) -> None:
         """`tokens`: the tokens accepted (default: any `xoxb-`). `scopes`: what each
         token was granted (default: what the app asks for at install, `BOT_SCOPES`;
@@ -78,6 +80,10 @@ class SlackApi:
         self.bot_id = "B" + bot_user_id[1:]
         self.tokens = tokens
         self.enforce_rate_limits = enforce_rate_limits
+        # conversations.history/replies for apps outside the Marketplace (since 2025)
+        self.history_per_minute = history_per_minute
+        self.history_page_max = history_page_max
+        self.rate_limited: list[str] = []  # methods answered 429 by their tier
         self.on_change: Callable[[Call], None] | None = None
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -112,6 +118,7 @@ class SlackApi:
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
         }
 
@@ -226,6 +233,7 @@ class SlackApi:
             self._home.clear()
             self._messages.clear()
             self._ephemerals.clear()
+            self.rate_limited.clear()
             self._rates.reset()
 
     # --- dispatch --------------------------------------------------------------
@@ -491,19 +499,74 @@ class SlackApi:
         return {"channel": {"id": self.dm_channel(str(p["users"]).split(",")[0])}}
 
     def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, `oldest` honoured; metadata only with include_all_metadata."""
+        """A channel's top-level messages, newest first, as Slack answers: thread
+        replies are never in it (only their parent); `oldest`/`latest` exclusive
+        unless `inclusive`; cursor-paged; metadata only with include_all_metadata;
+        the non-Marketplace tier (1 request a minute, at most 15 a page)."""
         self._need(p, "channel")
-        oldest = float(p.get("oldest") or 0)
+        self._history_rate("conversations.history")
+        msgs = [
+            m
+            for m in self._messages.get(str(p["channel"]), [])
+            if m.thread_ts is None or m.thread_ts == m.ts
+        ]
+        return self._page(list(reversed(msgs)), p)
+
+    def _conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then the replies oldest first."""
+        self._need(p, "channel", "ts")
+        self._history_rate("conversations.replies")
+        channel, ts = str(p["channel"]), str(p["ts"])
+        parent = self._find(channel, ts)
+        if parent is None:
+            raise SlackError("thread_not_found")
+        root = parent.thread_ts or parent.ts
+        thread = [m for m in self._messages.get(channel, []) if (m.thread_ts or m.ts) == root]
+        return self._page(thread, p)
+
+    def _history_rate(self, method: str) -> None:
+        """conversations.history / replies for apps outside the Marketplace: 1 a
+        minute per workspace. Always answered with 429: recovery must cope."""
+        wait = self._rates.history(method, self.history_per_minute)
+        if wait > 0:
+            self.rate_limited.append(method)
+            raise SlackError("ratelimited", status=429, retry_after=max(1, round(wait)))
+
+    def _page(self, msgs: list[Msg], p: dict[str, Any]) -> dict[str, Any]:
+        """`oldest`/`latest`/`inclusive`, then a page of at most `limit` (capped at
+        Slack's maximum) from the cursor on."""
+        inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
         with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
-        msgs = [m for m in self._messages.get(str(p["channel"]), []) if float(m.ts) >= oldest]
+        try:
+            oldest = float(p.get("oldest") or 0)
+            latest = float(p.get("latest") or "inf")
+            limit = int(p.get("limit") or self.history_page_max)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        if inclusive:
+            msgs = [m for m in msgs if oldest <= float(m.ts) <= latest]
+        else:
+            msgs = [m for m in msgs if oldest < float(m.ts) < latest]
+        start = 0
+        if p.get("cursor"):
+            cursor = str(p["cursor"])
+            if not cursor.startswith("page:") or not cursor[5:].isdigit():
+                raise SlackError("invalid_cursor")
+            start = int(cursor[5:])
+        limit = max(1, min(limit, self.history_page_max))
+        page = msgs[start : start + limit]
         out = []
-        for m in reversed(msgs):
+        for m in page:
             d = m.to_dict()
             if not with_meta:
                 d.pop("metadata", None)
             out.append(d)
-        limit = int(p.get("limit") or 100)
-        return {"messages": out[:limit], "has_more": len(out) > limit}
+        more = start + limit < len(msgs)
+        return {
+            "messages": out,
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""},
+        }
 
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         return {

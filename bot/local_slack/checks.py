@@ -143,10 +143,15 @@ class RateLimits:
         self.post_per_second = post_per_second
         self._updates: dict[str, deque[float]] = defaultdict(deque)
         self._buckets: dict[str, tuple[float, float]] = {}  # channel → tokens, last refill
+        self._reads: dict[str, deque[float]] = defaultdict(deque)  # history/replies calls
+        self.skew = 0.0  # tests move the limits' clock forward instead of waiting
+
+    def now(self) -> float:
+        return time.monotonic() + self.skew
 
     def update(self, team: str, now: float | None = None) -> float:
         """Count a chat.update; seconds to wait if it exceeds the limit, else 0."""
-        now = time.monotonic() if now is None else now
+        now = self.now() if now is None else now
         window = self._updates[team]
         while window and window[0] <= now - 60:
             window.popleft()
@@ -157,7 +162,7 @@ class RateLimits:
 
     def post(self, channel: str, now: float | None = None) -> float:
         """Count a chat.postMessage; seconds to wait if it exceeds the limit, else 0."""
-        now = time.monotonic() if now is None else now
+        now = self.now() if now is None else now
         tokens, last = self._buckets.get(channel, (float(self.post_burst), now))
         tokens = min(float(self.post_burst), tokens + (now - last) * self.post_per_second)
         if tokens < 1:
@@ -166,6 +171,18 @@ class RateLimits:
         self._buckets[channel] = (tokens - 1, now)
         return 0.0
 
+    def history(self, method: str, per_minute: int, now: float | None = None) -> float:
+        """Count a conversations.history/replies call; seconds to wait, else 0."""
+        now = self.now() if now is None else now
+        window = self._reads[method]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= per_minute:
+            return window[0] + 60 - now
+        window.append(now)
+        return 0.0
+
     def reset(self) -> None:
         self._updates.clear()
         self._buckets.clear()
+        self._reads.clear()

@@ -77,6 +77,7 @@ class Fault:
     retry_after: int = 1
     error: str | None = None
     delay: float = 0.0
+    hold: float = 0.0  # carried out, then the answer held back this long
 
 
 @dataclass

@@ -98,6 +98,18 @@ class LocalSlack(SlackApi):
         with self._lock:
             self._faults.setdefault(method, []).append(Fault(times=times, delay=seconds))
 
+    def hold_answer_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next `times` calls at once but answer only after `seconds`:
+        Slack has the message, the caller does not know yet (a crash or timeout
+        in that window is what recovery is for)."""
+        with self._lock:
+            self._faults.setdefault(method, []).append(Fault(times=times, hold=seconds))
+
+    def advance_rate_clock(self, seconds: float) -> None:
+        """Let the rate limits' windows pass without waiting for them."""
+        with self._lock:
+            self._rates.skew += seconds
+
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
             queue = self._faults.get(method, [])
@@ -114,7 +126,7 @@ class LocalSlack(SlackApi):
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """One HTTP API request: faults first, then the method. (status, headers, body)"""
         fault = self._take_fault(method)
-        if fault and not fault.delay:
+        if fault and not fault.delay and not fault.hold:
             error = fault.error or SERVER_ERRORS.get(fault.status, "ratelimited")
             result = {"ok": False, "error": error, "retry_after": fault.retry_after}
             record = Call(method, params, token, result=result, status=fault.status)
@@ -122,6 +134,7 @@ class LocalSlack(SlackApi):
         else:
             time.sleep(fault.delay if fault else 0)
             record = self.call(method, params, token)
+            time.sleep(fault.hold if fault else 0)
         retry_after = str(record.result.get("retry_after", 1))
         headers = {"Retry-After": retry_after} if record.status == 429 else {}
         return record.status, headers, record.result

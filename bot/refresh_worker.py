@@ -1,0 +1,108 @@
+"""This process's delivery worker for refreshes (cards, Homes): a thread that sends
+what the outbox holds, woken at once by this process's marks and polling for
+the rest (marks from other processes, rows a crashed process left, turns that
+pacing put off). Several processes may run one: claims are exclusive."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from bot.card_publisher import ClientFor, send_card
+from bot.home_publisher import send_home
+from reminders import delivery, refreshes
+from storage.db import Database
+from storage.models import Outbox
+
+log = logging.getLogger(__name__)
+
+POLL = 0.5  # seconds between looks when nothing woke us
+
+
+def refreshers(db: Database, interval: float) -> dict[str, tuple[delivery.Refresher, float]]:
+    """How each refresh kind is sent, and its pacing per workspace: views.publish
+    is Tier 4, chat.update Tier 3, so Homes may go twice as often."""
+    return {
+        refreshes.CARD: (lambda c, item: send_card(db, c, item), interval),
+        refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
+    }
+
+
+class RefreshWorker:
+    def __init__(self, db: Database, client_for: ClientFor, *, interval: float) -> None:
+        self._db = db
+        self._client_for = client_for
+        self._refreshers = refreshers(db, interval)
+        self._name = f"refresh-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        self._idle.clear()
+        self._wakeup.set()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping.clear()
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def start(self) -> None:
+        """Send what earlier processes left (a crash, a restart) without waiting
+        for a new mark."""
+        self.wake()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def pending(self) -> int:
+        """Refreshes not yet sent (queued, in flight, or waiting for their turn)."""
+        with self._db.read() as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Outbox)
+                    .where(
+                        Outbox.kind.in_(refreshes.KINDS), Outbox.state.in_(("pending", "sending"))
+                    )
+                )
+                or 0
+            )
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every refresh is sent (tests, the shell, shutdown)."""
+        deadline = time.monotonic() + timeout
+        self.wake()
+        while time.monotonic() < deadline:
+            if self._idle.wait(min(0.05, max(0.0, deadline - time.monotonic()))) and not (
+                self.pending()
+            ):
+                return True
+            self._wakeup.set()
+        return self.pending() == 0
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wakeup.clear()
+            try:
+                delivery.deliver(
+                    self._db,
+                    self._client_for,
+                    self._name,
+                    refreshers=self._refreshers,
+                    messages=False,
+                )
+            except Exception:  # keep the worker; the traceback goes to the log
+                log.exception("refresh delivery failed")
+            self._idle.set()
+            self._wakeup.wait(POLL)

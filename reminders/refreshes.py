@@ -1,0 +1,113 @@
+"""Refreshes: the plan card and people's App Home, rendered from the database when
+they are sent, through the same outbox as every other message.
+
+A change marks its target with one statement — an upsert of the target's one
+outbox row — and marks coalesce: a row already pending takes the new mark
+(`generation` + 1) and keeps its turn, so a burst of clicks costs one
+`chat.update` per pacing interval and the last one shows the final state. A send
+that began before the latest mark leaves the row pending for another pass. A
+crash loses nothing: the row is in the database until a send after its last mark
+succeeded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import case, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Outbox
+
+CARD = "refresh.card"
+HOME = "refresh.home"
+KINDS = (CARD, HOME)
+NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
+REPOST = "repost"
+
+
+def card_target(plan_id: int) -> tuple[str, str]:
+    return f"plan:{plan_id}", "card"
+
+
+def home_target(team_id: str, user_id: str) -> tuple[str, str]:
+    return user_id, f"home:{team_id}"
+
+
+def mark(
+    s: Session, kind: str, team_id: str, target: tuple[str, str], value: str, at: datetime
+) -> None:
+    """Queue a refresh, or fold it into the one queued. `value` is what this mark
+    asks for: for a card "repost" (post anew) or ""; for a Home a notice to show.
+    A non-empty value wins over an empty one, so a pending repost or notice
+    survives a plain refresh."""
+    recipient, subject = target
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(Outbox).values(
+        kind=kind,
+        team_id=team_id,
+        recipient=recipient,
+        subject=subject,
+        local_date=NO_DATE,
+        text=value,
+        blocks="[]",
+        state="pending",
+        attempts=0,
+        generation=0,
+        next_attempt_at=at,
+        created_at=at,
+    )
+    new = stmt.excluded
+    idle = Outbox.state.in_(("sent", "failed"))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["kind", "recipient", "subject", "local_date"],
+        set_={
+            "generation": Outbox.generation + 1,
+            "text": case((new.text != literal(""), new.text), else_=Outbox.text),
+            # A row being sent stays the sender's; it sees the new generation after.
+            "state": case((Outbox.state == "sending", Outbox.state), else_=literal("pending")),
+            # A pending row keeps its turn (that is the coalescing); an idle one
+            # is due now.
+            "next_attempt_at": case((idle, new.next_attempt_at), else_=Outbox.next_attempt_at),
+            "attempts": case((idle, 0), else_=Outbox.attempts),
+            "team_id": new.team_id,
+        },
+    )
+    s.execute(stmt)
+
+
+def cards_past_midnight(s: Session, at: datetime) -> int:
+    """Mark the card of every plan whose zone's local day has turned since its
+    cards were last brought up to date (once a day per zone, caught up after
+    downtime). How many were marked."""
+    from sqlalchemy import select
+
+    from storage.clock import today_in
+    from storage.models import CardDay, Plan
+
+    zones = set(
+        s.scalars(
+            select(Plan.tz).where(Plan.archived.is_(False), Plan.card_ts.is_not(None)).distinct()
+        )
+    )
+    seen = {c.tz: c for c in s.scalars(select(CardDay))}
+    marked = 0
+    for tz in sorted(zones):
+        day = today_in(tz, at)
+        row = seen.get(tz)
+        if row is not None and row.day >= day:
+            continue
+        if row is None:
+            s.add(CardDay(tz=tz, day=day))
+        else:
+            row.day = day
+        plans = s.execute(
+            select(Plan.id, Plan.team_id).where(
+                Plan.tz == tz, Plan.archived.is_(False), Plan.card_ts.is_not(None)
+            )
+        ).all()
+        for plan_id, team_id in plans:
+            mark(s, CARD, team_id, card_target(plan_id), "", at)
+        marked += len(plans)
+    return marked
