@@ -60,6 +60,8 @@ class RefreshWorker:
         self.wake()
 
     def stop(self) -> None:
+        """No new sends; the one in flight finishes, the rest go back to the outbox
+        for another process (or the next start) to send."""
         self._stopping.set()
         self._wakeup.set()
         if self._thread is not None:
@@ -101,6 +103,7 @@ class RefreshWorker:
                     self._name,
                     refreshers=self._refreshers,
                     messages=False,
+                    keep_going=lambda: not self._stopping.is_set(),
                 )
             except Exception:  # keep the worker; the traceback goes to the log
                 log.exception("refresh delivery failed")

@@ -301,6 +301,7 @@ def deliver(
     stop_after: int | None = None,
     refreshers: dict[str, tuple[Refresher, float]] | None = None,
     messages: bool = True,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> DeliveryResult:
     """Send everything ready, a batch at a time, until nothing is left. With
     `refreshers` (kind → how to send it and the workspace's pacing interval)
@@ -314,7 +315,10 @@ def deliver(
         if not batch:
             break
         settled = _recover(db, clients, batch, result, now)
-        for item in batch:
+        for n, item in enumerate(batch):
+            if not keep_going():  # shutting down: what is not sent goes back, at once
+                release(db, [i.id for i in batch[n:] if i.id not in settled])
+                return result
             if item.id in settled:
                 continue
             if item.kind in refresh_rows.KINDS:
@@ -388,6 +392,17 @@ def _recover(
         settled.update(verdict.found)
         settled.update(verdict.unknown)
     return settled
+
+
+def release(db: Database, ids: list[int]) -> None:
+    """Give claimed rows back (never begun: nothing in Slack) for anyone to take."""
+    if ids:
+        with db.write() as s:
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(ids), Outbox.state == "sending")
+                .values(state="pending", claimed_by=None, lease_until=None)
+            )
 
 
 def _finish_id(db: Database, row_id: int, **values: object) -> None:

@@ -7,14 +7,10 @@ recovery, two tick processes SIGKILLed with a thread reply in flight."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -28,8 +24,8 @@ from storage import services
 from storage.db import Database
 from storage.models import Outbox
 from storage.rules import Actor
+from tests.processes import start_tick
 
-ROOT = Path(__file__).resolve().parent.parent
 TEAM = "T0LEXCORP"
 SELLER = Actor("U0LEX", "seller", TEAM)
 CHANNEL = "C0DEAL"
@@ -262,24 +258,6 @@ def _seed_buyer_nudges(db: Database, card_ts: str, tasks: int) -> None:
             )
 
 
-def _tick(db: Database, local: LocalSlack) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env.update(
-        DATABASE_URL=db.url,
-        SLACK_API_URL=local.base_url,
-        SLACK_BOT_TOKEN="xoxb-crash",
-        MAPBOT_OUTBOX_LEASE="2",
-        PYTHONPATH=str(ROOT),
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "tick", "--at", AT.isoformat(), "--pace", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Database) -> None:
     with LocalSlack(team_id=TEAM) as local:
         card_ts = str(_client(local).chat_postMessage(channel=CHANNEL, text="card")["ts"])
@@ -287,7 +265,7 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
         _seed_buyer_nudges(db, card_ts, tasks=120)
         # Each process's first thread reply reaches Slack; its answer never comes back.
         local.hold_answer_next("chat.postMessage", 30, times=2)
-        first, second = _tick(db, local), _tick(db, local)
+        first, second = start_tick(db, local, AT.isoformat()), start_tick(db, local, AT.isoformat())
         assert local.wait_for(lambda: len(local.calls_to("chat.postMessage")) >= 3, timeout=60)
         for victim in (first, second):
             victim.send_signal(signal.SIGKILL)
@@ -296,7 +274,7 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
         assert in_flight == 2, "both replies are in Slack, neither process knows"
 
         time.sleep(2.5)  # their leases run out
-        restarted = _tick(db, local)
+        restarted = start_tick(db, local, AT.isoformat())
         _out, err = restarted.communicate(timeout=120)
         assert restarted.returncode == 0, err
 

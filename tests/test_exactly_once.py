@@ -4,14 +4,10 @@ reaches the Slack stand-in once. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
@@ -21,8 +17,8 @@ from storage import services
 from storage.db import Database
 from storage.models import Outbox, Task
 from storage.rules import Actor
+from tests.processes import start_tick
 
-ROOT = Path(__file__).resolve().parent.parent
 TEAM = "T0LEXCORP"
 USERS = 1000
 AT = "2026-03-17T20:00:00Z"  # a Tuesday, 16:00 in New York: everything due today is due
@@ -61,24 +57,6 @@ def _seed(db: Database) -> None:
         )
 
 
-def _tick(db: Database, local: LocalSlack) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env.update(
-        DATABASE_URL=db.url,
-        SLACK_API_URL=local.base_url,
-        SLACK_BOT_TOKEN="xoxb-exactly-once",
-        MAPBOT_OUTBOX_LEASE="2",
-        PYTHONPATH=str(ROOT),
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "tick", "--at", AT, "--pace", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _delivered(local: LocalSlack) -> Counter[str]:
     return Counter(
         c.params["metadata"]["event_payload"]["key"]
@@ -92,14 +70,14 @@ def test_two_ticks_a_kill_and_a_restart_deliver_each_message_once(db: Database) 
     with LocalSlack(team_id=TEAM) as local:
         # Each post takes a few milliseconds, so the kill lands mid-delivery.
         local.delay_next("chat.postMessage", 0.004, times=100_000)
-        victim, survivor = _tick(db, local), _tick(db, local)
+        victim, survivor = start_tick(db, local, AT), start_tick(db, local, AT)
         assert local.wait_for(lambda: len(local.calls_to("chat.postMessage")) >= 200, timeout=60)
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         out, err = survivor.communicate(timeout=300)
         assert survivor.returncode == 0, err
         time.sleep(2.5)  # the killed worker's lease runs out
-        restarted = _tick(db, local)
+        restarted = start_tick(db, local, AT)
         out2, err2 = restarted.communicate(timeout=300)
         assert restarted.returncode == 0, err2
         delivered = _delivered(local)

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures import repository_files
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 # What the wheel test runs, and the Dockerfile's smoke step too.
@@ -36,17 +38,10 @@ SMOKE = (
 def _repository_files(into: Path) -> Path:
     """The files git would put in a clone (tracked and new, not ignored): a
     wheel built from them cannot lean on anything left lying in the work tree."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in listed:
-        if (ROOT / name).is_file():
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, into / name)
+    for path in repository_files():
+        name = path.relative_to(ROOT)
+        (into / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, into / name)
     return into
 
 

@@ -13,23 +13,12 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, _postgres
-from tests.fixtures import SLACK_MANIFEST_SCHEMA, SLACK_PAYLOADS
+from tests.fixtures import SLACK_MANIFEST_SCHEMA, SLACK_PAYLOADS, repository_files
 
 ROOT = Path(__file__).resolve().parent.parent
 # Paths that lead out of the repository (the workspace's sibling folder of samples,
 # however spelled). Written as patterns so this file does not match itself.
 FORBIDDEN = [re.compile(p) for p in (r"/wor[k]/", r"\.\./share[d]", r"parent\s*/\s*.share[d]")]
-
-
-def _tracked_files() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return [ROOT / name for name in listed if (ROOT / name).is_file()]
 
 
 def _outward_paths(files: list[Path]) -> list[str]:
@@ -42,7 +31,7 @@ def _outward_paths(files: list[Path]) -> list[str]:
 
 
 def test_no_path_outside_the_repository_anywhere() -> None:
-    files = _tracked_files()
+    files = repository_files()
     assert {"tests/conftest.py", "README.md"} <= {str(f.relative_to(ROOT)) for f in files}
     assert _outward_paths(files) == []
 
