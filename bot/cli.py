@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot import logs
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 from bot.config import ConfigError, Settings, database_url
 
 log = logging.getLogger("bot.cli")  # also when run as `python -m bot.cli`
@@ -133,7 +138,8 @@ def _run(cmd: str, args: argparse.Namespace, settings: Settings) -> int:
     from reminders.scheduler import start_scheduler
 
     bot = build(settings)
-    start_scheduler(bot.deps.db, bot.deps.workspaces.client_for)
+    scheduler = start_scheduler(bot.deps.db, bot.deps.workspaces.client_for)
+    _drain_on_sigterm(scheduler, bot.deps.stop)
     if cmd == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -150,6 +156,20 @@ def _run(cmd: str, args: argparse.Namespace, settings: Settings) -> int:
 
     serve(wsgi_app(bot.app, bot.deps.db), settings.host, settings.port)
     return 0
+
+
+def _drain_on_sigterm(scheduler: BackgroundScheduler, stop: Callable[[], None]) -> None:
+    """SIGTERM (a deploy, `docker stop`, systemd): no new claims; the send in flight
+    finishes and the rest goes back to the outbox for another process; then exit.
+    (A message a killed process had begun is found in Slack by recovery.)"""
+
+    def drain(_signum: int, _frame: object) -> None:
+        log.info("SIGTERM: finishing what is in flight, handing back the rest")
+        scheduler.shutdown(wait=False)  # no new tick
+        stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, drain)
 
 
 def _check_slack(settings: Settings) -> None:
@@ -208,8 +228,10 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     from reminders.scheduler import start_scheduler
 
     # Cards and Homes too: what web processes marked (or left behind) goes out.
-    RefreshWorker(db, client_for, interval=settings.card_update_interval).start()
-    start_scheduler(db, client_for)
+    refresher = RefreshWorker(db, client_for, interval=settings.card_update_interval)
+    refresher.start()
+    scheduler = start_scheduler(db, client_for)
+    _drain_on_sigterm(scheduler, refresher.stop)
     log.info("worker: reminder ticks every minute")
     serve(observability.endpoints(db), settings.host, settings.port, threads=2)
     return 0

@@ -146,9 +146,7 @@ def test_pacing_is_shared_by_two_processes(db: Database) -> None:
                 plan_ids.append(plan.id)
         local.reset()
         second_db = Database(db.url)
-        workers = [
-            RefreshWorker(d, lambda _t: client, interval=interval) for d in (db, second_db)
-        ]
+        workers = [RefreshWorker(d, lambda _t: client, interval=interval) for d in (db, second_db)]
         try:
             for i, plan_id in enumerate(plan_ids):
                 CardPublisher(db, workers[i % 2].wake).refresh(SELLER_TEAM, plan_id)
@@ -259,3 +257,68 @@ def test_the_card_follows_time_at_local_midnight(
     h.settle()
     assert len(h.local.calls_to("chat.update")) == before + 1, "once, not every tick"
     assert "9 days to go" in h.card_text()
+
+
+def test_sigterm_drains_the_worker(db: Database) -> None:
+    """SIGTERM: the send in flight finishes, nothing new is claimed, and what was
+    claimed but not begun goes back at once (not held for a lease)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    with LocalSlack(team_id=SELLER_TEAM) as local:
+        client = WebClient(token=TOKEN, base_url=local.base_url)
+        publisher = CardPublisher(db, wake=lambda: None)
+        for i in range(5):
+            channel = f"C0DRAIN{i}"
+            local.add_channel(channel, f"drain-{i}", shared=True)
+            card = client.chat_postMessage(channel=channel, text="card")
+            with db.write() as s:
+                plan = services.create_plan(s, LEX, channel, f"Deal {i}")
+                services.set_card(s, plan, channel, str(card["ts"]))
+            publisher.refresh(SELLER_TEAM, plan.id)
+        local.delay_next("chat.update", 1.5, times=100)
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        env.update(
+            DATABASE_URL=db.url,
+            SLACK_API_URL=local.base_url,
+            SLACK_BOT_TOKEN=TOKEN,
+            PORT=str(port),
+            HOST="127.0.0.1",
+            PYTHONPATH=str(ROOT),
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def states() -> list[tuple[str, str | None]]:
+            with db.read() as s:
+                return [
+                    (r.state, r.claimed_by)
+                    for r in s.scalars(select(Outbox).where(Outbox.kind == refreshes.CARD))
+                ]
+
+        deadline = time.monotonic() + 30
+        while not any(st == "sending" for st, _ in states()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the first update is on its way to Slack
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=20)
+        assert worker.returncode == 0, err
+    final = states()
+    sent = [st for st, _ in final if st == "sent"]
+    handed_back = [by for st, by in final if st == "pending"]
+    assert len(sent) >= 1, f"the send in flight finished: {final}"
+    assert handed_back and handed_back == [None] * len(handed_back), f"given back: {final}"
+    assert len(sent) + len(handed_back) == 5, final
