@@ -111,7 +111,9 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 def refuse_surrogates(text: str, what: str) -> None:
     """A lone surrogate (JSON lets `\\ud800` through) can't be stored or sent."""
     if SURROGATE.search(text):
-        raise Invalid(f"The {what} has a broken character (a lone UTF-16 surrogate): retype it.")
+        raise Invalid(
+            "The {what} has a broken character (a lone UTF-16 surrogate): retype it.", what=what
+        )
 
 
 def _clean_title(title: str, what: str) -> str:
@@ -149,15 +151,21 @@ def require_room(s: Session, plan: Plan, *, tasks: int = 0, milestones: int = 0)
         have = s.scalar(select(func.count()).where(Task.plan_id == plan.id)) or 0
         if have + tasks > MAX_TASKS_PER_PLAN:
             raise Invalid(
-                f"A plan holds at most {MAX_TASKS_PER_PLAN} tasks; this one has {have}, "
-                f"and this would add {tasks}. Remove finished work or start a new plan."
+                "A plan holds at most {cap} tasks; this one has {have}, and this would add "
+                "{more}. Remove finished work or start a new plan.",
+                cap=MAX_TASKS_PER_PLAN,
+                have=have,
+                more=tasks,
             )
     if milestones:
         have = s.scalar(select(func.count()).where(Milestone.plan_id == plan.id)) or 0
         if have + milestones > MAX_MILESTONES_PER_PLAN:
             raise Invalid(
-                f"A plan holds at most {MAX_MILESTONES_PER_PLAN} milestones; this one has "
-                f"{have}, and this would add {milestones}."
+                "A plan holds at most {cap} milestones; this one has {have}, and this would "
+                "add {more}.",
+                cap=MAX_MILESTONES_PER_PLAN,
+                have=have,
+                more=milestones,
             )
 
 

@@ -168,7 +168,9 @@ def plan_as_template(s: Session, plan: Plan, name: str) -> Template:
     count = s.scalar(select(func.count()).where(Task.plan_id == plan.id)) or 0
     if count > MAX_TEMPLATE_TASKS:
         raise services.Invalid(
-            f"This plan has {count} tasks; a template holds at most {MAX_TEMPLATE_TASKS}."
+            "This plan has {count} tasks; a template holds at most {cap}.",
+            count=count,
+            cap=MAX_TEMPLATE_TASKS,
         )
     milestones = list(
         s.scalars(
