@@ -561,3 +561,141 @@ def test_message_shortcut_and_event_match_samples() -> None:
     assert set(sample) - {"enterprise_id"} <= set(event)
     assert set(sample["authorizations"][0]) <= set(event["authorizations"][0])
     assert event["authorizations"][0]["team_id"] == "T_INSTALLED" and event["team_id"] == "T_SOURCE"
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text), "value": value}
+
+
+@pytest.mark.parametrize(
+    ("blocks", "problem"),
+    [
+        ([{"type": "header", "text": {"type": "mrkdwn", "text": "*x*"}}], "must be plain_text"),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "a",
+                            "text": {"type": "mrkdwn", "text": "x"},
+                        }
+                    ],
+                }
+            ],
+            "must be plain_text",
+        ),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "overflow",
+                            "action_id": "o",
+                            "options": [_option(str(i), str(i)) for i in range(6)],
+                        }
+                    ],
+                }
+            ],
+            "an overflow takes 2 to 5",
+        ),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "overflow",
+                            "action_id": "o",
+                            "options": [_option("a", "v" * 151), _option("b", "w")],
+                        }
+                    ],
+                }
+            ],
+            "longer than 150",
+        ),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "overflow",
+                            "action_id": "o",
+                            "options": [_option("a" * 76, "v"), _option("b", "w")],
+                        }
+                    ],
+                }
+            ],
+            "longer than 75",
+        ),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "x" * 2001}]}],
+            "longer than 2000",
+        ),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "x"}] * 11}],
+            "at most 10",
+        ),
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {"type": "button", "action_id": "same", "text": _plain("x")},
+                        {"type": "button", "action_id": "same", "text": _plain("y")},
+                    ],
+                }
+            ],
+            "twice in one block",
+        ),
+    ],
+)
+def test_what_slack_refuses_and_slack_sdk_lets_through(
+    local: LocalSlack, client: WebClient, blocks: list[dict[str, Any]], problem: str
+) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+    assert refused.value.response["error"] == "invalid_blocks"
+    assert any(problem in v for v in local.violations), local.violations
+
+
+def test_the_same_action_id_in_two_blocks_is_fine(local: LocalSlack, client: WebClient) -> None:
+    button = {"type": "button", "action_id": "same", "text": _plain("x")}
+    blocks = [{"type": "actions", "elements": [button]}, {"type": "actions", "elements": [button]}]
+    client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+    assert local.violations == []
+
+
+@pytest.mark.parametrize(
+    ("view", "problem"),
+    [
+        ({"type": "modal", "blocks": []}, "needs a title"),
+        (
+            {
+                "type": "modal",
+                "title": _plain("Add"),
+                "blocks": [
+                    {
+                        "type": "input",
+                        "label": _plain("Title"),
+                        "element": {"type": "plain_text_input", "action_id": "t"},
+                    }
+                ],
+            },
+            "needs a submit",
+        ),
+    ],
+)
+def test_modals_slack_refuses(
+    local: LocalSlack, client: WebClient, view: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(SlackApiError):
+        client.views_open(trigger_id="1.2.t", view=view)
+    assert any(problem in v for v in local.violations), local.violations
