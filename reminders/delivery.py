@@ -324,7 +324,7 @@ def deliver(
             if item.kind in refresh_rows.KINDS:
                 _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
             else:
-                _deliver_one(db, clients, item, pacer, result, now)
+                _deliver_one(db, clients, worker, item, pacer, result, now)
     count_deliveries(
         sent=result.sent, recovered=result.recovered, retried=result.retried, failed=result.failed
     )
@@ -413,6 +413,7 @@ def _finish_id(db: Database, row_id: int, **values: object) -> None:
 def _deliver_one(
     db: Database,
     client_for: ClientFor,
+    worker: str,
     item: Claimed,
     pacer: Pacer,
     result: DeliveryResult,
@@ -428,21 +429,27 @@ def _deliver_one(
         _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
         return
     # From here until Slack's answer is recorded, the message may be in Slack
-    # (wall-clock time: it is compared with Slack's ts). One statement notes it
-    # and reads the thread it goes into.
+    # (wall-clock time: it is compared with Slack's ts). One statement notes it,
+    # renews the lease so nobody looks it up while it is in flight, reads the
+    # thread it goes into — and is the fence: a row whose lease ran out while it
+    # waited in this batch may be another worker's now, and is left to it.
     with db.write() as s:
-        thread = s.execute(
+        mine = s.execute(
             update(Outbox)
-            .where(Outbox.id == item.id)
+            .where(Outbox.id == item.id, Outbox.claimed_by == worker, Outbox.state == "sending")
             .values(
                 posting_since=clock.wall(),
                 posting_thread=select(Plan.card_ts)
                 .where(Plan.id == Outbox.thread_of_plan)
                 .scalar_subquery(),
                 lookup_mark=None,
+                lease_until=now() + timedelta(seconds=lease_seconds()),
             )
             .returning(Outbox.posting_thread)
-        ).scalar()
+        ).first()
+    if mine is None:
+        return
+    thread = mine[0]
     try:
         response = client.chat_postMessage(
             channel=item.recipient,

@@ -281,9 +281,7 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
     with db.read() as s:
         expected = (
             s.scalar(
-                select(func.count())
-                .select_from(Outbox)
-                .where(Outbox.kind.not_in(refreshes.KINDS))
+                select(func.count()).select_from(Outbox).where(Outbox.kind.not_in(refreshes.KINDS))
             )
             or 0
         )
@@ -294,3 +292,24 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
     assert _states(db) == {"sent": expected}
     lookups = local.calls_to("conversations.replies")
     assert len(lookups) == 1, "one lookup for the thread, for both rows"
+
+
+def test_a_row_taken_over_after_its_lease_is_not_sent_by_the_slow_worker(db: Database) -> None:
+    """A worker slow enough for its lease to run out (a long batch, a stall) finds,
+    when it reaches a row, that another worker owns it now, and leaves it."""
+    with LocalSlack(team_id=TEAM) as local:
+        plan_id, _card = _plan_with_card(db, local)
+        _queue_thread_nudge(db, plan_id, n=3)
+        slow = delivery.claim(db, "slow", AT)
+        later = AT + timedelta(seconds=delivery.lease_seconds() + 1)
+        fast = delivery.claim(db, "fast", later)
+        assert {i.id for i in fast} == {i.id for i in slow}, "taken over after the lease"
+        client = _client(local)
+        result = delivery.DeliveryResult()
+        pacer = delivery.Pacer(db, 0)
+        for item in slow:
+            delivery._deliver_one(db, lambda _t: client, "slow", item, pacer, result, lambda: AT)
+        assert local.calls_to("chat.postMessage")[1:] == [], "the slow worker sent nothing"
+        for item in fast:
+            delivery._deliver_one(db, lambda _t: client, "fast", item, pacer, result, lambda: later)
+        assert sorted(_key_counts(local).values()) == [1, 1, 1]
