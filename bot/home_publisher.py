@@ -13,10 +13,12 @@ from sqlalchemy import select, union
 from bot.card_publisher import ClientFor
 from bot.coalesce import Coalescer
 from bot.identity import resolve_actor
+from bot.members import fetch_members
 from bot.render.home import render_home
 from storage.clock import today_in
 from storage.db import Database
-from storage.home_readmodel import home_view
+from storage.home_readmodel import home_channels, home_view
+from storage.membership import unknown_channels
 from storage.models import Plan, Task
 
 # ("user", team, user id) with the notice to show, or ("plan", team, plan id) to expand.
@@ -67,6 +69,12 @@ class HomePublisher:
             return False  # uninstalled: send nothing
         user_id = str(what)
         actor, tz = resolve_actor(self._db, client, team_id, user_id, None)
+        if actor.side != "seller":  # a buyer's Home lists only their channels' plans
+            with self._db.read() as s:
+                channels = home_channels(s, team_id, user_id, actor.side)
+                unknown = unknown_channels(s, team_id, channels)
+            for channel in unknown:  # not known: left out of the Home (fail closed)
+                fetch_members(self._db, client, team_id, channel)
         with self._db.read() as s:
             home = home_view(s, team_id, user_id, actor.side, today_in(tz))
         client.views_publish(user_id=user_id, view=render_home(home, notice))

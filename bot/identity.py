@@ -2,11 +2,13 @@
 
 The seller team is the one the request was authorised for (the workspace that
 installed the app). Someone from another team is a buyer; so is a guest of the
-seller team. A side set by hand wins.
+seller team, and so is anyone whose guest status we don't know yet (never
+looked up, or the lookup failed): sides fail closed. A side set by hand wins.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -22,24 +24,31 @@ from storage.db import Database
 from storage.models import Person
 from storage.rules import Actor, Side
 
+log = logging.getLogger(__name__)
+
 PROFILE_MAX_AGE = timedelta(days=1)
 
 
+LOOKUP_TIMEOUT = 5  # seconds: a users.info that takes longer leaves the person a buyer
+
+
 def side_of(
-    host_team_id: str, user_team_id: str | None, *, is_guest: bool, override: str | None
+    host_team_id: str, user_team_id: str | None, *, is_guest: bool | None, override: str | None
 ) -> Side:
+    """`is_guest` None: not known yet (only a successful users.info or a
+    `user_change` tells), so buyer side."""
     if override in ("buyer", "seller"):
         return override  # type: ignore[return-value]
     if user_team_id and user_team_id != host_team_id:
         return "buyer"
-    return "buyer" if is_guest else "seller"
+    return "seller" if is_guest is False else "buyer"
 
 
 @dataclass(frozen=True)
 class _Known:
     home_team_id: str | None
     tz: str | None
-    is_guest: bool
+    is_guest: bool | None  # None until Slack told us (refreshed_at set)
     side_override: str | None
     refreshed_at: datetime | None
 
@@ -75,7 +84,13 @@ def _cached(db: Database, host_team_id: str, user_id: str) -> _Known | None:
             select(Person).where(Person.team_id == host_team_id, Person.user_id == user_id)
         )
         known = (
-            _Known(p.home_team_id, p.tz, p.is_guest, p.side_override, p.refreshed_at)
+            _Known(
+                p.home_team_id,
+                p.tz,
+                p.is_guest if p.refreshed_at is not None else None,
+                p.side_override,
+                p.refreshed_at,
+            )
             if p is not None
             else None
         )
@@ -84,15 +99,38 @@ def _cached(db: Database, host_team_id: str, user_id: str) -> _Known | None:
     return known
 
 
+def single_try(client: WebClient) -> WebClient:
+    """The same workspace's client without retries and with a short timeout: a
+    lookup in a request's path that fails is retried on a later request, not by
+    holding this one (Retry-After can be minutes)."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=min(client.timeout, LOOKUP_TIMEOUT),
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        retry_handlers=[],
+    )
+
+
 def refresh_person(
     db: Database, client: WebClient, host_team_id: str, user_id: str
 ) -> Person | None:
-    """users.info → the person row (name, IANA zone, guest flag)."""
+    """users.info → the person row (name, IANA zone, guest flag). On any failure
+    (an error, 429, 5xx, a timeout) nothing is recorded: the person stays unknown."""
     try:
-        user: dict[str, Any] = client.users_info(user=user_id)["user"]
-    except SlackApiError:
+        user: dict[str, Any] = single_try(client).users_info(user=user_id)["user"]
+    except (SlackApiError, OSError) as e:
+        log.info("users.info %s failed: %s", user_id, _why(e))
+        return None
+    if not isinstance(user, dict) or user.get("id") != user_id:
         return None
     return record_user(db, host_team_id, user)
+
+
+def _why(e: Exception) -> str:
+    return str(e.response.get("error")) if isinstance(e, SlackApiError) else type(e).__name__
 
 
 def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person:
@@ -132,7 +170,7 @@ def resolve_actor(
     side = side_of(
         host_team_id,
         user_team_id or (person.home_team_id if person else None),
-        is_guest=bool(person and person.is_guest),
+        is_guest=person.is_guest if person else None,
         override=person.side_override if person else None,
     )
     tz = (person.tz if person else None) or "UTC"
