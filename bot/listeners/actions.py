@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.deps import Deps, channel_of
+from bot.deps import Deps, channel_of, host_team
 from commands.handlers import Reply, apply_golive, confirm_remove
 from storage import access, lookup, services
 from storage.rules import Actor
@@ -79,6 +79,11 @@ def register(app: App, deps: Deps) -> None:
             respond: Respond,
         ) -> None:
             ack()
+            if not body.get("response_url"):  # the question is a channel message; not this
+                user = (body.get("user") or {}).get("id") or ""
+                notice = f":no_entry: {access.NOT_FOUND}"
+                deps.home.refresh_user(host_team(context), user, notice)
+                return
             if action["action_id"] == cancel_id:
                 respond(delete_original=True)
                 return

@@ -32,6 +32,9 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
         actor, tz = deps.actor(context, client, body.get("user"))
+        if not body.get("response_url"):  # a nudge is a message; this came from elsewhere
+            deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {access.NOT_FOUND}")
+            return
         value = str(action.get("value") or "")
         try:
             if action["action_id"] == ids.NUDGE_DONE:
