@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -655,6 +656,9 @@ MILESTONE_CHANGES: dict[str, Callable[[Any, Plan, Milestone], object]] = {
     "add_task": lambda s, p, m: services.add_task(s, _seller(), p, "X", milestone=m),
     "save_milestone": lambda s, p, m: collab_services.save_milestone(
         s, _seller(), p, m, "X", None, None
+    ),
+    "save_milestone_due": lambda s, p, m: collab_services.save_milestone(  # title as it was
+        s, _seller(), p, m, m.title, date(2027, 1, 4), None
     ),
 }
 TASK_CHANGES: dict[str, Callable[[Any, Plan, Task], object]] = {
