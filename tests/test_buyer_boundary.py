@@ -383,6 +383,12 @@ def test_a_buyer_of_another_deal_reaches_nothing_of_this_one(
     assert h.local.wait_for(lambda: _status(db, d.buyer_task) == "completed")
 
 
+def _snoozed(db: Database, task: int, user: str) -> bool:
+    with db.read() as s:
+        row = s.scalar(select(Snooze).where(Snooze.task_id == task, Snooze.user_id == user))
+        return row is not None
+
+
 def _status(db: Database, task: int) -> str:
     with db.read() as s:
         return str(s.get(Task, task).status)  # type: ignore[union-attr]
@@ -553,6 +559,9 @@ def test_a_buyer_who_left_reaches_nothing_and_one_who_joins_does(h: Harness, db:
     joined = event(h, "member_joined_channel", user="W0MIKE", channel=CHANNEL, team=BUYER_TEAM)
     assert h.signed(joined, json_body=True).status == 200
     h.settle()
+    snooze = action_body(h, MIKE, button(ids.NUDGE_SNOOZE, f"{d.buyer_task}:1"), "dm")
+    send(h, Watch(h, MIKE[0]), snooze)
+    assert h.local.wait_for(lambda: _snoozed(db, d.buyer_task, MIKE[0]))
     send(h, Watch(h, MIKE[0]), action_body(h, MIKE, button(ids.NUDGE_DONE, value), "dm"))
     assert h.local.wait_for(lambda: _status(db, d.buyer_task) == "completed")
     # No second conversations.members: the events kept the list current.
@@ -578,6 +587,7 @@ def test_members_are_fetched_once_every_page_and_fail_closed(h: Harness, db: Dat
     watch = Watch(h, MIKE[0])
     send(h, watch, action_body(h, MIKE, button(ids.TASK_START, value), "home"))
     assert watch.wait_refused()  # Slack couldn't say: refused, not guessed
+    assert NOT_FOUND in " ".join(watch.seen())  # the words of "not found"
     assert _status(db, d.buyer_task) == "not_started"
     h.local.reset()
     send(h, Watch(h, MIKE[0]), action_body(h, MIKE, button(ids.TASK_START, value), "home"))
