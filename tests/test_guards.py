@@ -5,15 +5,20 @@ that it does."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from slack_sdk import WebClient
+from sqlalchemy import select, update
 
+from bot import identity
 from bot.identity import side_of
+from bot.local_slack import LocalSlack
 from storage import access, lookup, membership, services
 from storage.db import Database
-from storage.models import Plan, Task
+from storage.models import Person, Plan, Task
 from storage.rules import (
     Actor,
     can_comment,
@@ -332,3 +337,83 @@ def test_an_archived_plan_is_reached_by_nobody(db: Database) -> None:
                 access.plan_for(s, who, pid)
             assert access.plan_in_channel(s, who, CHANNEL) is None
         assert list(s.scalars(select(Plan.id).where(access.reachable_plans(SELLER)))) == []
+
+
+def test_find_task_by_number_is_this_plans(db: Database) -> None:
+    pid = plan_with_tasks(db)  # four tasks
+    with db.write() as s:
+        other = services.create_plan(s, SELLER, "C0OTHER", "Other", target_date=None, tz="UTC")
+        for n in range(5):
+            services.add_task(s, SELLER, other, f"Other step {n}")
+    with db.read() as s:
+        plan = _plan(s, pid)
+        assert lookup.find_task(s, plan, number=1, words="", side="seller").title == "Send MSA"
+        with pytest.raises(services.NotFound):  # #5 is only the other plan's
+            lookup.find_task(s, plan, number=5, words="", side="seller")
+
+
+def test_find_milestone_lists_at_most_eight(db: Database) -> None:
+    with db.write() as s:
+        plan = services.create_plan(s, SELLER, CHANNEL, "Deal", target_date=None, tz="UTC")
+        for n in range(10):
+            services.add_milestone(s, SELLER, plan, f"Phase {n}")
+        pid = plan.id
+    with db.read() as s, pytest.raises(lookup.Ambiguous) as many:
+        lookup.find_milestone(s, _plan(s, pid), "phase")
+    assert "Phase 7" in many.value.message and "Phase 8" not in many.value.message
+
+
+# --- who is who, against the Slack stand-in ----------------------------------------------
+
+
+def _user(user_id: str, team_id: str, *, guest: bool = False) -> dict[str, object]:
+    return {"id": user_id, "team_id": team_id, "name": user_id.lower(), "is_restricted": guest}
+
+
+def test_the_people_cache_is_per_workspace_and_forgets_on_write(db: Database) -> None:
+    identity.record_user(db, HOST, _user("U0PAT", HOST))
+    identity.record_user(db, "T0ELSE", _user("U0PAT", HOST, guest=True))
+    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "seller"
+    assert identity.resolve_actor(db, None, "T0ELSE", "U0PAT", None)[0].side == "buyer"
+    # A change behind the cache's back shows only once it is forgotten (or expires).
+    with db.write() as s:
+        s.execute(update(Person).where(Person.team_id == HOST).values(is_guest=True))
+    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "seller"
+    identity.forget(db, HOST, "U0PAT")
+    identity.forget(db, HOST, "U0NEVERSEEN")  # forgetting someone never cached is fine
+    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "buyer"
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ({"status": 500}, "internal_error"),
+        ({"status": 429, "retry_after": 0}, "ratelimited"),
+        ({"error": "user_not_found"}, "user_not_found"),
+    ],
+)
+def test_a_failed_lookup_records_nobody_and_says_why(
+    db: Database, caplog: pytest.LogCaptureFixture, fault: dict[str, Any], why: str
+) -> None:
+    with LocalSlack(team_id=HOST) as local:
+        local.add_user("U0PAT", team_id=HOST, name="pat")
+        client = WebClient(token="xoxb-test", base_url=local.base_url)
+        local.fail_next("users.info", **fault)
+        with caplog.at_level(logging.INFO, logger="bot.identity"):
+            assert identity.refresh_person(db, client, HOST, "U0PAT") is None
+        assert f"users.info U0PAT failed: {why}" in caplog.text
+        assert len(local.calls_to("users.info")) == 1  # not retried while the person waits
+        actor, _tz = identity.resolve_actor(db, client, HOST, "U0PAT", HOST)
+        assert actor.side == "seller"  # the next request looked them up, and it worked
+    with db.read() as s:
+        person = s.scalar(select(Person).where(Person.user_id == "U0PAT"))
+        assert person is not None and person.refreshed_at is not None
+
+
+def test_a_lookup_answering_for_someone_else_is_ignored(db: Database) -> None:
+    with LocalSlack(team_id=HOST) as local:
+        local.add_user("U0PAT", team_id=HOST, name="pat")
+        client = WebClient(token="xoxb-test", base_url=local.base_url)
+        assert identity.refresh_person(db, client, HOST, "U0NOBODY") is None
+        assert identity.resolve_actor(db, client, HOST, "U0NOBODY", "")[0].side == "buyer"
+        assert identity.refresh_person(db, client, HOST, "U0PAT") is not None
