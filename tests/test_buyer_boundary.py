@@ -496,16 +496,23 @@ def test_an_unknown_user_with_no_team_id_is_a_buyer(h: Harness, db: Database) ->
 
 
 def test_a_lookup_that_times_out_leaves_a_buyer(h: Harness, db: Database) -> None:
+    """A member of the seller team, never seen, whose users.info is too slow."""
     from bot import identity
 
     two_deals(h, db)
     d = deal(db)
+    h.local.add_user("U0NEWBIE", team_id=SELLER_TEAM, name="newbie")
+    members_now(h, db, CHANNEL, ["U0LEX", "U0NEWBIE"])
+    newbie = ("U0NEWBIE", SELLER_TEAM)
     h.local.delay_next("users.info", identity.LOOKUP_TIMEOUT + 1)
-    watch = Watch(h, GUEST[0])
+    watch = Watch(h, newbie[0])
     value = ids.task_value(d.plan, d.seller_task)
-    send(h, watch, action_body(h, GUEST, button(ids.TASK_COMPLETE, value), "card"))
+    send(h, watch, action_body(h, newbie, button(ids.TASK_COMPLETE, value), "card"))
     assert h.local.wait_for(watch.refused, timeout=identity.LOOKUP_TIMEOUT + 5)
     assert _status(db, d.seller_task) == "not_started"
+    # Looked up again on the next click; now it answers: a seller after all.
+    send(h, Watch(h, newbie[0]), action_body(h, newbie, button(ids.TASK_COMPLETE, value), "card"))
+    assert h.local.wait_for(lambda: _status(db, d.seller_task) == "completed")
 
 
 def test_a_side_set_by_a_seller_still_wins(h: Harness, db: Database) -> None:
