@@ -128,8 +128,6 @@ def refresh_person(
     except (SlackApiError, OSError) as e:
         log.info("users.info %s failed: %s", user_id, _why(e))
         return None
-    if not isinstance(user, dict) or user.get("id") != user_id:
-        return None
     return record_user(db, host_team_id, user)
 
 

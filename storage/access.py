@@ -32,7 +32,8 @@ class MembersUnknown(NotFound):
 def plan_for(s: Session, actor: Actor, plan_id: int | None, channel: str = "") -> Plan:
     """The plan `actor` names, if they may reach it — and, when the request came
     from a channel, if it is that channel's plan."""
-    plan = s.get(Plan, plan_id) if plan_id is not None else None
+    # (Session.get(Plan, None) also answers None, with a warning: equivalent.)
+    plan = s.get(Plan, plan_id) if plan_id is not None else None  # pragma: no mutate
     if (
         plan is None
         or plan.archived
@@ -59,7 +60,7 @@ def plan_in_channel(s: Session, actor: Actor, channel: str) -> Plan | None:
     if plan_id is None:
         return None
     try:
-        return plan_for(s, actor, plan_id, channel)
+        return plan_for(s, actor, plan_id)  # found by its channel already
     except MembersUnknown:
         raise
     except NotFound:

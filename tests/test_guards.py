@@ -337,6 +337,7 @@ def test_an_archived_plan_is_reached_by_nobody(db: Database) -> None:
                 access.plan_for(s, who, pid)
             assert access.plan_in_channel(s, who, CHANNEL) is None
         assert list(s.scalars(select(Plan.id).where(access.reachable_plans(SELLER)))) == []
+        assert list(s.scalars(select(Plan.id).where(access.reachable_plans(BUYER)))) == []
 
 
 def test_find_task_by_number_is_this_plans(db: Database) -> None:
@@ -401,7 +402,8 @@ def test_a_failed_lookup_records_nobody_and_says_why(
         local.fail_next("users.info", **fault)
         with caplog.at_level(logging.INFO, logger="bot.identity"):
             assert identity.refresh_person(db, client, HOST, "U0PAT") is None
-        assert f"users.info U0PAT failed: {why}" in caplog.text
+        messages = [r.getMessage() for r in caplog.records if r.name == "bot.identity"]
+        assert messages == [f"users.info U0PAT failed: {why}"]
         assert len(local.calls_to("users.info")) == 1  # not retried while the person waits
         actor, _tz = identity.resolve_actor(db, client, HOST, "U0PAT", HOST)
         assert actor.side == "seller"  # the next request looked them up, and it worked
@@ -417,3 +419,73 @@ def test_a_lookup_answering_for_someone_else_is_ignored(db: Database) -> None:
         assert identity.refresh_person(db, client, HOST, "U0NOBODY") is None
         assert identity.resolve_actor(db, client, HOST, "U0NOBODY", "")[0].side == "buyer"
         assert identity.refresh_person(db, client, HOST, "U0PAT") is not None
+
+
+def test_a_person_row_without_a_lookup_is_not_known(db: Database) -> None:
+    """A row made by muting digests or placing someone (no users.info yet) says
+    is_guest False by default: that is not knowing, so buyer side."""
+    from storage import reminder_services
+
+    with db.write() as s:
+        reminder_services.mute_digests(s, Actor("U0MUTE", "seller", HOST), True)
+    assert identity.resolve_actor(db, None, HOST, "U0MUTE", HOST)[0].side == "buyer"
+    identity.record_user(db, HOST, _user("U0MUTE", HOST))
+    assert identity.resolve_actor(db, None, HOST, "U0MUTE", HOST)[0].side == "seller"
+
+
+def test_what_a_lookup_records(db: Database) -> None:
+    user = {
+        "id": "U0PAT",
+        "team_id": HOST,
+        "name": "pat",
+        "real_name": "Pat Real",
+        "tz": "Europe/Paris",
+        "profile": {"display_name": "Patty"},
+    }
+    identity.record_user(db, HOST, user)
+    identity.record_user(db, HOST, {**user, "id": "U0REAL", "profile": {}})
+    identity.record_user(db, HOST, {"id": "U0NAME", "name": "nm", "team_id": HOST})
+    identity.record_user(db, HOST, {"id": "U0ULTRA", "team_id": HOST, "is_ultra_restricted": True})
+    with db.read() as s:
+        people = {p.user_id: p for p in s.scalars(select(Person))}
+    assert people["U0PAT"].name == "Patty" and people["U0PAT"].tz == "Europe/Paris"
+    assert people["U0PAT"].home_team_id == HOST and people["U0PAT"].is_guest is False
+    assert people["U0REAL"].name == "Pat Real" and people["U0NAME"].name == "nm"
+    assert people["U0ULTRA"].name == "" and people["U0ULTRA"].is_guest is True
+    actor, tz = identity.resolve_actor(db, None, HOST, "U0PAT", None)
+    assert (actor.side, tz, actor.user_id, actor.team_id) == (
+        "seller",
+        "Europe/Paris",
+        "U0PAT",
+        HOST,
+    )
+    assert identity.resolve_actor(db, None, HOST, "U0NAME", None)[1] == "UTC"
+    assert identity.resolve_actor(db, None, HOST, "U0ULTRA", None)[0].side == "buyer"
+
+
+def test_a_plan_per_team_in_one_shared_channel(db: Database) -> None:
+    """Both organisations of a Slack Connect channel may run the app there."""
+    ours = plan_with_tasks(db)
+    theirs_seller = Actor(user_id="U0THEM", side="seller", team_id="T0THEM")
+    with db.write() as s:
+        theirs = services.create_plan(
+            s, theirs_seller, CHANNEL, "Theirs", target_date=None, tz="UTC"
+        ).id
+    with db.read() as s:
+        assert access.plan_in_channel(s, SELLER, CHANNEL).id == ours  # type: ignore[union-attr]
+        found = access.plan_in_channel(s, theirs_seller, CHANNEL)
+        assert found is not None and found.id == theirs
+
+
+def test_a_slow_lookup_records_nobody(
+    sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    with LocalSlack(team_id=HOST) as local:
+        local.add_user("U0PAT", team_id=HOST, name="pat")
+        client = WebClient(token="xoxb-test", base_url=local.base_url)
+        local.delay_next("users.info", identity.LOOKUP_TIMEOUT + 1)
+        with caplog.at_level(logging.INFO, logger="bot.identity"):
+            assert identity.refresh_person(sqlite_db, client, HOST, "U0PAT") is None
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "bot.identity"]
+    assert message.startswith("users.info U0PAT failed: ") and "NoneType" not in message
+    assert message.removeprefix("users.info U0PAT failed: ") in ("TimeoutError", "URLError")
