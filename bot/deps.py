@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
@@ -12,10 +13,14 @@ from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.home_publisher import HomePublisher
 from bot.identity import resolve_actor
+from bot.members import fetch_members
 from bot.oauth import Workspaces
 from bot.refresh_worker import RefreshWorker
+from storage.access import MembersUnknown
 from storage.db import Database
 from storage.rules import Actor
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,6 +47,17 @@ class Deps:
         user_id = user.get("id") or context.user_id or ""
         user_team = user.get("team_id") or context.actor_team_id
         return resolve_actor(self.db, client, host_team(context), user_id, user_team)
+
+    def as_member(self, client: WebClient, run: Callable[[], T]) -> T:
+        """Run `run`, which reaches plans through `storage.access`. When it needed
+        the members of a channel we don't know yet, fetch them and run it once
+        more; if Slack can't tell us, the refusal stands."""
+        try:
+            return run()
+        except MembersUnknown as e:
+            if fetch_members(self.db, client, e.team_id, e.channel_id) is None:
+                raise
+        return run()
 
 
 def host_team(context: BoltContext) -> str:

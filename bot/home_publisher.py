@@ -14,13 +14,15 @@ from sqlalchemy import select, union
 
 from bot.card_publisher import Wake
 from bot.identity import resolve_actor
+from bot.members import fetch_members
 from bot.render.home import render_home
 from reminders import refreshes
 from reminders.delivery import Claimed
 from storage import clock
 from storage.clock import today_in
 from storage.db import Database
-from storage.home_readmodel import home_view
+from storage.home_readmodel import home_channels, home_view
+from storage.membership import unknown_channels
 from storage.models import Plan, Task
 
 
@@ -58,8 +60,14 @@ def people_of(db: Database, team_id: str, plan_id: int) -> list[str]:
 
 
 def send_home(db: Database, client: WebClient, item: Claimed) -> None:
-    user_id = item.recipient
-    actor, tz = resolve_actor(db, client, item.team_id, user_id, None)
+    user_id, team_id = item.recipient, item.team_id
+    actor, tz = resolve_actor(db, client, team_id, user_id, None)
+    if actor.side != "seller":  # a buyer's Home lists only their channels' plans
+        with db.read() as s:
+            channels = home_channels(s, team_id, user_id, actor.side)
+            unknown = unknown_channels(s, team_id, channels)
+        for channel in unknown:  # not known: left out of the Home (fail closed)
+            fetch_members(db, client, team_id, channel)
     with db.read() as s:
-        home = home_view(s, item.team_id, user_id, actor.side, today_in(tz))
+        home = home_view(s, team_id, user_id, actor.side, today_in(tz))
     client.views_publish(user_id=user_id, view=render_home(home, item.text or None))

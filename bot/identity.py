@@ -2,11 +2,13 @@
 
 The seller team is the one the request was authorised for (the workspace that
 installed the app). Someone from another team is a buyer; so is a guest of the
-seller team. A side set by hand wins.
+seller team, and so is anyone whose guest status we don't know yet (never
+looked up, or the lookup failed): sides fail closed. A side set by hand wins.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -22,17 +24,24 @@ from storage.db import Database
 from storage.models import Person
 from storage.rules import Actor, Side
 
+log = logging.getLogger(__name__)
+
 PROFILE_MAX_AGE = timedelta(days=1)
 
 
+LOOKUP_TIMEOUT = 5  # seconds: a users.info that takes longer leaves the person a buyer
+
+
 def side_of(
-    host_team_id: str, user_team_id: str | None, *, is_guest: bool, override: str | None
+    host_team_id: str, user_team_id: str | None, *, is_guest: bool | None, override: str | None
 ) -> Side:
+    """`is_guest` None: not known yet (only a successful users.info or a
+    `user_change` tells), so buyer side."""
     if override in ("buyer", "seller"):
         return override  # type: ignore[return-value]
     if user_team_id and user_team_id != host_team_id:
         return "buyer"
-    return "buyer" if is_guest else "seller"
+    return "seller" if is_guest is False else "buyer"
 
 
 def side_of_record(
@@ -49,7 +58,7 @@ def side_of_record(
 class _Known:
     home_team_id: str | None
     tz: str | None
-    is_guest: bool
+    is_guest: bool | None  # None until Slack told us (refreshed_at set)
     side_override: str | None
     refreshed_at: datetime | None
 
@@ -78,14 +87,21 @@ def _cached(db: Database, host_team_id: str, user_id: str) -> _Known | None:
     key = (db.url, host_team_id, user_id)
     with _cache_lock:
         hit = _cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
+    # (< or <=: a float instant never lands on the bound; equivalent.)
+    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:  # pragma: no mutate
         return hit[1]
     with db.read() as s:
         p = s.scalar(
             select(Person).where(Person.team_id == host_team_id, Person.user_id == user_id)
         )
         known = (
-            _Known(p.home_team_id, p.tz, p.is_guest, p.side_override, p.refreshed_at)
+            _Known(
+                p.home_team_id,
+                p.tz,
+                p.is_guest if p.refreshed_at is not None else None,
+                p.side_override,
+                p.refreshed_at,
+            )
             if p is not None
             else None
         )
@@ -94,20 +110,45 @@ def _cached(db: Database, host_team_id: str, user_id: str) -> _Known | None:
     return known
 
 
+def single_try(client: WebClient) -> WebClient:
+    """The same workspace's client without retries and with a short timeout: a
+    lookup in a request's path that fails is retried on a later request, not by
+    holding this one (Retry-After can be minutes)."""
+    # The transport settings are copied as they are; a test against the stand-in
+    # (no TLS, no proxy, no extra headers) cannot tell a copy from a default, and
+    # the default retry handlers retry only dropped connections: equivalent
+    # mutants, hence the pragmas.
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=min(client.timeout, LOOKUP_TIMEOUT),
+        ssl=client.ssl,  # pragma: no mutate
+        proxy=client.proxy,  # pragma: no mutate
+        headers=client.headers,  # pragma: no mutate
+        retry_handlers=[],  # pragma: no mutate
+    )
+
+
 def refresh_person(
     db: Database, client: WebClient, host_team_id: str, user_id: str
 ) -> Person | None:
-    """users.info → the person row (name, IANA zone, guest flag)."""
+    """users.info → the person row (name, IANA zone, guest flag). On any failure
+    (an error, 429, 5xx, a timeout) nothing is recorded: the person stays unknown."""
     try:
-        user: dict[str, Any] = client.users_info(user=user_id)["user"]
-    except SlackApiError:
+        user: dict[str, Any] = single_try(client).users_info(user=user_id)["user"]
+    except (SlackApiError, OSError) as e:
+        log.info("users.info %s failed: %s", user_id, _why(e))
         return None
     return record_user(db, host_team_id, user)
 
 
+def _why(e: Exception) -> str:
+    return str(e.response.get("error")) if isinstance(e, SlackApiError) else type(e).__name__
+
+
 def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person:
     """A Slack user object (`users.info`, `user_change`) → the person row."""
-    user_id = str(user.get("id") or "")
+    user_id = str(user.get("id") or "")  # pragma: no mutate (a user object always has one)
     profile = user.get("profile") or {}
     forget(db, host_team_id, user_id)
     with db.write() as s:
@@ -150,7 +191,7 @@ def resolve_actor(
     side = side_of(
         host_team_id,
         user_team_id or (person.home_team_id if person else None),
-        is_guest=bool(person and person.is_guest),
+        is_guest=person.is_guest if person else None,
         override=person.side_override if person else None,
     )
     tz = (person.tz if person else None) or "UTC"

@@ -28,11 +28,11 @@ from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
 from commands.usage import overview, usage_for
-from storage import lookup, services, template_store
+from storage import access, lookup, services, template_store
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
-from storage.readmodel import active_plan, plan_key, plan_view
+from storage.readmodel import plan_view
 from storage.rules import Actor
 
 NO_PLAN = (
@@ -96,9 +96,11 @@ def _verb_of(command: object) -> str:
 
 
 def handle(db: Database, req: Request) -> Reply:
-    """Run one `/map` line. Never raises for anything a person can type."""
-    with db.read() as s:
-        key = plan_key(s, req.actor.team_id, req.channel_id)
+    """Run one `/map` line. Never raises for anything a person can type; raises
+    `access.MembersUnknown` when the channel's members must be fetched first."""
+    with db.read() as s:  # who may see this channel's plan: `storage.access`
+        plan = access.plan_in_channel(s, req.actor, req.channel_id)
+        key = (plan.id, plan.tz, plan.country) if plan is not None else None
     today = today_in(key[1] if key is not None else req.user_tz)
     on = Reading(today, day_first_in(key[2] if key is not None else None))
     command = parse(req.text, on.today, day_first=on.day_first)
@@ -191,7 +193,7 @@ def _plan_id(db: Database, req: Request) -> int:
 
 
 def _require_plan(s: Session, req: Request) -> Plan:
-    plan = active_plan(s, req.actor.team_id, req.channel_id)
+    plan = access.plan_in_channel(s, req.actor, req.channel_id)
     if plan is None:
         raise services.NotFound(NO_PLAN)
     return plan
@@ -342,7 +344,7 @@ def _template(db: Database, req: Request, cmd: c.TemplateCommand, today: date) -
             yaml_text = template_commands.export_yaml(s, req.actor, cmd.name or "")
             title = f"Template `{escape(cmd.name or '')}` — copy it into `/map template import`:"
             return Reply(code_message(title, yaml_text))
-        plan = active_plan(s, req.actor.team_id, req.channel_id)
+        plan = access.plan_in_channel(s, req.actor, req.channel_id)
         return Reply(text_message(template_commands.run_template(s, req.actor, plan, cmd, today)))
 
 
@@ -368,10 +370,10 @@ def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> tup
     if parsed is None:
         raise services.NotFound("That button is no longer valid.")
     plan_id, target = parsed
+    if not channel_id:  # the preview is a message in the plan's channel
+        raise services.NotFound(access.NOT_FOUND)
     with db.write() as s:
-        plan = active_plan(s, actor.team_id, channel_id)
-        if plan is None or plan.id != plan_id:
-            raise services.NotFound("That isn't this channel's plan.")
+        plan = access.plan_for(s, actor, plan_id, channel_id)
         today = today_in(plan.tz)
         preview = template_store.preview_target(s, plan, target, today)
         moved = services.set_target_date(s, actor, plan, target)
@@ -421,10 +423,10 @@ def confirm_remove(db: Database, actor: Actor, channel_id: str, value: str) -> R
     plan_part, kind, obj_part = (value.split(":") + ["", "", ""])[:3]
     if not (plan_part.isdigit() and obj_part.isdigit()) or kind not in ("task", "milestone"):
         raise services.NotFound("That button is no longer valid.")
+    if not channel_id:  # the question is a message in the plan's channel
+        raise services.NotFound(access.NOT_FOUND)
     with db.write() as s:
-        plan = active_plan(s, actor.team_id, channel_id)
-        if plan is None or plan.id != int(plan_part):
-            raise services.NotFound("That isn't part of this channel's plan.")
+        plan = access.plan_for(s, actor, int(plan_part), channel_id)
         if kind == "task":
             task = lookup.find_task_by_id(s, plan, int(obj_part), actor.side)
             title = task.title

@@ -14,9 +14,10 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from storage import access
 from storage.models import Milestone, Plan, Task
 from storage.readmodel import TaskView, task_view
-from storage.rules import Side, visible_to
+from storage.rules import Actor, Side, visible_to
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,33 @@ def _visible(side: Side) -> ColumnElement[bool]:
     return true() if visible_to(side, True) else Task.internal.is_(False)
 
 
+def _mine(user_id: str, side: Side) -> ColumnElement[bool]:
+    """The plans that are someone's: assigned a task in, or (a seller) created."""
+    mine: ColumnElement[bool] = Plan.id.in_(
+        select(Task.plan_id).where(Task.assignee_id == user_id, _visible(side))
+    )
+    return or_(mine, Plan.created_by == user_id) if side == "seller" else mine
+
+
+def home_channels(s: Session, team_id: str, user_id: str, side: Side) -> list[str]:
+    """The channels of the plans a Home could list (whose members a buyer's needs)."""
+    return list(
+        s.scalars(
+            select(Plan.channel_id).where(
+                Plan.team_id == team_id, Plan.archived.is_(False), _mine(user_id, side)
+            )
+        )
+    )
+
+
 def home_view(s: Session, team_id: str, user_id: str, side: Side, today: date) -> HomeView:
     visible = _visible(side)
-    assigned = select(Task.plan_id).where(Task.assignee_id == user_id, visible)
-    mine: ColumnElement[bool] = Plan.id.in_(assigned)
-    if side == "seller":
-        mine = or_(mine, Plan.created_by == user_id)
+    # A buyer's Home lists only the plans whose channel they are in.
+    reachable = access.reachable_plans(Actor(user_id=user_id, side=side, team_id=team_id))
     plans = list(
         s.scalars(
             select(Plan)
-            .where(Plan.team_id == team_id, Plan.archived.is_(False), mine)
+            .where(reachable, _mine(user_id, side))
             .order_by(Plan.target_date.is_(None), Plan.target_date, Plan.title, Plan.id)
         )
     )

@@ -95,24 +95,3 @@ def find_milestone_by_id(s: Session, plan: Plan, milestone_id: int) -> Milestone
 
 def count_tasks(s: Session, milestone: Milestone) -> int:
     return s.scalar(select(func.count()).where(Task.milestone_id == milestone.id)) or 0
-
-
-def task_in_channel_plan(
-    s: Session, team_id: str, channel_id: str, plan_id: int, task_id: int, side: Side
-) -> tuple[Plan, Task]:
-    """For a click: the task, if it belongs to the active plan of the channel the
-    click came from (and that is the plan the button names). One query."""
-    row = s.execute(
-        select(Plan, Task)
-        .join(Task, Task.plan_id == Plan.id)
-        .where(
-            Plan.id == plan_id,
-            Plan.team_id == team_id,
-            Plan.channel_id == channel_id,
-            Plan.archived.is_(False),
-            Task.id == task_id,
-        )
-    ).first()
-    if row is None or not visible_to(side, row[1].internal):
-        raise NotFound("That task isn't part of this channel's plan.")
-    return row[0], row[1]

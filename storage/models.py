@@ -313,3 +313,29 @@ class ReminderMark(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+# --- deal membership: who is in a deal channel (the buyer boundary) ------------------
+
+
+class ChannelRoster(Base):
+    """A channel whose members we fetched (`conversations.members`), and when. Join
+    and leave events keep it current; a channel with no row (or an old one) has
+    members we don't know, and a buyer is refused until they are fetched."""
+
+    __tablename__ = "channel_roster"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # installing team
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChannelMember(Base):
+    """One member of a channel in `channel_roster`."""
+
+    __tablename__ = "channel_member"
+    __table_args__ = (Index("ix_channel_member_user", "team_id", "user_id"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,6 +1,7 @@
-"""Button clicks. Every click is checked again on the server: the task must
-belong to the plan of the channel the click came from, and the clicker's side
-must allow the change. A crafted payload changes nothing."""
+"""Button clicks. Every click is checked again on the server: the plan must be
+one the clicker may reach (`storage.access`) and, from a channel, that
+channel's; the task must belong to it; the clicker's side must allow the
+change. A crafted payload changes nothing."""
 
 from __future__ import annotations
 
@@ -9,23 +10,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from bot import ids
-from bot.deps import Deps, channel_of
+from bot.deps import Deps, channel_of, host_team
 from commands.handlers import Reply, apply_golive, confirm_remove
-from storage import lookup, services
-from storage.models import Plan
+from storage import access, lookup, services
 from storage.rules import Actor
 
 # (actor, channel, button value) → the reply, and a message for the channel if any.
 Confirmed = Callable[[Actor, str, str], tuple[Reply, str | None]]
 Listener = Callable[..., None]
-
-
-def _plan_in_team(s: Session, team_id: str, plan_id: int) -> Plan | None:
-    plan = s.get(Plan, plan_id)
-    return plan if plan is not None and plan.team_id == team_id and not plan.archived else None
 
 
 def register(app: App, deps: Deps) -> None:
@@ -43,25 +37,23 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor, _tz = deps.actor(context, client, body.get("user"))
         channel = channel_of(body)
-        # From App Home there is no channel: the plan is found by id, in this workspace.
-        from_home = (body.get("container") or {}).get("type") == "view"
+        # From App Home there is no channel: the plan is found by id, among those
+        # the clicker may reach.
+        from_home = not channel
         status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
         parsed = ids.parse_task_value(action.get("value") or "")
         try:
             if parsed is None:
                 raise services.NotFound("That button is no longer valid.")
             plan_id, task_id = parsed
-            with deps.db.write() as s:
-                if from_home:
-                    plan = _plan_in_team(s, actor.team_id, plan_id)
-                    if plan is None:
-                        raise services.NotFound("That task isn't part of this channel's plan.")
+
+            def change() -> bool:
+                with deps.db.write() as s:
+                    plan = access.plan_for(s, actor, plan_id, channel)
                     task = lookup.find_task_by_id(s, plan, task_id, actor.side)
-                else:
-                    plan, task = lookup.task_in_channel_plan(
-                        s, actor.team_id, channel, plan_id, task_id, actor.side
-                    )
-                changed = services.set_task_status(s, actor, plan, task, status)
+                    return services.set_task_status(s, actor, plan, task, status)
+
+            changed = deps.as_member(client, change)
         except services.DomainError as e:
             if from_home:
                 deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {e.message}")
@@ -87,13 +79,19 @@ def register(app: App, deps: Deps) -> None:
             respond: Respond,
         ) -> None:
             ack()
+            if not body.get("response_url"):  # the question is a channel message; not this
+                user = (body.get("user") or {}).get("id") or ""
+                notice = f":no_entry: {access.NOT_FOUND}"
+                deps.home.refresh_user(host_team(context), user, notice)
+                return
             if action["action_id"] == cancel_id:
                 respond(delete_original=True)
                 return
             actor, _tz = deps.actor(context, client, body.get("user"))
             channel = channel_of(body)
+            value = str(action.get("value") or "")
             try:
-                reply, announcement = run(actor, channel, action.get("value") or "")
+                reply, announcement = deps.as_member(client, lambda: run(actor, channel, value))
             except services.DomainError as e:
                 respond(text=f":no_entry: {e.message}", replace_original=True)
                 return

@@ -1,4 +1,5 @@
-"""Workspace events: newcomers to a deal channel, Slack Connect sharing, profile
+"""Workspace events: who joins and leaves a deal channel (the members a buyer
+needs to reach its plan, and a welcome), Slack Connect sharing, profile
 changes, and uninstalls.
 
 Each acks at once (Slack retries an event not acknowledged within 3 s); Web API
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from bot.deps import Deps, host_team
 from bot.identity import record_user
 from bot.text import escape
-from storage import services
+from storage import membership, services
 from storage.models import Person
 from storage.readmodel import active_plan
 
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 def _ack(ack: Ack) -> None:
     ack()
+
+
+def _member(event: dict[str, Any], context: BoltContext) -> tuple[str, str, str]:
+    return host_team(context), str(event.get("channel") or ""), str(event.get("user") or "")
 
 
 def welcome_text(title: str, permalink: str | None) -> str:
@@ -62,7 +67,22 @@ def register(app: App, deps: Deps) -> None:
                 log.info("no permalink for the card of %s: %s", channel, e.response.get("error"))
         client.chat_postEphemeral(channel=channel, user=user, text=welcome_text(title, permalink))
 
-    app.event("member_joined_channel")(ack=_ack, lazy=[welcome])
+    def joined(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        team, channel, user = _member(event, context)
+        if channel and user:
+            with deps.db.write() as s:
+                membership.joined(s, team, channel, user)
+
+    app.event("member_joined_channel")(ack=joined, lazy=[welcome])
+
+    @app.event("member_left_channel")
+    def left(event: dict[str, Any], context: BoltContext) -> None:
+        team, channel, user = _member(event, context)
+        if channel and user:
+            with deps.db.write() as s:
+                membership.left(s, team, channel, user)
+            deps.home.refresh_user(team, user)  # their Home drops that deal's plan
 
     def sharing(event: dict[str, Any], context: BoltContext, shared: bool) -> None:
         other = (
@@ -70,6 +90,8 @@ def register(app: App, deps: Deps) -> None:
         )
         team = host_team(context)
         with deps.db.write() as s:
+            # Another organisation came or went: who is in the channel is unknown again.
+            membership.forget(s, team, str(event.get("channel") or ""))
             plan = active_plan(s, team, event.get("channel") or "")
             if plan is None or not other:
                 return

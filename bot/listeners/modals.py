@@ -2,10 +2,11 @@
 `/map add` (no arguments), `/map overview`, `/map people`, and every submission.
 
 Nothing in a payload is trusted: a button's value and a view's private_metadata
-only name what to look up. Each open and each submission finds the plan in the
-workspace the request was authorised for (for `view_submission` that is
-`view.app_installed_team_id`, never `team.id`), the task in that plan, and asks
-the rules whether the clicker's side may do it. A submission runs as one write
+only name what to look up. Each open and each submission finds the plan through
+`storage.access` (in the workspace the request was authorised for — for
+`view_submission` that is `view.app_installed_team_id`, never `team.id` — and,
+for a buyer, only while they are in its channel), the task in that plan, and
+asks the rules whether the clicker's side may do it. A submission runs as one write
 transaction: a refusal anywhere saves nothing and comes back in the modal.
 """
 
@@ -25,14 +26,23 @@ from sqlalchemy.orm import Session
 from bot import identity, ids
 from bot.deps import Deps, channel_of
 from bot.identity import record_user, side_of_record
+from bot.members import fetch_members
 from bot.render import modals as views
 from commands import syntax as c
 from commands.template_commands import moved_summary
-from storage import clock, collab_read, collab_services, lookup, services, template_store
+from storage import (
+    access,
+    clock,
+    collab_read,
+    collab_services,
+    lookup,
+    services,
+    template_store,
+)
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
-from storage.readmodel import active_plan, plan_view, task_view
+from storage.readmodel import plan_view, task_view
 from storage.rules import Actor, can_comment, can_edit_plan, can_edit_task, can_place_people
 
 log = logging.getLogger(__name__)
@@ -57,20 +67,6 @@ def _later(fn: Callable[[], None]) -> None:
 
 
 # --- finding things, trusting nothing ------------------------------------------
-
-
-def _plan(s: Session, actor: Actor, plan_id: int | None, channel: str = "") -> Plan:
-    """The plan, if it is in the actor's (installed) workspace — and in `channel`,
-    when the click came from a channel message."""
-    plan = s.get(Plan, plan_id) if plan_id is not None else None
-    if (
-        plan is None
-        or plan.archived
-        or plan.team_id != actor.team_id
-        or (channel and plan.channel_id != channel)
-    ):
-        raise services.NotFound("That isn't part of this channel's plan.")
-    return plan
 
 
 def _editable_task(s: Session, actor: Actor, plan: Plan, task_id: int) -> Task:
@@ -193,22 +189,27 @@ def open_dialog(
     dialog: c.AddDialog | c.Overview | c.People,
 ) -> str | None:
     """Open the modal a `/map` command asked for; a refusal comes back as text."""
-    members: list[str] = []
-    try:
+    members = (
+        _channel_members(deps.db, client, actor.team_id, channel)
+        if isinstance(dialog, c.People)
+        else []
+    )
+
+    def build() -> tuple[int, dict[str, Any]]:
         with deps.db.read() as s:
-            plan = active_plan(s, actor.team_id, channel)
+            plan = access.plan_in_channel(s, actor, channel)
             if plan is None:
                 raise services.NotFound("This channel has no action plan yet.")
             if isinstance(dialog, c.AddDialog):
                 services.require_edit(plan, actor)
-                view = task_form_view(s, actor, plan, None, "full", channel)
-            elif isinstance(dialog, c.Overview):
+                return plan.id, task_form_view(s, actor, plan, None, "full", channel)
+            if isinstance(dialog, c.Overview):
                 services.require_edit(plan, actor)
-                view = views.overview_modal(plan.id, collab_read.overview(plan))
-            else:
-                members = _channel_members(client, channel)
-                view = _people_view(s, actor, plan, members)
-            plan_id = plan.id
+                return plan.id, views.overview_modal(plan.id, collab_read.overview(plan))
+            return plan.id, _people_view(s, actor, plan, members)
+
+    try:
+        plan_id, view = deps.as_member(client, build)
     except services.DomainError as e:
         return f":no_entry: {e.message}"
     opened = client.views_open(trigger_id=trigger_id, view=view)
@@ -218,13 +219,10 @@ def open_dialog(
     return None
 
 
-def _channel_members(client: WebClient, channel: str) -> list[str]:
-    try:
-        result = client.conversations_members(channel=channel, limit=MEMBERS_MAX)
-    except SlackApiError as e:
-        log.info("conversations.members %s: %s", channel, e.response.get("error"))
-        return []
-    return [str(m) for m in result.get("members") or []]
+def _channel_members(db: Database, client: WebClient, team_id: str, channel: str) -> list[str]:
+    """Who is in the channel now (also recorded for `storage.access`), at most
+    MEMBERS_MAX of them for the people modal; none if Slack can't say."""
+    return (fetch_members(db, client, team_id, channel) or [])[:MEMBERS_MAX]
 
 
 def _refresh_people(
@@ -233,7 +231,7 @@ def _refresh_people(
     """Contact details from users.info for people not looked up in a day, then
     the open modal is updated with them."""
     with db.read() as s:
-        plan = _plan(s, actor, plan_id)
+        plan = access.plan_for(s, actor, plan_id)
         seen = collab_read.contacts_refreshed(s, plan.id)
         ids_ = {r.user_id for r in collab_read.people(s, plan, members)}
     now = clock.now()
@@ -255,7 +253,7 @@ def _refresh_people(
         with db.write() as s:
             collab_services.record_contact(
                 s,
-                _plan(s, actor, plan_id),
+                access.plan_for(s, actor, plan_id),
                 uid,
                 title=str(profile.get("title") or ""),
                 email=str(profile.get("email") or ""),
@@ -264,7 +262,7 @@ def _refresh_people(
         changed = True
     if changed and view_id:
         with db.read() as s:
-            view = _people_view(s, actor, _plan(s, actor, plan_id), members)
+            view = _people_view(s, actor, access.plan_for(s, actor, plan_id), members)
         try:
             client.views_update(view_id=view_id, view=view)
         except SlackApiError as e:  # closed meanwhile: nothing to update
@@ -272,6 +270,55 @@ def _refresh_people(
 
 
 # --- listeners -----------------------------------------------------------------
+
+
+def _plan_button_view(
+    db: Database, actor: Actor, action_id: str, plan_id: int, rest: str, channel: str
+) -> dict[str, Any]:
+    with db.read() as s:
+        plan = access.plan_for(s, actor, plan_id, channel)
+        if action_id == ids.PLAN_PAGE:
+            return full_plan(s, actor, plan, int(rest or 0))
+        if action_id == ids.PLAN_FULL:
+            return full_plan(s, actor, plan)
+        services.require_edit(plan, actor)
+        if action_id == ids.PLAN_ADD_TASK:
+            return task_form_view(s, actor, plan, None, "full", channel)
+        m = (
+            lookup.find_milestone_by_id(s, plan, int(rest))
+            if action_id == ids.MILESTONE_EDIT
+            else None
+        )
+        return views.milestone_modal(
+            plan.id,
+            milestone_id=m.id if m else None,
+            title=m.title if m else "",
+            due=m.due_date if m else None,
+            status=m.manual_status if m else None,
+        )
+
+
+def _task_menu_view(
+    db: Database, actor: Actor, verb: str, plan_id: int, task_id: int, channel: str
+) -> dict[str, Any]:
+    with db.read() as s:
+        plan = access.plan_for(s, actor, plan_id, channel)
+        if verb != "comment":
+            task = _editable_task(s, actor, plan, task_id)
+            return task_form_view(s, actor, plan, task, verb if verb != "edit" else "full")
+        task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+        reason = can_comment(actor.side, task.internal)
+        if reason:
+            raise services.NotFound(reason)
+        milestone = lookup.find_milestone_by_id(s, plan, task.milestone_id)
+        return views.comment_modal(
+            plan.id,
+            task_view(task, milestone.title, {}),
+            today_in(plan.tz),
+            links=collab_read.links_by_task(s, plan.id, [task.id]).get(task.id, []),
+            recent=collab_read.recent_comments(s, task.id),
+            channel=channel,
+        )
 
 
 def register(app: App, deps: Deps) -> None:
@@ -291,29 +338,10 @@ def register(app: App, deps: Deps) -> None:
         try:
             if not plan_part.isdigit() or (rest and not rest.isdigit()):
                 raise services.NotFound("That button is no longer valid.")
-            with deps.db.read() as s:
-                plan = _plan(s, actor, int(plan_part), channel)
-                if action_id == ids.PLAN_PAGE:
-                    view = full_plan(s, actor, plan, int(rest or 0))
-                elif action_id == ids.PLAN_FULL:
-                    view = full_plan(s, actor, plan)
-                elif action_id == ids.PLAN_ADD_TASK:
-                    services.require_edit(plan, actor)
-                    view = task_form_view(s, actor, plan, None, "full", channel)
-                else:
-                    services.require_edit(plan, actor)
-                    m = (
-                        lookup.find_milestone_by_id(s, plan, int(rest))
-                        if action_id == ids.MILESTONE_EDIT
-                        else None
-                    )
-                    view = views.milestone_modal(
-                        plan.id,
-                        milestone_id=m.id if m else None,
-                        title=m.title if m else "",
-                        due=m.due_date if m else None,
-                        status=m.manual_status if m else None,
-                    )
+            view = deps.as_member(
+                client,
+                lambda: _plan_button_view(deps.db, actor, action_id, int(plan_part), rest, channel),
+            )
         except services.DomainError as e:
             _refuse(client, body, actor, e.message)
             return
@@ -339,25 +367,9 @@ def register(app: App, deps: Deps) -> None:
             if parsed is None:
                 raise services.NotFound("That menu is no longer valid.")
             verb, plan_id, task_id = parsed
-            with deps.db.read() as s:
-                plan = _plan(s, actor, plan_id, channel)
-                if verb == "comment":
-                    task = lookup.find_task_by_id(s, plan, task_id, actor.side)
-                    reason = can_comment(actor.side, task.internal)
-                    if reason:
-                        raise services.NotFound(reason)
-                    milestone = lookup.find_milestone_by_id(s, plan, task.milestone_id)
-                    view = views.comment_modal(
-                        plan.id,
-                        task_view(task, milestone.title, {}),
-                        today_in(plan.tz),
-                        links=collab_read.links_by_task(s, plan.id, [task.id]).get(task.id, []),
-                        recent=collab_read.recent_comments(s, task.id),
-                        channel=channel,
-                    )
-                else:
-                    task = _editable_task(s, actor, plan, task_id)
-                    view = task_form_view(s, actor, plan, task, verb if verb != "edit" else "full")
+            view = deps.as_member(
+                client, lambda: _task_menu_view(deps.db, actor, verb, plan_id, task_id, channel)
+            )
         except services.DomainError as e:
             _refuse(client, body, actor, e.message)
             return
@@ -381,16 +393,20 @@ def register(app: App, deps: Deps) -> None:
         try:
             if meta is None or (installed and installed != actor.team_id):
                 raise services.NotFound("That plan isn't in this workspace.")
-            if kind == ids.VIEW_TASK:
-                response = _submit_task(deps.db, actor, meta, values)
-            elif kind == ids.VIEW_COMMENT:
-                response, after = _submit_comment(deps.db, client, actor, meta, values)
-            elif kind == ids.VIEW_MILESTONE:
-                response = _submit_milestone(deps.db, actor, meta, values)
-            elif kind == ids.VIEW_OVERVIEW:
-                response, after = _submit_overview(deps.db, client, actor, meta, values)
-            else:
-                response = _submit_person(deps.db, actor, meta, values)
+            form = meta  # checked above; a name mypy keeps narrowed in the closure
+
+            def submit() -> tuple[Outcome, Callable[[], None] | None]:
+                if kind == ids.VIEW_TASK:
+                    return _submit_task(deps.db, actor, form, values), None
+                if kind == ids.VIEW_COMMENT:
+                    return _submit_comment(deps.db, client, actor, form, values)
+                if kind == ids.VIEW_MILESTONE:
+                    return _submit_milestone(deps.db, actor, form, values), None
+                if kind == ids.VIEW_OVERVIEW:
+                    return _submit_overview(deps.db, client, actor, form, values)
+                return _submit_person(deps.db, actor, form, values), None
+
+            response, after = deps.as_member(client, submit)
         except services.DomainError as e:
             ack(response_action="errors", errors=views.errors_for(e, blocks))
             return
@@ -414,7 +430,7 @@ def _refresh_full_plan(
     db: Database, client: WebClient, actor: Actor, plan_id: int, view_id: str
 ) -> None:
     with db.read() as s:
-        view = full_plan(s, actor, _plan(s, actor, plan_id))
+        view = full_plan(s, actor, access.plan_for(s, actor, plan_id))
     try:
         client.views_update(view_id=view_id, view=view)
     except SlackApiError as e:
@@ -431,7 +447,7 @@ def _submit_task(db: Database, actor: Actor, meta: views.Meta, values: dict[str,
     if isinstance(form, dict):
         return form
     with db.write() as s:
-        plan = _plan(s, actor, meta.plan)
+        plan = access.plan_for(s, actor, meta.plan)
         task = None
         if meta.task is not None:
             task = s.get(Task, meta.task)
@@ -450,7 +466,7 @@ def _submit_comment(
     if meta.task is None:
         raise services.NotFound("That task isn't part of this plan.")
     with db.write() as s:
-        plan = _plan(s, actor, meta.plan)
+        plan = access.plan_for(s, actor, meta.plan)
         task = lookup.find_task_by_id(s, plan, meta.task, actor.side)
         comment = collab_services.add_comment(s, actor, plan, task, form.body, form.link)
         milestone = lookup.find_milestone_by_id(s, plan, task.milestone_id)
@@ -479,7 +495,7 @@ def _submit_milestone(
     if isinstance(form, dict):
         return form
     with db.write() as s:
-        plan = _plan(s, actor, meta.plan)
+        plan = access.plan_for(s, actor, meta.plan)
         milestone = (
             lookup.find_milestone_by_id(s, plan, meta.milestone)
             if meta.milestone is not None
@@ -498,7 +514,7 @@ def _submit_overview(
     if isinstance(form, dict):
         return form, None
     with db.write() as s:
-        plan = _plan(s, actor, meta.plan)
+        plan = access.plan_for(s, actor, meta.plan)
         before, channel, today = plan.target_date, plan.channel_id, today_in(plan.tz)
         moves = (
             template_store.preview_target(s, plan, form.target, today).moves
@@ -524,11 +540,11 @@ def _submit_person(db: Database, actor: Actor, meta: views.Meta, values: dict[st
     if isinstance(form, dict):
         return form
     with db.write() as s:
-        plan = _plan(s, actor, meta.plan)
+        plan = access.plan_for(s, actor, meta.plan)
         collab_services.set_person(s, actor, plan, form.user_id, role=form.role, side=form.side)
     identity.forget(db, actor.team_id, form.user_id)  # the new side applies at once here
     with db.read() as s:
-        plan = _plan(s, actor, meta.plan)
+        plan = access.plan_for(s, actor, meta.plan)
         # The modal stays open, showing the change (members as last looked up).
         return plan.id, _people_view(s, actor, plan, [])
 

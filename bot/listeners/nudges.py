@@ -1,11 +1,11 @@
 """Buttons on a nudge: Done, and Snooze (1 day, 3 days, until it's due).
 
-A nudge may be a DM, so the plan is found from the task, within the workspace
-the click was authorised for; the clicker's side must allow the change."""
+A nudge may be a DM, so the plan is found from the button, among the plans the
+clicker may reach (`storage.access`); the clicker's side must allow the change."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -14,9 +14,8 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.deps import Deps
 from commands.dates import format_date
-from storage import lookup, reminder_services, services
+from storage import access, lookup, reminder_services, services
 from storage.clock import today_in
-from storage.models import Plan
 
 SNOOZES = {"1": 1, "3": 3, "due": 1}  # button value → days ("due" when no due date is left)
 
@@ -33,35 +32,46 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
         actor, tz = deps.actor(context, client, body.get("user"))
+        if not body.get("response_url"):  # a nudge is a message; this came from elsewhere
+            deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {access.NOT_FOUND}")
+            return
         value = str(action.get("value") or "")
         try:
             if action["action_id"] == ids.NUDGE_DONE:
                 parsed = ids.parse_task_value(value)
                 if parsed is None:
                     raise services.NotFound("That button is no longer valid.")
-                with deps.db.write() as s:
-                    plan = s.get(Plan, parsed[0])
-                    if plan is None or plan.team_id != actor.team_id or plan.archived:
-                        raise services.NotFound("That task isn't in this workspace any more.")
-                    task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
-                    services.set_task_status(s, actor, plan, task, "completed")
-                    who = f"<@{actor.user_id}>"
-                    text = f":white_check_mark: `#{task.number}` is done — thanks {who}."
-                deps.publisher.refresh(actor.team_id, parsed[0])
+                plan_id, task_id = parsed
+
+                def done() -> str:
+                    with deps.db.write() as s:
+                        plan = access.plan_for(s, actor, plan_id)
+                        task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+                        services.set_task_status(s, actor, plan, task, "completed")
+                        who = f"<@{actor.user_id}>"
+                        return f":white_check_mark: `#{task.number}` is done — thanks {who}."
+
+                text = deps.as_member(client, done)
+                deps.publisher.refresh(actor.team_id, plan_id)
             else:
                 task_part, _, days = value.partition(":")
                 # Only what the buttons offer: a forged value must not reach date math.
                 if not task_part.isdigit() or days not in SNOOZES:
                     raise services.NotFound("That button is no longer valid.")
                 today = today_in(tz)
-                with deps.db.write() as s:
-                    task = reminder_services.task_in_team(s, actor, int(task_part))
-                    until = (
-                        task.due_date
-                        if days == "due" and task.due_date
-                        else today + timedelta(days=SNOOZES[days])
-                    )
-                    reminder_services.snooze(s, actor, task.id, until)
+
+                def snooze() -> date:
+                    with deps.db.write() as s:
+                        _plan, task = access.task_for(s, actor, int(task_part))
+                        until = (
+                            task.due_date
+                            if days == "due" and task.due_date
+                            else today + timedelta(days=SNOOZES[days])
+                        )
+                        reminder_services.snooze(s, actor, task.id, until)
+                        return until
+
+                until = deps.as_member(client, snooze)
                 text = f":zzz: No more nudges about this until {format_date(until, today)}."
                 respond(text=text, response_type="ephemeral", replace_original=False)
                 return

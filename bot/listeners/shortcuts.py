@@ -17,8 +17,7 @@ from bot.deps import Deps
 from bot.listeners.modals import task_form_view
 from bot.text import truncate
 from commands.handlers import NO_PLAN
-from storage import services
-from storage.readmodel import active_plan
+from storage import access, services
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +57,16 @@ def register(app: App, deps: Deps) -> None:
         actor, _tz = deps.actor(context, client, body.get("user"))
         channel = str((body.get("channel") or {}).get("id") or "")
         message: dict[str, Any] = body.get("message") or {}
-        try:
+
+        def check() -> None:
             with deps.db.read() as s:
-                plan = active_plan(s, actor.team_id, channel)
+                plan = access.plan_in_channel(s, actor, channel)
                 if plan is None:
                     raise services.NotFound(NO_PLAN)
                 services.require_edit(plan, actor)
+
+        try:
+            deps.as_member(client, check)
         except services.DomainError as e:
             respond(text=f":no_entry: {e.message}", response_type="ephemeral")
             return
@@ -76,7 +79,7 @@ def register(app: App, deps: Deps) -> None:
             except SlackApiError as e:
                 log.info("no permalink for %s/%s: %s", channel, ts, e.response.get("error"))
         with deps.db.read() as s:
-            plan = active_plan(s, actor.team_id, channel)
+            plan = access.plan_in_channel(s, actor, channel)
             if plan is None:  # archived meanwhile
                 respond(text=f":no_entry: {NO_PLAN}", response_type="ephemeral")
                 return

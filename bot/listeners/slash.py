@@ -10,7 +10,8 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.identity import look_up_unknown
 from bot.listeners import create, modals
-from commands.handlers import Request, handle
+from commands.handlers import NO_PLAN, Request, handle
+from storage.access import MembersUnknown
 
 
 def register(app: App, deps: Deps) -> None:
@@ -19,17 +20,19 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         actor, tz = deps.actor(context, client, {"id": command.get("user_id")})
-        reply = handle(
-            deps.db,
-            Request(
-                actor=actor,
-                channel_id=command.get("channel_id", ""),
-                text=command.get("text", ""),
-                user_tz=tz,
-                # The reply goes in the ack, so this runs before it, as the actor's does.
-                look_up=lambda uid: look_up_unknown(deps.db, client, actor.team_id, uid),
-            ),
+        request = Request(
+            actor=actor,
+            channel_id=command.get("channel_id", ""),
+            text=command.get("text", ""),
+            user_tz=tz,
+            # The reply goes in the ack, so this runs before it, as the actor's does.
+            look_up=lambda uid: look_up_unknown(deps.db, client, actor.team_id, uid),
         )
+        try:
+            reply = deps.as_member(client, lambda: handle(deps.db, request))
+        except MembersUnknown:  # Slack couldn't tell us who is in the channel: as if no plan
+            ack(response_type="ephemeral", text=f":no_entry: {NO_PLAN}")
+            return
         if reply.create_dialog:
             problem = create.open_create(
                 deps, client, actor, command.get("channel_id", ""), command.get("trigger_id", "")

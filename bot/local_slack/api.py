@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import itertools
 import json
@@ -16,6 +17,25 @@ from bot.local_slack.checks import RateLimits, check_blocks, check_text, check_v
 from bot.local_slack.records import Call, Ephemeral, Msg
 
 JSON_PARAMS = ("blocks", "view", "attachments")
+MEMBERS_DEFAULT_LIMIT = 100  # conversations.members, as Slack documents it
+MEMBERS_MAX_LIMIT = 999  # "specify a limit value under 1000"
+
+
+def _cursor(offset: int) -> str:
+    return base64.b64encode(f"members:{offset}".encode()).decode()
+
+
+def _uncursor(cursor: str) -> int | None:
+    """Offset 0 for no cursor; None for one we never handed out."""
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+    except ValueError:
+        return None
+    return int(offset) if kind == "members" and offset.isdigit() else None
+
+
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -569,7 +589,20 @@ class SlackApi:
         }
 
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Paged like Slack's: `limit` (default 100, at most 999), an opaque
+        `cursor`, `response_metadata.next_cursor` empty on the last page."""
+        self._need(p, "channel")
+        members = self._members(self._channel(p))
+        try:
+            limit = int(p.get("limit") or MEMBERS_DEFAULT_LIMIT)
+        except ValueError:
+            raise SlackError("invalid_limit") from None
+        limit = max(1, min(limit, MEMBERS_MAX_LIMIT))
+        start = _uncursor(str(p.get("cursor") or ""))
+        if start is None or start > len(members):
+            raise SlackError("invalid_cursor")
+        end = start + limit
         return {
-            "members": self._members(self._channel(p)),
-            "response_metadata": {"next_cursor": ""},
+            "members": members[start:end],
+            "response_metadata": {"next_cursor": _cursor(end) if end < len(members) else ""},
         }
