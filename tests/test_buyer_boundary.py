@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 
 from bot import ids
 from bot.local_slack import payloads
+from reminders import refreshes
 from storage import collab_services, lookup, membership, services
 from storage.access import NOT_FOUND, plan_for
 from storage.db import Database
@@ -114,7 +115,10 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     with db.read() as s:
         for model in DOMAIN_TABLES + ALSO:
             cols = list(model.__table__.columns)
-            rows = s.execute(select(*cols)).all()
+            query = select(*cols)
+            if model is Outbox:  # refreshes re-render what is stored (the clicker's Home)
+                query = query.where(Outbox.kind.not_in(refreshes.KINDS))
+            rows = s.execute(query).all()
             out[model.__tablename__] = sorted(tuple(map(repr, r)) for r in rows)
         persons = s.execute(  # people looked up come and go; a side set by hand is a change
             select(Person.user_id, Person.side_override).where(Person.side_override.is_not(None))
