@@ -86,7 +86,7 @@ def test_slash_commands_refuse_an_internal_task_for_a_buyer(h: Harness, db: Data
 
     # A mention we never saw is looked up first; while Slack can't say who it is,
     # the task is refused (fail closed), never given to a stranger.
-    h.local.fail_next("users.info", status=500, times=3)  # and the client's 2 retries
+    h.local.fail_next("users.info", status=500)  # one try: a lookup is never retried inline
     body = h.command("add SECRET margin internal <@W0MIKE|mike> due 2027-05-01").body
     assert "I don't know <@W0MIKE> yet" in body, "never seen: fail closed"
     h.command("help", user="W0MIKE", team=BUYER_TEAM)  # now he is known (users.info)
