@@ -19,7 +19,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.text import mrkdwn
 from storage import clock
 from storage.limits import MAX_MILESTONES_PER_PLAN, MAX_TASKS_PER_PLAN
-from storage.models import Activity, Milestone, Person, Plan, Task
+from storage.models import (
+    Activity,
+    ChannelMember,
+    ChannelRoster,
+    Milestone,
+    Outbox,
+    Person,
+    Plan,
+    Task,
+)
 from storage.rules import (
     OWNER_SIDES,
     STATUSES,
@@ -357,6 +366,30 @@ def record_channel_shared(s: Session, plan: Plan, other_team_id: str, *, shared:
         _log(s, plan, system, "plan.unshared", before=other_team_id)
     plan.connected_teams = " ".join(teams)
     return True
+
+
+def move_channel(s: Session, team_id: str, old: str, new: str) -> int:
+    """A private channel shared through Slack Connect gets a new id for good
+    (`channel_id_changed`): the plans, cards and queued messages of the old id go
+    with it. Returns how many plans moved (0 when done already: events repeat)."""
+    if not old or not new or old == new:
+        return 0
+    plans = list(s.scalars(select(Plan).where(Plan.team_id == team_id, Plan.channel_id == old)))
+    system = Actor(user_id=SLACK_SYSTEM_USER, side="seller", team_id=team_id)
+    for plan in plans:
+        plan.channel_id = new
+        if plan.card_channel == old:
+            plan.card_channel = new
+        _log(s, plan, system, "plan.channel_moved", before=old, after=new)
+    s.execute(
+        update(Outbox)
+        .where(Outbox.team_id == team_id, Outbox.recipient == old, Outbox.state != "sent")
+        .values(recipient=new)
+    )
+    # Who is in it is known again once fetched under the new id.
+    for model in (ChannelMember, ChannelRoster):
+        s.execute(delete(model).where(model.team_id == team_id, model.channel_id == old))
+    return len(plans)
 
 
 # --- milestones ----------------------------------------------------------------

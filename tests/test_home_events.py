@@ -542,3 +542,40 @@ def test_shortcut_refuses_politely_without_a_plan_or_for_buyers(h: Harness) -> N
     (guest,) = h.local.ephemerals(CHANNEL, "U0GUEST")
     assert "Only the seller team" in guest.text
     assert [m.text for m in h.local.messages("C0EMPTY")] == ["no plan here"], "nothing public"
+
+
+def test_a_private_channel_shared_gets_a_new_id_and_keeps_its_plan(
+    h: Harness, db: Database
+) -> None:
+    """Sharing a private channel through Slack Connect changes its id for good
+    (`channel_id_changed`): the plan, its card and what is queued for the channel
+    move to the new id; the card is still updated where it now is."""
+    from reminders import refreshes
+    from storage.models import Outbox
+
+    assert h.command("create Rollout go-live 2027-03-01").status == 200
+    h.settle()
+    new = "C0NEWID"
+    h.local.add_channel(new, "monsters-deal", shared=True)
+    # Slack moves the channel's messages with it.
+    h.local._messages[new] = h.local._messages.pop(CHANNEL)
+    event = {"type": "channel_id_changed", "old_channel_id": CHANNEL, "new_channel_id": new}
+    send_event(h, event)
+    send_event(h, event)  # Slack may deliver an event twice
+    with db.read() as s:
+        plan = active_plan(s, SELLER_TEAM, new)
+        assert plan is not None and active_plan(s, SELLER_TEAM, CHANNEL) is None
+        assert plan.card_channel == new
+        moved = s.scalars(
+            select(Activity.after).where(Activity.action == "plan.channel_moved")
+        ).all()
+        stale = s.scalars(
+            select(Outbox.id).where(
+                Outbox.recipient == CHANNEL, Outbox.kind.not_in(refreshes.KINDS)
+            )
+        ).all()
+    assert moved == [new] and stale == []
+    reply = h.command("status", channel=new)
+    assert reply.status == 200 and "no_entry" not in reply.body
+    h.settle()
+    assert h.card(new) is not None, "the card is found under the new id"

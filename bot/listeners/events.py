@@ -1,6 +1,6 @@
 """Workspace events: who joins and leaves a deal channel (the members a buyer
-needs to reach its plan, and a welcome), Slack Connect sharing, profile
-changes, and uninstalls.
+needs to reach its plan, and a welcome), Slack Connect sharing (and the new id
+a private channel gets when shared), profile changes, and uninstalls.
 
 Each acks at once (Slack retries an event not acknowledged within 3 s); Web API
 calls run after the ack, as bolt's lazy listeners.
@@ -104,6 +104,17 @@ def register(app: App, deps: Deps) -> None:
     @app.event("channel_unshared")
     def channel_unshared(event: dict[str, Any], context: BoltContext) -> None:
         sharing(event, context, shared=False)
+
+    @app.event("channel_id_changed")
+    def channel_id_changed(event: dict[str, Any], context: BoltContext) -> None:
+        team = host_team(context)
+        with deps.db.write() as s:
+            services.move_channel(
+                s,
+                team,
+                str(event.get("old_channel_id") or ""),
+                str(event.get("new_channel_id") or ""),
+            )
 
     @app.event("user_change")
     def user_change(event: dict[str, Any], context: BoltContext) -> None:
