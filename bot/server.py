@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
+from bot.request_guard import protect
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ EVENTS_PATH = "/slack/events"
 
 def wsgi_app(app: App) -> WSGIApp:
     slack = SlackRequestHandler(app)
+    events = protect(app, slack)  # signature, size, form and replays checked before Bolt
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -30,7 +32,7 @@ def wsgi_app(app: App) -> WSGIApp:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
         if path == EVENTS_PATH and method == "POST":
-            return slack(environ, start_response)
+            return events(environ, start_response)
         if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and app.oauth_flow:
             # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back.
             return slack(environ, start_response)

@@ -369,18 +369,19 @@ def _ask_remove(db: Database, req: Request, cmd: c.RemoveTask | c.RemoveMileston
 def confirm_remove(db: Database, actor: Actor, channel_id: str, value: str) -> Reply:
     """The Remove button: re-check everything, then remove."""
     plan_part, kind, obj_part = (value.split(":") + ["", "", ""])[:3]
-    if not (plan_part.isdigit() and obj_part.isdigit()) or kind not in ("task", "milestone"):
+    plan_id, obj_id = ids.parse_int(plan_part), ids.parse_int(obj_part)
+    if plan_id is None or obj_id is None or kind not in ("task", "milestone"):
         raise services.NotFound("That button is no longer valid.")
     with db.write() as s:
         plan = active_plan(s, actor.team_id, channel_id)
-        if plan is None or plan.id != int(plan_part):
+        if plan is None or plan.id != plan_id:
             raise services.NotFound("That isn't part of this channel's plan.")
         if kind == "task":
-            task = lookup.find_task_by_id(s, plan, int(obj_part), actor.side)
+            task = lookup.find_task_by_id(s, plan, obj_id, actor.side)
             title = task.title
             services.remove_task(s, actor, plan, task)
         else:
-            m = lookup.find_milestone_by_id(s, plan, int(obj_part))
+            m = lookup.find_milestone_by_id(s, plan, obj_id)
             title = m.title
             services.remove_milestone(s, actor, plan, m)
         plan_id = plan.id

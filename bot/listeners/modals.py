@@ -289,12 +289,13 @@ def register(app: App, deps: Deps) -> None:
         plan_part, _, rest = str(action.get("value") or "").partition(":")
         channel = channel_of(body)
         try:
-            if not plan_part.isdigit() or (rest and not rest.isdigit()):
+            plan_id, number = ids.parse_int(plan_part), ids.parse_int(rest or "0", low=0)
+            if plan_id is None or number is None:
                 raise services.NotFound("That button is no longer valid.")
             with deps.db.read() as s:
-                plan = _plan(s, actor, int(plan_part), channel)
+                plan = _plan(s, actor, plan_id, channel)
                 if action_id == ids.PLAN_PAGE:
-                    view = full_plan(s, actor, plan, int(rest or 0))
+                    view = full_plan(s, actor, plan, number)
                 elif action_id == ids.PLAN_FULL:
                     view = full_plan(s, actor, plan)
                 elif action_id == ids.PLAN_ADD_TASK:
@@ -303,7 +304,7 @@ def register(app: App, deps: Deps) -> None:
                 else:
                     services.require_edit(plan, actor)
                     m = (
-                        lookup.find_milestone_by_id(s, plan, int(rest))
+                        lookup.find_milestone_by_id(s, plan, number)
                         if action_id == ids.MILESTONE_EDIT
                         else None
                     )

@@ -51,11 +51,12 @@ def register(app: App, deps: Deps) -> None:
             else:
                 task_part, _, days = value.partition(":")
                 # Only what the buttons offer: a forged value must not reach date math.
-                if not task_part.isdigit() or days not in SNOOZES:
+                task_id = ids.parse_int(task_part)
+                if task_id is None or days not in SNOOZES:
                     raise services.NotFound("That button is no longer valid.")
                 today = today_in(tz)
                 with deps.db.write() as s:
-                    task = reminder_services.task_in_team(s, actor, int(task_part))
+                    task = reminder_services.task_in_team(s, actor, task_id)
                     until = (
                         task.due_date
                         if days == "due" and task.due_date

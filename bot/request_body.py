@@ -1,0 +1,249 @@
+"""What a well-formed Slack request body is, checked on a signed body before Bolt
+parses it: the kind its Content-Type says, nested no deeper than Slack nests, and
+every field we (or Bolt) read of the type Slack sends. Pure functions.
+
+Bolt reads a body as JSON when the Content-Type is exactly `application/json` or the
+body starts with `{`; otherwise as a form, whose `payload` field (if any) is JSON.
+The checks follow the same decision, so what passes here is what Bolt will see.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MAX_DEPTH = 32  # Slack's deepest payloads (rich text in a message) nest about 12 levels
+MAX_FORM_FIELDS = 64  # a slash command has 14
+
+S, O, L = "string", "object", "list"  # noqa: E741 (a spec reads as a table)
+
+# A field: (kind, required, what an object's fields or a list's items are).
+Field = tuple[str, bool, Any]
+Spec = Mapping[str, Field]
+
+
+def _opt(kind: str, inner: Any = None) -> Field:
+    return (kind, False, inner)
+
+
+def _req(kind: str, inner: Any = None) -> Field:
+    return (kind, True, inner)
+
+
+OPTION: Spec = {"value": _req(S)}
+# An input's state in `view.state.values[block_id][action_id]`.
+ELEMENT_STATE: Spec = {
+    "type": _opt(S),
+    "value": _opt(S),
+    "selected_option": _opt(O, OPTION),
+    "selected_options": _opt(L, OPTION),
+    "selected_date": _opt(S),
+    "selected_time": _opt(S),
+    "selected_user": _opt(S),
+    "selected_users": _opt(L, S),
+    "selected_conversation": _opt(S),
+    "selected_channel": _opt(S),
+}
+VIEW: Spec = {
+    "id": _req(S),
+    "type": _opt(S),
+    "hash": _opt(S),
+    "callback_id": _opt(S),
+    "private_metadata": _opt(S),
+    "team_id": _opt(S),
+    "app_installed_team_id": _opt(S),
+    "root_view_id": _opt(S),
+    "previous_view_id": _opt(S),
+    "external_id": _opt(S),
+    "state": _opt(O, {"values": _opt(O, {"*": _opt(O, {"*": _opt(O, ELEMENT_STATE)})})}),
+}
+ACTION: Spec = {
+    "action_id": _req(S),
+    "block_id": _opt(S),
+    "type": _opt(S),
+    "action_ts": _opt(S),
+    **{k: v for k, v in ELEMENT_STATE.items() if k != "type"},
+}
+INTERACTIVE: Spec = {
+    "type": _req(S),
+    "user": _req(O, {"id": _req(S), "team_id": _opt(S), "name": _opt(S), "username": _opt(S)}),
+    "team": _opt(O, {"id": _opt(S), "domain": _opt(S)}),
+    "channel": _opt(O, {"id": _opt(S), "name": _opt(S)}),
+    "container": _opt(
+        O,
+        {
+            "type": _opt(S),
+            "channel_id": _opt(S),
+            "view_id": _opt(S),
+            "message_ts": _opt(S),
+            "thread_ts": _opt(S),
+        },
+    ),
+    "api_app_id": _opt(S),
+    "token": _opt(S),
+    "trigger_id": _opt(S),
+    "response_url": _opt(S),
+    "callback_id": _opt(S),
+    "action_ts": _opt(S),
+    "message_ts": _opt(S),
+    "actions": _opt(L, ACTION),
+    "view": _opt(O, VIEW),
+    "message": _opt(
+        O,
+        {
+            "ts": _opt(S),
+            "text": _opt(S),
+            "user": _opt(S),
+            "thread_ts": _opt(S),
+            "blocks": _opt(L, {"type": _opt(S), "block_id": _opt(S)}),
+        },
+    ),
+}
+# Fields Slack always sends with each kind of interaction, which our listeners use.
+REQUIRED_BY_TYPE: Mapping[str, tuple[str, ...]] = {
+    "block_actions": ("actions", "trigger_id"),
+    "view_submission": ("view", "trigger_id"),
+    "view_closed": ("view",),
+    "message_action": ("callback_id", "trigger_id", "message", "channel"),
+    "shortcut": ("callback_id", "trigger_id"),
+}
+EVENT_ENVELOPE: Spec = {
+    "type": _req(S),
+    "token": _opt(S),
+    "team_id": _opt(S),
+    "api_app_id": _opt(S),
+    "event_id": _opt(S),
+    "challenge": _opt(S),
+    "event": _opt(O, {"type": _req(S)}),
+    "authorizations": _opt(L, {"team_id": _opt(S), "user_id": _opt(S), "enterprise_id": _opt(S)}),
+}
+COMMAND_REQUIRED = ("command", "user_id", "trigger_id")
+
+
+class Malformed(ValueError):
+    """The body is not one Slack would send; `str(e)` says why (safe to log)."""
+
+
+def parse(body: bytes, content_type: str) -> dict[str, Any]:
+    """The body as Bolt will read it, or Malformed."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Malformed("the body is not UTF-8") from None
+    media = content_type.split(";")[0].strip()
+    if media == JSON:
+        if not text.startswith("{"):
+            raise Malformed("a JSON body that is not an object")
+        data = json_object(text)
+        check(data, EVENT_ENVELOPE, "body")
+        if data["type"] == "event_callback":
+            _require(data, ("event", "event_id"), "body")
+        return data
+    if media != FORM:
+        raise Malformed("an unsupported Content-Type")
+    if text.startswith("{"):
+        raise Malformed("a form body that is JSON")  # Bolt would read it as JSON
+    form = form_fields(text)
+    if "payload" in form:
+        data = json_object(form["payload"])
+        check(data, INTERACTIVE, "payload")
+        _require(data, REQUIRED_BY_TYPE.get(data["type"], ()), "payload")
+        if data["type"] == "block_actions" and not data["actions"]:
+            raise Malformed("payload.actions is empty")
+        return data
+    _require(form, COMMAND_REQUIRED, "body")
+    return dict(form)
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """A form body's fields, each named once (a repeated one is ambiguous)."""
+    try:
+        pairs = parse_qsl(
+            text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FORM_FIELDS
+        )
+    except ValueError as e:
+        raise Malformed(f"not a form body ({e})") from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise Malformed("a form field given twice")
+    return fields
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A JSON object nested at most MAX_DEPTH deep."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Malformed("not JSON") from None
+    if not isinstance(data, dict):
+        raise Malformed("JSON that is not an object")
+    if depth(data) > MAX_DEPTH:
+        raise Malformed(f"JSON nested deeper than {MAX_DEPTH}")
+    return data
+
+
+def depth(value: Any) -> int:
+    """How deep objects and lists nest (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, str):
+        return S
+    if isinstance(value, dict):
+        return O
+    if isinstance(value, list):
+        return L
+    return type(value).__name__
+
+
+def _require(data: Mapping[str, Any], names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        if data.get(name) is None:
+            raise Malformed(f"{where}.{name} is missing")
+
+
+def check(data: Mapping[str, Any], spec: Spec, where: str) -> None:
+    """Every field `spec` names has its kind (or is null, when not required);
+    "*" stands for every field of an object. Fields it does not name are free."""
+    for name, (kind, required, inner) in spec.items():
+        items = data.items() if name == "*" else [(name, data.get(name))]
+        for key, value in items:
+            path = f"{where}.{key}"
+            if value is None:
+                if required:
+                    raise Malformed(f"{path} is missing")
+                continue
+            if _kind_of(value) != kind:
+                raise Malformed(f"{path} is not a {kind}")
+            if kind == O and inner is not None:
+                check(value, inner, path)
+            elif kind == L and inner is not None:
+                for i, element in enumerate(value):
+                    _check_item(element, inner, f"{path}[{i}]")
+
+
+def _check_item(value: Any, inner: Any, path: str) -> None:
+    if isinstance(inner, str):
+        if _kind_of(value) != inner:
+            raise Malformed(f"{path} is not a {inner}")
+    elif not isinstance(value, dict):
+        raise Malformed(f"{path} is not an object")
+    else:
+        check(value, inner, path)

@@ -1,0 +1,188 @@
+"""The WSGI layer in front of Bolt on `POST /slack/events`: nothing parses a body
+before its signature is checked, on the raw bytes.
+
+In order: the body's size (413 over MAX_BODY, or with a missing or bad
+Content-Length), the signature and its timestamp (401 when either is missing,
+malformed, more than 5 minutes off, or wrong), the body's form (400 unless Bolt can
+read it and every field we read has the type Slack sends; see bot.request_body),
+replays and repeated deliveries (bot.replays: 409, or 200 without dispatch). Only
+then does Bolt see the request, and Bolt checks the signature again. Whatever
+escapes Bolt is logged with its traceback and answered politely, never with a 500.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from slack_bolt import App
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot import replays, request_body
+from bot.error_reply import polite_answer
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+MAX_BODY = 512 * 1024  # Slack's largest payloads (a modal's full state) are far smaller
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() takes other scripts' too
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # hmac.compare_digest refuses non-ASCII text
+_LENGTH = re.compile(r"[0-9]{1,9}")
+
+_REASONS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    409: "409 Conflict",
+    413: "413 Payload Too Large",
+    503: "503 Service Unavailable",
+}
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """Exactly Content-Length bytes, and no more than `limit`."""
+    length = str(environ.get("CONTENT_LENGTH") or "")
+    if not _LENGTH.fullmatch(length) or int(length) > limit:
+        raise Refusal(413, "the body is too large or its length unknown")
+    body = environ["wsgi.input"].read(int(length)) if int(length) else b""
+    if len(body) != int(length):
+        raise Refusal(400, "the body is shorter than its Content-Length")
+    return bytes(body)
+
+
+def check_signature(verifier: SignatureVerifier, environ: dict[str, Any], body: bytes) -> str:
+    """The request's signature, if it is Slack's for this body and recent."""
+    timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "")
+    signature = str(environ.get("HTTP_X_SLACK_SIGNATURE") or "")
+    if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+        raise Refusal(401, "missing or malformed signature headers")
+    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        raise Refusal(401, "invalid or stale signature")
+    return signature
+
+
+class RequestGuard:
+    def __init__(
+        self,
+        signing_secret: str,
+        seen: replays.Replays,
+        *,
+        max_body: int = MAX_BODY,
+        clock: Clock | None = None,
+    ) -> None:
+        self.verifier = SignatureVerifier(signing_secret, clock or Clock())
+        self.seen = seen
+        self.max_body = max_body
+
+    def wrap(self, inner: WSGIApp) -> WSGIApp:
+        def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            try:
+                body = read_body(environ, self.max_body)
+                signature = check_signature(self.verifier, environ, body)
+                try:
+                    parsed = request_body.parse(body, str(environ.get("CONTENT_TYPE") or ""))
+                except request_body.Malformed as e:
+                    raise Refusal(400, f"malformed request: {e}") from None
+            except Refusal as r:
+                log.warning("refused a request to /slack/events: %s", r.message)
+                return _answer(start_response, r.status, {}, r.message)
+            return self._dispatch(inner, environ, start_response, body, signature, parsed)
+
+        return application
+
+    def _dispatch(
+        self,
+        inner: WSGIApp,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        body: bytes,
+        signature: str,
+        parsed: dict[str, Any],
+    ) -> Iterable[bytes]:
+        delivery = replays.delivery_claim(parsed)
+        try:
+            if not self.seen.first(replays.signature_claim(signature)):
+                log.warning("refused a replayed request (a signature seen before)")
+                return _answer(start_response, 409, {}, "replayed request")
+            if delivery is not None and not self.seen.first(delivery):
+                log.info("%s delivered again: acknowledged, not run again", delivery.kind)
+                return _answer(start_response, 200, {"X-Slack-No-Retry": "1"}, "")
+        except Exception:  # the database is unreachable: Slack may retry later
+            log.exception("could not record the request")
+            return _answer(start_response, 503, {}, "try again later")
+        fresh = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        try:
+            status, headers, chunks = _call(inner, fresh)
+        except Exception:
+            log.exception("Bolt failed on a %s request", parsed.get("type") or "command")
+            if delivery is not None:
+                self.seen.forget(delivery)
+            answer_headers, text = polite_answer(parsed)
+            return _answer(start_response, 200, answer_headers, text)
+        if delivery is not None and not replays.carried_out(delivery, status, chunks):
+            self.seen.forget(delivery)
+        start_response(_REASONS.get(status, f"{status} Status"), headers)
+        return [chunks]
+
+
+def _call(inner: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run a WSGI app to the end and keep what it answered."""
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen["status"], seen["headers"] = status, headers
+        return lambda _data: None
+
+    result = inner(environ, start_response)
+    try:
+        chunks = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return int(str(seen["status"]).split()[0]), list(seen["headers"]), chunks
+
+
+def _answer(
+    start_response: StartResponse, status: int, headers: dict[str, str], text: str
+) -> list[bytes]:
+    data = text.encode()
+    content_type = headers.get("content-type", "text/plain; charset=utf-8")
+    extra = [(k, v) for k, v in headers.items() if k != "content-type"]
+    start_response(
+        _REASONS[status],
+        [("Content-Type", content_type), ("Content-Length", str(len(data))), *extra],
+    )
+    return [data]
+
+
+# --- which guard protects which app ----------------------------------------------
+
+_guards: WeakKeyDictionary[App, RequestGuard] = WeakKeyDictionary()
+
+
+def attach(app: App, guard: RequestGuard) -> None:
+    """Set the guard `protect(app, …)` puts in front of the app (bot.app.build)."""
+    _guards[app] = guard
+
+
+def protect(app: App, inner: WSGIApp) -> WSGIApp:
+    """`inner` (Bolt's WSGI handler for `app`) behind the app's guard. An app built
+    without one (no signing secret) cannot serve HTTP at all."""
+    guard = _guards.get(app)
+    if guard is None:
+        raise RuntimeError("this app has no request guard: set SLACK_SIGNING_SECRET")
+    return guard.wrap(inner)
