@@ -69,7 +69,11 @@ def check_signature(verifier: SignatureVerifier, environ: dict[str, Any], body: 
     signature = str(environ.get("HTTP_X_SLACK_SIGNATURE") or "")
     if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
         raise Refusal(401, "missing or malformed signature headers")
-    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+    try:
+        text = body.decode("utf-8")  # Slack sends UTF-8; the SDK would decode it unguarded
+    except UnicodeDecodeError:
+        raise Refusal(401, "a body that is not UTF-8 carries no Slack signature") from None
+    if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
         raise Refusal(401, "invalid or stale signature")
     return signature
 

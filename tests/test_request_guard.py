@@ -1,0 +1,460 @@
+"""The guard in front of Bolt (bot.request_guard), over real HTTP into the real app:
+unsigned, stale, oversize and malformed requests are refused before anything parses
+them (401/413/400, never 500), replays are refused, event retries and repeated
+modal submissions are carried out once, and a failing listener is answered
+politely with its traceback in the log. Both databases."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlencode
+
+import pytest
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import func, select
+
+from bot import error_reply, ids, replays, request_body
+from bot.local_slack import payloads
+from bot.request_guard import MAX_BODY
+from storage import seen_requests
+from storage.db import Database
+from storage.models import Comment, SeenRequest, Task
+from tests.harness import CHANNEL, SECRET, SELLER_TEAM, Harness, Response, now, serve_wsgi
+from tests.test_modals import (
+    BUYER,
+    SELLER,
+    button,
+    click,
+    count,
+    errors,
+    last_view,
+    menu,
+    ok,
+    plan_id,
+    setup_plan,
+    state_of,
+    submit,
+)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def sign(body: str | bytes, timestamp: int | str | None = None) -> dict[str, str]:
+    ts = str(now() if timestamp is None else timestamp)
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
+
+
+def post_raw(h: Harness, head: str, body: bytes = b"") -> int:
+    """An HTTP request written by hand (headers http.client would fix); the status."""
+    with socket.create_connection(("127.0.0.1", h.port), timeout=15) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def command_body(text: str) -> str:
+    return payloads.slash_command_body(
+        text=text, user_id="U0LEX", team_id=SELLER_TEAM, channel_id=CHANNEL
+    )
+
+
+def tasks(db: Database) -> int:
+    return count(db, Task)
+
+
+def deep(n: int) -> str:
+    return "[" * n + "]" * n
+
+
+# --- refused before anything parses the body ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("payload=not-json", FORM),
+        ('{"type":"event_callback","x":' + deep(1000) + "}", "application/json"),
+        ("payload=" + deep(1000), FORM),
+        ("token=x&team_id=T0LEXCORP&command=%2Fmap", "application/json"),
+    ],
+    ids=["payload-not-json", "json-1000-deep", "payload-1000-deep", "json-type-form-body"],
+)
+def test_unsigned_malformed_bodies_get_401(
+    h: Harness, db: Database, body: str, content_type: str
+) -> None:
+    assert h.post(body, {"Content-Type": content_type}).status == 401
+    wrong = {**sign("something else"), "Content-Type": content_type}
+    assert h.post(body, wrong).status == 401
+    assert tasks(db) == 0
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["abc", "", "12.5", "-1", " 1700000000", "170000000²", "9" * 30],
+    ids=["letters", "empty", "decimal", "negative", "space", "superscript", "huge"],
+)
+def test_non_numeric_timestamps_get_401(h: Harness, timestamp: str) -> None:
+    body = command_body("status")
+    headers = {**sign(body, timestamp), "Content-Type": FORM}
+    resp = h.post(body, headers)
+    assert resp.status == 401
+
+
+def test_stale_future_missing_or_wrong_signatures_get_401(h: Harness, db: Database) -> None:
+    body = command_body("create Deal")
+    for ts in (now() - 301, now() + 301, now() - 3600):
+        assert h.signed(body, timestamp=ts).status == 401
+    good = payloads.signed_headers(body, SECRET)
+    for name in ("X-Slack-Signature", "X-Slack-Request-Timestamp"):
+        assert h.post(body, {k: v for k, v in good.items() if k != name}).status == 401
+    flipped = good["X-Slack-Signature"][:-1] + (
+        "0" if good["X-Slack-Signature"][-1] != "0" else "1"
+    )
+    for signature in (flipped, good["X-Slack-Signature"].upper(), "v1=" + flipped[3:], "v0=é"):
+        assert h.post(body, {**good, "X-Slack-Signature": signature}).status == 401
+    # Signed for another body (one byte more) is no signature of this one.
+    assert h.post(body + "x", good).status == 401
+    # Within the window either side, the same request is carried out.
+    assert h.signed(body, timestamp=now() - 290).status == 200
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Task)) == 0
+
+
+def test_oversize_or_unknown_length_bodies_get_413(h: Harness) -> None:
+    big = "payload=" + "a" * MAX_BODY
+    assert h.signed(big).status == 413
+    base = "POST /slack/events HTTP/1.1\nHost: x\nContent-Type: " + FORM + "\n"
+    body = command_body("status").encode()
+    signed = "".join(f"{k}: {v}\n" for k, v in sign(body).items())
+    assert post_raw(h, base + signed + "Connection: close\n", body) == 413  # no length
+    for length in ("abc", "-1", "1e3", str(MAX_BODY + 1)):
+        head = base + signed + f"Content-Length: {length}\nConnection: close\n"
+        assert post_raw(h, head, body) == 413, length
+    # The largest body allowed still gets through to the signature check.
+    just = ("text=" + "a" * (MAX_BODY - 5)).encode()
+    assert len(just) == MAX_BODY
+    assert h.post(just.decode(), {"Content-Type": FORM}).status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("payload=not-json", FORM),
+        ("payload=" + deep(1000), FORM),
+        ("payload=" + json.dumps({"type": "block_actions", "x": json.loads(deep(33))}), FORM),
+        ('{"type":"event_callback","x":' + deep(1000) + "}", "application/json"),
+        ("token=x&team_id=T0LEXCORP&command=%2Fmap", "application/json"),
+        ('{"type":"url_verification","challenge":"c"}', FORM),
+        ('["type"]', "application/json"),
+        ("payload=[1]", FORM),
+        (command_body("status"), "text/plain"),
+        (command_body("status"), "Application/JSON"),
+        (command_body("status"), ""),
+        (command_body("status") + "&text=again", FORM),
+        ("command=%2Fmap&user_id&trigger_id=1", FORM),
+        (command_body("status").replace("&trigger_id=", "&x="), FORM),
+        ('{"type": "event_callback", "event": {"type": "app_home_opened"}}', "application/json"),
+        ('{"type": "event_callback", "event_id": 7, "event": {}}', "application/json"),
+        ('{"type": 1}', "application/json"),
+        ("", FORM),
+    ],
+)
+def test_signed_malformed_bodies_get_400(
+    h: Harness, db: Database, body: str, content_type: str
+) -> None:
+    headers = {**sign(body), "Content-Type": content_type}
+    assert h.post(body, headers).status == 400
+    assert tasks(db) == 0
+
+
+def test_a_body_that_is_not_utf8_gets_401_even_signed_byte_for_byte(h: Harness) -> None:
+    body = b"command=%2Fmap&user_id=U0LEX&trigger_id=1&text=\xff\xfe"
+    ts = str(now())
+    mac = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+    head = (
+        "POST /slack/events HTTP/1.1\nHost: x\nContent-Type: " + FORM + "\n"
+        f"X-Slack-Request-Timestamp: {ts}\nX-Slack-Signature: v0={mac.hexdigest()}\n"
+        f"Content-Length: {len(body)}\nConnection: close\n"
+    )
+    assert post_raw(h, head, body) == 401
+    with pytest.raises(request_body.Malformed):
+        request_body.parse(body, FORM)
+
+
+def test_json_nested_to_the_limit_is_read_and_one_deeper_is_not() -> None:
+    at_limit = json.dumps({"a": json.loads(deep(request_body.MAX_DEPTH - 1))})
+    assert request_body.depth(json.loads(at_limit)) == request_body.MAX_DEPTH
+    assert request_body.json_object(at_limit)["a"] == json.loads(deep(request_body.MAX_DEPTH - 1))
+    with pytest.raises(request_body.Malformed):
+        request_body.json_object(json.dumps({"a": json.loads(deep(request_body.MAX_DEPTH))}))
+    assert request_body.depth(1) == 0
+    assert request_body.depth({"a": [1, {"b": []}], "c": {}}) == 4
+
+
+def test_bolts_own_signature_check_is_still_on(db: Database) -> None:
+    """Defence in depth: Bolt itself, without the guard in front, refuses too."""
+    from tests.harness import running_app
+
+    with running_app(db) as h, serve_wsgi(SlackRequestHandler(h.bot.app)) as port:
+        bare = Harness(h.local, h.bot, port)
+        assert bare.post(command_body("create Deal"), {"Content-Type": FORM}).status == 401
+        assert bare.signed(command_body("create Deal")).status == 200
+        assert tasks(db) == 0
+
+
+# --- replays, retries, resubmissions -------------------------------------------------
+
+
+def test_the_same_signed_request_three_times_adds_one_task(h: Harness, db: Database) -> None:
+    assert h.command("create Scare Floor rollout").status == 200
+    body = command_body("add Send the DPA owner buyer")
+    headers = payloads.signed_headers(body, SECRET)
+    statuses = [h.post(body, headers).status for _ in range(3)]
+    assert statuses == [200, 409, 409]
+    assert tasks(db) == 1
+    # Typed again (a new request, a new signature), it is a second task.
+    assert h.command("add Send the DPA owner buyer").status == 200
+    assert tasks(db) == 2
+
+
+def test_concurrent_replays_carry_out_once(h: Harness, db: Database) -> None:
+    assert h.command("create Scare Floor rollout").status == 200
+    body = command_body("add Send the DPA")
+    headers = payloads.signed_headers(body, SECRET)
+    results: list[Response] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(h.post(body, headers))) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(r.status for r in results) == [200] + [409] * 5
+    assert tasks(db) == 1
+
+
+def _comment_submission(h: Harness) -> tuple[dict[str, object], str]:
+    setup_plan(h)
+    click(h, menu(h, "comment", 1), BUYER)
+    view = last_view(h)
+    raw = payloads.view_submission_body(
+        user_id=BUYER[0],
+        user_team_id=BUYER[1],
+        team_id=BUYER[1],
+        view={k: v for k, v in view.items() if k not in ("state", "app_installed_team_id")},
+        values=state_of(view, f_comment="Questionnaire sent"),
+        app_installed_team_id=SELLER_TEAM,
+    )
+    return view, raw
+
+
+def test_the_same_comment_submission_three_times_comments_once(h: Harness, db: Database) -> None:
+    _view, raw = _comment_submission(h)
+    headers = payloads.signed_headers(raw, SECRET)
+    first = h.post(raw, headers)
+    ok(first)
+    assert [h.post(raw, headers).status for _ in range(2)] == [409, 409]
+    # Re-signed (as Slack's own retry would be): acknowledged, not applied again.
+    again = h.signed(raw, timestamp=now() - 2)
+    assert (again.status, again.body) == (200, "")
+    assert count(db, Comment) == 1
+
+
+def test_a_submission_sent_back_with_errors_can_be_corrected_and_applies(
+    h: Harness, db: Database
+) -> None:
+    setup_plan(h)
+    click(h, menu(h, "comment", 1), BUYER)
+    view = last_view(h)
+    empty = state_of(view)
+    assert errors(submit(h, view, empty, BUYER))
+    # The same empty form again (a new request): checked again, not swallowed.
+    assert errors(submit(h, view, empty, BUYER))
+    ok(submit(h, view, state_of(view, f_comment="Sent"), BUYER))
+    ok(submit(h, view, state_of(view, f_comment="Sent"), BUYER))  # applied once
+    with db.read() as s:
+        assert list(s.scalars(select(Comment.body))) == ["Sent"]
+    # Another person's identical submission of the same view is theirs, not a repeat.
+    seller_view = dict(view)
+    ok(submit(h, seller_view, state_of(view, f_comment="Sent"), SELLER))
+    assert count(db, Comment) == 2
+
+
+def test_an_event_retried_by_slack_is_handled_once(h: Harness) -> None:
+    setup_plan(h)
+    body = payloads.event_body(
+        team_id=SELLER_TEAM,
+        event={"type": "member_joined_channel", "user": "W0SULLEY", "channel": CHANNEL},
+    )
+    assert h.signed(body, json_body=True).status == 200
+
+    def welcomes() -> int:
+        return len(h.local.ephemerals(CHANNEL, "W0SULLEY"))
+
+    assert h.local.wait_for(lambda: welcomes() == 1, timeout=5)
+    retry = {
+        **payloads.signed_headers(body, SECRET, timestamp=now() - 1),
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
+    resp = h.post(body, retry)
+    assert resp.status == 200
+    assert not h.local.wait_for(lambda: welcomes() > 1, timeout=1.0)
+    # Another event (another id) is handled.
+    other = json.loads(body)
+    other["event_id"] = "Ev0ANOTHER"
+    assert h.signed(json.dumps(other), json_body=True).status == 200
+    assert h.local.wait_for(lambda: welcomes() == 2, timeout=5)
+
+
+def test_claims_expire_and_are_pruned(db: Database) -> None:
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ttl = timedelta(minutes=10)
+    assert seen_requests.claim(db, "signature", "a", now=at, ttl=ttl)
+    assert not seen_requests.claim(
+        db, "signature", "a", now=at + ttl - timedelta(seconds=1), ttl=ttl
+    )
+    assert seen_requests.claim(db, "event", "a", now=at, ttl=ttl)  # kinds are apart
+    assert seen_requests.claim(db, "signature", "b", now=at + timedelta(minutes=5), ttl=ttl)
+    # Expired, the same key may be claimed again.
+    assert seen_requests.claim(db, "signature", "a", now=at + ttl, ttl=ttl)
+    assert seen_requests.prune(db, at + ttl) == 1  # the event claim
+    with db.read() as s:
+        left = sorted((r.kind, r.key) for r in s.scalars(select(SeenRequest)))
+    assert left == [("signature", "a"), ("signature", "b")]
+    seen_requests.release(db, "signature", "b")
+    assert seen_requests.claim(db, "signature", "b", now=at + ttl, ttl=ttl)
+
+
+def test_replays_prune_at_most_once_a_minute(db: Database) -> None:
+    start = 1_800_000_000.0
+    t = [start]
+    seen = replays.Replays(db, clock=lambda: t[0])
+
+    def first(key: str, seconds: float) -> bool:
+        return seen.first(replays.Claim("event", key, timedelta(seconds=seconds)))
+
+    def keys() -> list[str]:
+        with db.read() as s:
+            return sorted(s.scalars(select(SeenRequest.key)))
+
+    assert first("k", 30) and not first("k", 30)
+    t[0] = start + 31
+    assert first("k", 30)  # expired: the claim itself replaces it
+    assert first("other", 1)
+    t[0] = start + 33
+    assert first("third", 3600)
+    assert keys() == ["k", "other", "third"]  # "other" expired, but no sweep yet
+    t[0] = start + replays.PRUNE_EVERY + 1
+    assert first("fourth", 3600)
+    assert keys() == ["fourth", "third"]
+    seen.forget(replays.Claim("event", "third", timedelta(hours=1)))
+    assert first("third", 3600)
+
+
+# --- payload fields ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1:99999999999999999999", "1:2147483648", "0:1", "1:0", "١:٢", "1:²", "1:-1", "1: 2", "1"],
+)
+def test_ids_out_of_range_or_not_ascii_change_nothing(h: Harness, db: Database, value: str) -> None:
+    setup_plan(h)
+    pid = plan_id(db)
+    value = value.replace("1:", f"{pid}:", 1) if value.startswith("1:") else value
+    resp = h.click(ids.TASK_COMPLETE, value, user="U0LEX", user_team=SELLER_TEAM)
+    assert resp.status == 200
+    with db.read() as s:
+        assert set(s.scalars(select(Task.status))) == {"not_started"}
+    texts = " ".join(e.text for e in h.local.ephemerals(CHANNEL, "U0LEX"))
+    assert "no longer valid" in texts or "isn't part of" in texts
+
+
+def test_parse_int_takes_ascii_ids_in_range_only() -> None:
+    assert ids.parse_int("1") == 1
+    assert ids.parse_int(str(ids.ID_MAX)) == ids.ID_MAX
+    assert ids.parse_int(str(ids.ID_MAX + 1)) is None
+    assert ids.parse_int("0") is None and ids.parse_int("0", low=0) == 0
+    for bad in ("", "١", "²", "1_0", " 1", "+1", "-1", "1.0", "9" * 11, None, 5):
+        assert ids.parse_int(bad) is None, bad
+    assert ids.fits_id(1) and ids.fits_id(ids.ID_MAX)
+    assert not any(ids.fits_id(v) for v in (0, ids.ID_MAX + 1, True, 1.0, "1"))
+    assert ids.parse_task_value(5) is None and ids.parse_menu_value(None) is None
+    assert ids.parse_golive_value(["1:2027-01-01"]) is None
+    assert ids.parse_golive_value("1:2027-01-01") is not None
+
+
+def test_non_string_fields_are_refused_and_change_nothing(h: Harness, db: Database) -> None:
+    setup_plan(h)
+    pid = plan_id(db)
+    card = h.card()
+    cases: list[dict[str, object]] = [
+        {"action_id": ids.TASK_COMPLETE, "value": 7},
+        {"action_id": ids.TASK_COMPLETE, "value": [f"{pid}:1"]},
+        {"action_id": ids.TASK_MENU, "selected_option": f"edit:{pid}:1"},
+        {"action_id": ids.TASK_MENU, "selected_option": {"value": 3}},
+        {"action_id": 5, "value": f"{pid}:1"},
+    ]
+    for action in cases:
+        raw = payloads.block_actions_body(
+            user_id="U0LEX",
+            user_team_id=SELLER_TEAM,
+            team_id=SELLER_TEAM,
+            channel_id=CHANNEL,
+            action={"block_id": "b", "type": "button", **action},
+            message=card,
+        )
+        assert h.signed(raw).status == 400, action
+    view = {"id": "V1", "callback_id": ids.VIEW_COMMENT, "private_metadata": {"p": pid}}
+    raw = payloads.view_submission_body(
+        user_id="U0LEX", user_team_id=SELLER_TEAM, team_id=SELLER_TEAM, view=view
+    )
+    assert h.signed(raw).status == 400
+    no_trigger = payloads.block_actions_body(
+        user_id="U0LEX",
+        user_team_id=SELLER_TEAM,
+        team_id=SELLER_TEAM,
+        channel_id=CHANNEL,
+        action=button(ids.PLAN_ADD_TASK, str(pid)),
+    )
+    payload = json.loads(parse_qs(no_trigger)["payload"][0])
+    assert (
+        h.signed(urlencode({"payload": json.dumps({**payload, "trigger_id": None})})).status == 400
+    )
+    with db.read() as s:
+        assert set(s.scalars(select(Task.status))) == {"not_started"}
+    assert h.local.calls_to("views.open") == []
+
+
+# --- a listener that fails -----------------------------------------------------------
+
+
+def test_a_failing_listener_is_logged_and_answered_politely(
+    h: Harness, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    setup_plan(h)
+    caplog.set_level(logging.ERROR, logger=error_reply.__name__)
+    # Slack itself fails views.open: the listener raises SlackApiError.
+    h.local.fail_next("views.open", status=500, times=5)
+    resp = h.command("add")
+    assert resp.status == 200
+    assert resp.json() == {"response_type": "ephemeral", "text": error_reply.SORRY}
+    h.local.fail_next("views.open", status=500, times=5)
+    resp = click(h, button(ids.PLAN_ADD_TASK, str(plan_id(db))), SELLER)
+    assert (resp.status, resp.body) == (200, "")
+    failures = [r for r in caplog.records if r.name == error_reply.__name__]
+    assert len(failures) == 2
+    assert all(r.exc_info and "SlackApiError" in r.exc_info[0].__name__ for r in failures)
+    assert "Traceback" in caplog.text
