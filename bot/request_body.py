@@ -10,6 +10,7 @@ The checks follow the same decision, so what passes here is what Bolt will see.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,21 +21,24 @@ MAX_DEPTH = 32  # Slack's deepest payloads (rich text in a message) nest about 1
 MAX_FORM_FIELDS = 64  # a slash command has 14
 
 S, O, L = "string", "object", "list"  # noqa: E741 (a spec reads as a table)
+ID = "Slack id"  # a string such as U0123ABCD: what Slack's ids look like, and fit our columns
+_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{1,31}")
 
-# A field: (kind, required, what an object's fields or a list's items are).
-Field = tuple[str, bool, Any]
+# A field: (kind or kinds, required, what an object's fields or a list's items are).
+Field = tuple[str | tuple[str, ...], bool, Any]
 Spec = Mapping[str, Field]
 
 
-def _opt(kind: str, inner: Any = None) -> Field:
+def _opt(kind: str | tuple[str, ...], inner: Any = None) -> Field:
     return (kind, False, inner)
 
 
-def _req(kind: str, inner: Any = None) -> Field:
+def _req(kind: str | tuple[str, ...], inner: Any = None) -> Field:
     return (kind, True, inner)
 
 
 OPTION: Spec = {"value": _req(S)}
+BLOCK: Spec = {"type": _opt(S), "block_id": _opt(S)}
 # An input's state in `view.state.values[block_id][action_id]`.
 ELEMENT_STATE: Spec = {
     "type": _opt(S),
@@ -43,22 +47,24 @@ ELEMENT_STATE: Spec = {
     "selected_options": _opt(L, OPTION),
     "selected_date": _opt(S),
     "selected_time": _opt(S),
+    # What a person picked: the listeners check these, and answer on the field.
     "selected_user": _opt(S),
     "selected_users": _opt(L, S),
     "selected_conversation": _opt(S),
     "selected_channel": _opt(S),
 }
 VIEW: Spec = {
-    "id": _req(S),
+    "id": _req(ID),
     "type": _opt(S),
     "hash": _opt(S),
     "callback_id": _opt(S),
     "private_metadata": _opt(S),
-    "team_id": _opt(S),
-    "app_installed_team_id": _opt(S),
-    "root_view_id": _opt(S),
-    "previous_view_id": _opt(S),
+    "team_id": _opt(ID),
+    "app_installed_team_id": _opt(ID),
+    "root_view_id": _opt(ID),
+    "previous_view_id": _opt(ID),
     "external_id": _opt(S),
+    "blocks": _opt(L, BLOCK),
     "state": _opt(O, {"values": _opt(O, {"*": _opt(O, {"*": _opt(O, ELEMENT_STATE)})})}),
 }
 ACTION: Spec = {
@@ -68,25 +74,39 @@ ACTION: Spec = {
     "action_ts": _opt(S),
     **{k: v for k, v in ELEMENT_STATE.items() if k != "type"},
 }
+AUTHORIZATION: Spec = {"team_id": _opt(ID), "user_id": _opt(ID), "enterprise_id": _opt(ID)}
+# Bolt's own context extraction reads these on any payload, assuming Slack's types.
+BOLT_READS: Spec = {
+    "enterprise": _opt((ID, O), {"id": _opt(ID)}),
+    "enterprise_id": _opt(ID),
+    "authorizations": _opt(L, AUTHORIZATION),
+    "thread_ts": _opt(S),
+    "response_url": _opt(S),
+    # Bolt logs through a context logger it has not set yet when there are several.
+    "response_urls": _opt(L, {"response_url": _req(S), "channel_id": _opt(ID)}),
+    "function_execution_id": _opt(S),
+    "bot_access_token": _opt(S),
+    "function_data": _opt(O),
+}
 INTERACTIVE: Spec = {
+    **BOLT_READS,
     "type": _req(S),
-    "user": _req(O, {"id": _req(S), "team_id": _opt(S), "name": _opt(S), "username": _opt(S)}),
-    "team": _opt(O, {"id": _opt(S), "domain": _opt(S)}),
-    "channel": _opt(O, {"id": _opt(S), "name": _opt(S)}),
+    "user": _req(O, {"id": _req(ID), "team_id": _opt(ID), "name": _opt(S), "username": _opt(S)}),
+    "team": _opt(O, {"id": _opt(ID), "domain": _opt(S), "enterprise_id": _opt(ID)}),
+    "channel": _opt(O, {"id": _opt(ID), "name": _opt(S)}),
     "container": _opt(
         O,
         {
             "type": _opt(S),
-            "channel_id": _opt(S),
-            "view_id": _opt(S),
+            "channel_id": _opt(ID),
+            "view_id": _opt(ID),
             "message_ts": _opt(S),
             "thread_ts": _opt(S),
         },
     ),
-    "api_app_id": _opt(S),
+    "api_app_id": _opt(ID),
     "token": _opt(S),
     "trigger_id": _opt(S),
-    "response_url": _opt(S),
     "callback_id": _opt(S),
     "action_ts": _opt(S),
     "message_ts": _opt(S),
@@ -97,9 +117,9 @@ INTERACTIVE: Spec = {
         {
             "ts": _opt(S),
             "text": _opt(S),
-            "user": _opt(S),
+            "user": _opt(ID),
             "thread_ts": _opt(S),
-            "blocks": _opt(L, {"type": _opt(S), "block_id": _opt(S)}),
+            "blocks": _opt(L, BLOCK),
         },
     ),
 }
@@ -112,16 +132,24 @@ REQUIRED_BY_TYPE: Mapping[str, tuple[str, ...]] = {
     "shortcut": ("callback_id", "trigger_id"),
 }
 EVENT_ENVELOPE: Spec = {
+    **BOLT_READS,
     "type": _req(S),
     "token": _opt(S),
-    "team_id": _opt(S),
-    "api_app_id": _opt(S),
+    "team_id": _opt(ID),
+    "api_app_id": _opt(ID),
     "event_id": _opt(S),
     "challenge": _opt(S),
-    "event": _opt(O, {"type": _req(S)}),
-    "authorizations": _opt(L, {"team_id": _opt(S), "user_id": _opt(S), "enterprise_id": _opt(S)}),
+    "event": _opt(O, {"type": _req(S), "user_team": _opt(ID), "team": _opt((ID, O))}),
 }
-COMMAND_REQUIRED = ("command", "user_id", "trigger_id")
+COMMAND: Spec = {
+    "command": _req(S),
+    "user_id": _req(ID),
+    "trigger_id": _req(S),
+    "team_id": _opt(ID),
+    "channel_id": _opt(ID),
+    "enterprise_id": _opt(ID),
+    "api_app_id": _opt(ID),
+}
 
 
 class Malformed(ValueError):
@@ -154,8 +182,10 @@ def parse(body: bytes, content_type: str) -> dict[str, Any]:
         _require(data, REQUIRED_BY_TYPE.get(data["type"], ()), "payload")
         if data["type"] == "block_actions" and not data["actions"]:
             raise Malformed("payload.actions is empty")
+        if len(data.get("response_urls") or ()) > 1:
+            raise Malformed("payload.response_urls has more than one")  # our modals ask for none
         return data
-    _require(form, COMMAND_REQUIRED, "body")
+    check(form, COMMAND, "body")
     return dict(form)
 
 
@@ -170,6 +200,8 @@ def form_fields(text: str) -> dict[str, str]:
     fields = dict(pairs)
     if len(fields) != len(pairs):
         raise Malformed("a form field given twice")
+    for name, value in pairs:
+        _text(name, value)
     return fields
 
 
@@ -187,20 +219,36 @@ def json_object(text: str) -> dict[str, Any]:
 
 
 def depth(value: Any) -> int:
-    """How deep objects and lists nest (a scalar is 0), without recursion."""
+    """How deep objects and lists nest (a scalar is 0), without recursion; Malformed
+    if any key or string holds text no database can store."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, level = stack.pop()
         if isinstance(item, dict):
             children: Any = item.values()
+            for key in item:
+                _text(key, key)
         elif isinstance(item, list):
             children = item
         else:
+            if isinstance(item, str):
+                _text("a string", item)
             continue
         deepest = max(deepest, level + 1)
         stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+def _text(name: str, value: str) -> None:
+    """Text any database can store: no NUL (PostgreSQL refuses it in text) and no
+    unpaired surrogate (not Unicode: it cannot be encoded as UTF-8)."""
+    if "\x00" in value:
+        raise Malformed(f"{name[:40]!r} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Malformed(f"{name[:40]!r} holds an unpaired surrogate") from None
 
 
 def _kind_of(value: Any) -> str:
@@ -222,7 +270,7 @@ def _require(data: Mapping[str, Any], names: tuple[str, ...], where: str) -> Non
 def check(data: Mapping[str, Any], spec: Spec, where: str) -> None:
     """Every field `spec` names has its kind (or is null, when not required);
     "*" stands for every field of an object. Fields it does not name are free."""
-    for name, (kind, required, inner) in spec.items():
+    for name, (kinds, required, inner) in spec.items():
         items = data.items() if name == "*" else [(name, data.get(name))]
         for key, value in items:
             path = f"{where}.{key}"
@@ -230,8 +278,7 @@ def check(data: Mapping[str, Any], spec: Spec, where: str) -> None:
                 if required:
                     raise Malformed(f"{path} is missing")
                 continue
-            if _kind_of(value) != kind:
-                raise Malformed(f"{path} is not a {kind}")
+            kind = _matching(value, kinds, path)
             if kind == O and inner is not None:
                 check(value, inner, path)
             elif kind == L and inner is not None:
@@ -239,10 +286,19 @@ def check(data: Mapping[str, Any], spec: Spec, where: str) -> None:
                     _check_item(element, inner, f"{path}[{i}]")
 
 
+def _matching(value: Any, kinds: str | tuple[str, ...], path: str) -> str:
+    """Which of `kinds` the value is (an id is a string shaped like one)."""
+    for kind in (kinds,) if isinstance(kinds, str) else kinds:
+        if kind == ID and isinstance(value, str) and _SLACK_ID.fullmatch(value):
+            return ID
+        if _kind_of(value) == kind:
+            return kind
+    raise Malformed(f"{path} is not a {kinds if isinstance(kinds, str) else ' or '.join(kinds)}")
+
+
 def _check_item(value: Any, inner: Any, path: str) -> None:
     if isinstance(inner, str):
-        if _kind_of(value) != inner:
-            raise Malformed(f"{path} is not a {inner}")
+        _matching(value, inner, path)
     elif not isinstance(value, dict):
         raise Malformed(f"{path} is not an object")
     else:
