@@ -458,3 +458,122 @@ def test_a_failing_listener_is_logged_and_answered_politely(
     assert len(failures) == 2
     assert all(r.exc_info and "SlackApiError" in r.exc_info[0].__name__ for r in failures)
     assert "Traceback" in caplog.text
+
+
+# --- pure parts: what counts as the same delivery, what a polite answer is ----------
+
+
+def submission(**view: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "id": "V1",
+        "hash": "h1",
+        "app_installed_team_id": "T1",
+        "state": {"values": {"b": {"a": {"value": "x"}}}},
+    }
+    return {"type": "view_submission", "user": {"id": "U1"}, "view": {**base, **view}}
+
+
+def test_what_makes_a_delivery_the_same() -> None:
+    event = {"type": "event_callback", "event_id": "Ev1", "api_app_id": "A1"}
+    claim = replays.delivery_claim(event)
+    assert claim is not None and claim.kind == replays.EVENT and claim.ttl == replays.EVENT_TTL
+    assert replays.delivery_claim({**event, "event_id": "Ev2"}) != claim
+    assert replays.delivery_claim({**event, "api_app_id": "A2"}) != claim
+    assert replays.delivery_claim({**event, "event": {"x": 1}}) == claim
+    assert replays.delivery_claim({**event, "event_id": ""}) is None
+    assert replays.delivery_claim({**event, "type": "url_verification"}) is None
+    first = replays.delivery_claim(submission())
+    assert first is not None and first.kind == replays.SUBMISSION
+    assert first.ttl == replays.SUBMISSION_TTL and len(first.key) == 64
+    assert replays.delivery_claim(submission()) == first
+    for changed in (
+        submission(id="V2"),
+        submission(hash="h2"),
+        submission(app_installed_team_id="T2"),
+        submission(state={"values": {"b": {"a": {"value": "y"}}}}),
+        {**submission(), "user": {"id": "U2"}},
+    ):
+        assert replays.delivery_claim(changed) != first
+    # Without app_installed_team_id, the view's team says whose it is.
+    no_install = submission(app_installed_team_id=None, team_id="T1")
+    assert replays.delivery_claim(no_install) == first
+    assert replays.delivery_claim({"type": "block_actions"}) is None
+    assert replays.delivery_claim({"type": "view_submission"}) is not None
+    sig = replays.signature_claim("v0=ab")
+    assert sig.kind == replays.SIGNATURE and sig.ttl == replays.SIGNATURE_TTL
+    assert sig != replays.signature_claim("v0=ac") and len(sig.key) == 64
+
+
+def test_which_answers_mean_carried_out() -> None:
+    sub = replays.Claim(replays.SUBMISSION, "k", replays.SUBMISSION_TTL)
+    event = replays.Claim(replays.EVENT, "k", replays.EVENT_TTL)
+    errors_body = json.dumps({"response_action": "errors", "errors": {"b": "no"}}).encode()
+    assert replays.carried_out(sub, 200, b"")
+    assert replays.carried_out(sub, 200, json.dumps({"response_action": "update"}).encode())
+    assert replays.carried_out(sub, 200, b"not json")
+    assert replays.carried_out(sub, 200, b"[1]")
+    assert not replays.carried_out(sub, 200, errors_body)
+    assert replays.carried_out(event, 200, errors_body)  # only a submission has field errors
+    assert replays.carried_out(event, 499, b"")
+    assert not replays.carried_out(event, 500, b"")
+    assert not replays.carried_out(sub, 503, b"")
+
+
+def test_the_polite_answers() -> None:
+    headers, text = error_reply.polite_answer({"command": "/map", "text": "x"})
+    assert headers == {"content-type": "application/json;charset=utf-8"}
+    assert json.loads(text) == {"response_type": "ephemeral", "text": error_reply.SORRY}
+    view = {"state": {"values": {"first": {"a": {}}, "second": {"b": {}}}}}
+    headers, text = error_reply.polite_answer({"type": "view_submission", "view": view})
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(text) == {"response_action": "errors", "errors": {"first": error_reply.SORRY}}
+    for body in (
+        {"type": "view_submission", "view": {"state": {"values": {}}}},
+        {"type": "view_submission", "view": {}},
+        {"type": "view_submission", "view": "V1"},
+        {"type": "block_actions", "view": view},
+        {"command": 5},
+        {},
+    ):
+        assert error_reply.polite_answer(body) == ({}, ""), body
+
+
+def raw_post(h: Harness, body: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=15)
+    try:
+        conn.request("POST", "/slack/events", body=body.encode(), headers=headers)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def test_refusals_and_repeats_are_plain_short_answers(h: Harness, db: Database) -> None:
+    status, headers, text = raw_post(h, "payload=x", {"Content-Type": FORM})
+    assert (status, text) == (401, "missing or malformed signature headers")
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert headers["content-length"] == str(len(text))
+    status, _, text = raw_post(h, "payload=x", {**sign("payload=x"), "Content-Type": FORM})
+    assert (status, text) == (400, "malformed request: not JSON")
+    setup_plan(h)
+    event = payloads.event_body(
+        team_id=SELLER_TEAM, event={"type": "member_joined_channel", "user": "U0X", "channel": "C1"}
+    )
+    assert h.signed(event, json_body=True).status == 200
+    status, headers, text = raw_post(
+        h, event, payloads.signed_headers(event, SECRET, timestamp=now() - 3)
+    )
+    assert (status, text, headers["x-slack-no-retry"]) == (200, "", "1")
+    status, headers, text = raw_post(h, event, payloads.signed_headers(event, SECRET, now() - 3))
+    assert (status, text) == (409, "replayed request")
+    # What Bolt answered passes through unchanged (a command's ephemeral JSON).
+    help_body = command_body("help")
+    status, headers, text = raw_post(h, help_body, sign_form(help_body))
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    assert json.loads(text)["response_type"] == "ephemeral"
+
+
+def sign_form(body: str) -> dict[str, str]:
+    return {**sign(body), "Content-Type": FORM}
