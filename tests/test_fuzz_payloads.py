@@ -158,7 +158,7 @@ class Base_:
 
 def action_base(h: Harness, name: str, action: Payload, value_path: Path) -> Base_:
     payload = click_payload(h, action)
-    value = payload
+    value: Any = payload
     for key in value_path:
         value = value[key]
     return Base_(

@@ -45,6 +45,7 @@ def test_each_kind_of_body_parses_as_bolt_reads_it() -> None:
     )
     parsed = rb.parse(command.encode(), FORM + "; charset=utf-8")
     assert parsed["text"] == "status" and parsed["command"] == "/map"
+    assert parsed["response_url"] == ""  # blank fields are kept, as Bolt keeps them
     assert rb.parse(interactive(**click()), FORM)["actions"][0]["value"] == "1:2"
     event = payloads.event_body(team_id=SELLER_TEAM, event={"type": "app_home_opened"})
     assert rb.parse(event.encode(), "application/json")["event"]["type"] == "app_home_opened"
@@ -111,17 +112,22 @@ def test_field_kinds() -> None:
     )
     assert rb.parse(interactive(**click(enterprise="E01")), FORM)["enterprise"] == "E01"
     assert rb.parse(interactive(**click(enterprise={"id": "E01"})), FORM)
-    state = {"values": {"b": {"a": {"selected_users": ["U1", 2]}}}}
+    state: dict[str, Any] = {"values": {"b": {"a": {"selected_users": ["U1", 2]}}}}
     view = {"id": "V1", "state": state}
     assert "selected_users[1] is not a string" in refused(
         interactive(**click(type="view_submission", view=view))
     )
-    state["values"]["b"]["a"] = 5  # type: ignore[index]
+    state["values"]["b"]["a"] = 5
     assert "values.b.a is not a object" in refused(
         interactive(**click(type="view_submission", view=view))
     )
     assert "NUL" in refused(interactive(**click(extra="a\x00")))
     assert "NUL" in refused(interactive(**click(**{"a\x00": 1})))
+    long_key = "k" * 50 + "\x00"
+    assert (
+        refused(interactive(**click(**{long_key: 1}))) == f"{long_key[:40]!r} holds a NUL character"
+    )
+    assert refused(b"text=%00", FORM) == "'text' holds a NUL character"
     assert "unpaired surrogate" in refused(interactive(**click(extra="\ud800")))
     assert "unpaired surrogate" in refused(interactive(**click(**{"\udfff": 1})))
     assert rb.parse(interactive(**click(extra="\U0001f4a5 ǅ")), FORM)["extra"] == "\U0001f4a5 ǅ"
