@@ -14,34 +14,29 @@ from slack_bolt import App, BoltResponse
 log = logging.getLogger(__name__)
 
 SORRY = ":warning: Sorry, something went wrong on our side and nothing was changed. Try again?"
-_JSON = {"content-type": "application/json;charset=utf-8"}
 
 
-def polite_answer(body: Mapping[str, Any]) -> tuple[dict[str, str], str]:
-    """Headers and body of a 200 answer to the request `body`: an ephemeral text for
-    a slash command, the error on the modal's first input for a submission (so the
-    modal stays open with what was typed), and nothing for the rest."""
+def polite_answer(body: Mapping[str, Any]) -> str:
+    """The body of a 200 answer to the request `body`: an ephemeral text for a slash
+    command, the error on the modal's first input for a submission (so the modal
+    stays open with what was typed), and nothing for the rest. (JSON, or empty.)"""
     if isinstance(body.get("command"), str):
-        return _JSON, json.dumps({"response_type": "ephemeral", "text": SORRY})
+        return json.dumps({"response_type": "ephemeral", "text": SORRY})
     view = body.get("view")
     if body.get("type") == "view_submission" and isinstance(view, Mapping):
         values = (view.get("state") or {}).get("values")
         if isinstance(values, Mapping) and values:
             first = next(iter(values))
-            return _JSON, json.dumps({"response_action": "errors", "errors": {first: SORRY}})
-    return {}, ""
+            return json.dumps({"response_action": "errors", "errors": {first: SORRY}})
+    return ""
 
 
 def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
     """Bolt's global error handler (listeners and middleware)."""
-    log.error(
-        "request failed (%s %s)",
-        body.get("type") or body.get("command") or "?",
-        type(error).__name__,
-        exc_info=error,
-    )
-    headers, text = polite_answer(body)
-    return BoltResponse(status=200, body=text, headers={**headers})
+    what = body.get("type") or body.get("command")
+    log.error("request failed (%s %s)", what, type(error).__name__, exc_info=error)
+    # Bolt labels a body that starts with "{" as JSON.
+    return BoltResponse(status=200, body=polite_answer(body))
 
 
 def register(app: App) -> None:

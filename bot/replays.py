@@ -49,8 +49,8 @@ class Claim:
 
 
 def _digest(*parts: Any) -> str:
-    material = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(material.encode()).hexdigest()
+    # Canonical: the same values in another key order are the same delivery.
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def signature_claim(signature: str) -> Claim:

@@ -21,7 +21,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from slack_bolt import App
-from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.signature import SignatureVerifier
 
 from bot import replays, request_body
 from bot.error_reply import polite_answer
@@ -75,22 +75,14 @@ def check_signature(verifier: SignatureVerifier, environ: dict[str, Any], body: 
 
 
 class RequestGuard:
-    def __init__(
-        self,
-        signing_secret: str,
-        seen: replays.Replays,
-        *,
-        max_body: int = MAX_BODY,
-        clock: Clock | None = None,
-    ) -> None:
-        self.verifier = SignatureVerifier(signing_secret, clock or Clock())
+    def __init__(self, signing_secret: str, seen: replays.Replays) -> None:
+        self.verifier = SignatureVerifier(signing_secret)
         self.seen = seen
-        self.max_body = max_body
 
     def wrap(self, inner: WSGIApp) -> WSGIApp:
         def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             try:
-                body = read_body(environ, self.max_body)
+                body = read_body(environ, MAX_BODY)
                 signature = check_signature(self.verifier, environ, body)
                 try:
                     parsed = request_body.parse(body, str(environ.get("CONTENT_TYPE") or ""))
@@ -130,8 +122,7 @@ class RequestGuard:
             log.exception("Bolt failed on a %s request", parsed.get("type") or "command")
             if delivery is not None:
                 self.seen.forget(delivery)
-            answer_headers, text = polite_answer(parsed)
-            return _answer(start_response, 200, answer_headers, text)
+            return _answer(start_response, 200, {}, polite_answer(parsed))
         if delivery is not None and not replays.carried_out(delivery, status, chunks):
             self.seen.forget(delivery)
         start_response(_status_line(status), headers)
@@ -162,11 +153,14 @@ def _answer(
     start_response: StartResponse, status: int, headers: dict[str, str], text: str
 ) -> list[bytes]:
     data = text.encode()
-    content_type = headers.get("content-type", "text/plain; charset=utf-8")
-    extra = [(k, v) for k, v in headers.items() if k != "content-type"]
+    kind = "application/json" if text.startswith("{") else "text/plain"
     start_response(
         _status_line(status),
-        [("Content-Type", content_type), ("Content-Length", str(len(data))), *extra],
+        [
+            ("Content-Type", f"{kind}; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            *headers.items(),
+        ],
     )
     return [data]
 
