@@ -56,8 +56,11 @@ def sign(body: str | bytes, timestamp: int | str | None = None) -> dict[str, str
 def post_raw(h: Harness, head: str, body: bytes = b"") -> int:
     """An HTTP request written by hand (headers http.client would fix); the status."""
     with socket.create_connection(("127.0.0.1", h.port), timeout=15) as sock:
-        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered (and closed) before reading it all: the answer is waiting
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -133,9 +136,10 @@ def test_stale_future_missing_or_wrong_signatures_get_401(h: Harness, db: Databa
 
 
 def test_oversize_or_unknown_length_bodies_get_413(h: Harness) -> None:
-    big = "payload=" + "a" * MAX_BODY
-    assert h.signed(big).status == 413
     base = "POST /slack/events HTTP/1.1\nHost: x\nContent-Type: " + FORM + "\n"
+    big = ("payload=" + "a" * MAX_BODY).encode()
+    big_head = base + "".join(f"{k}: {v}\n" for k, v in sign(big).items())
+    assert post_raw(h, big_head + f"Content-Length: {len(big)}\nConnection: close\n", big) == 413
     body = command_body("status").encode()
     signed = "".join(f"{k}: {v}\n" for k, v in sign(body).items())
     assert post_raw(h, base + signed + "Connection: close\n", body) == 413  # no length
