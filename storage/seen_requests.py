@@ -4,8 +4,9 @@ every process on the database, with rows that expire."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -42,4 +43,4 @@ def prune(db: Database, now: datetime) -> int:
     """Drop expired claims (one indexed range delete); the number dropped."""
     with db.write() as s:
         result = s.execute(delete(SeenRequest).where(SeenRequest.expires_at <= now))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return int(cast(CursorResult[Any], result).rowcount)

@@ -132,6 +132,11 @@ def test_field_kinds() -> None:
     )
     assert refused(interactive(**click(extra="a\x00"))) == "'a string' holds a NUL character"
     assert "NUL" in refused(interactive(**click(**{"a\x00": 1})))
+    # A null entry does not end the check of the ones after it.
+    gappy = {"id": "V1", "state": {"values": {"b1": None, "b2": 5}}}
+    assert refused(interactive(**click(type="view_submission", view=gappy))) == (
+        "payload.view.state.values.b2 is not a object"
+    )
     long_key = "k" * 50 + "\x00"
     assert (
         refused(interactive(**click(**{long_key: 1}))) == f"{long_key[:40]!r} holds a NUL character"
