@@ -54,6 +54,10 @@ def sign(body: str | bytes, timestamp: int | str | None = None) -> dict[str, str
 
 
 def post_raw(h: Harness, head: str, body: bytes = b"") -> int:
+    return post_raw_full(h, head, body)[0]
+
+
+def post_raw_full(h: Harness, head: str, body: bytes = b"") -> tuple[int, str]:
     """An HTTP request written by hand (headers http.client would fix); the status."""
     with socket.create_connection(("127.0.0.1", h.port), timeout=15) as sock:
         try:
@@ -64,7 +68,7 @@ def post_raw(h: Harness, head: str, body: bytes = b"") -> int:
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
-    return int(data.split(b" ", 2)[1])
+    return int(data.split(b" ", 2)[1]), data.split(b"\r\n\r\n", 1)[1].decode()
 
 
 def command_body(text: str) -> str:
@@ -714,7 +718,45 @@ def test_an_app_without_a_signing_secret_cannot_serve_http(db: Database) -> None
         settings = Settings(bot_token="xoxb-x", slack_api_url=local.base_url, database_url=db.url)
         bot = build(settings, db)
         try:
-            with pytest.raises(RuntimeError, match="no request guard"):
+            message = "this app has no request guard: set SLACK_SIGNING_SECRET"
+            with pytest.raises(RuntimeError, match=f"^{message}$"):
                 wsgi_app(bot.app)
         finally:
             bot.deps.stop()
+
+
+def test_each_refusal_says_why(h: Harness) -> None:
+    body = command_body("help")
+    assert h.signed(body, timestamp=now() - 400).body == "invalid or stale signature"
+    base = "POST /slack/events HTTP/1.1\nHost: x\nContent-Type: " + FORM + "\n"
+    signed = "".join(f"{k}: {v}\n" for k, v in sign(body).items())
+    assert post_raw_full(h, base + signed + "Connection: close\n", body.encode()) == (
+        413,
+        "the body is too large or its length unknown",
+    )
+    short = base + signed + f"Content-Length: {len(body) + 5}\nConnection: close\n"
+    assert post_raw_full(h, short, body.encode()) == (
+        400,
+        "the body is shorter than its Content-Length",
+    )
+    raw = b"text=\xff"
+    ts = str(now())
+    mac = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + raw, hashlib.sha256)
+    head = (
+        base + f"X-Slack-Request-Timestamp: {ts}\nX-Slack-Signature: v0={mac.hexdigest()}\n"
+        f"Content-Length: {len(raw)}\nConnection: close\n"
+    )
+    assert post_raw_full(h, head, raw) == (
+        401,
+        "a body that is not UTF-8 carries no Slack signature",
+    )
+    empty = {**sign(""), "Content-Type": FORM}
+    assert h.post("", empty).body == "malformed request: body.command is missing"
+    clicks = urlencode(
+        {
+            "payload": json.dumps(
+                {"type": "block_actions", "user": {"id": "U1"}, "trigger_id": "t", "actions": []}
+            )
+        }
+    )
+    assert h.signed(clicks).body == "malformed request: payload.actions is empty"
