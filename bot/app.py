@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot import clean_input, listeners, oauth
+from bot import clean_input, error_reply, listeners, oauth, replays, request_guard
 from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.deps import Deps
@@ -95,6 +95,10 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     )
     app.use(clean_input.middleware)  # before any listener sees a string of the payload
     listeners.register(app, deps)
+    error_reply.register(app)
+    if settings.signing_secret:
+        guard = request_guard.RequestGuard(settings.signing_secret, replays.Replays(db))
+        request_guard.attach(app, guard)
     return MapBot(app=app, deps=deps)
 
 

@@ -42,16 +42,36 @@ BLOCK_HOME_MORE = "home.more"
 BLOCK_HOME_PLANS = "home.plans"  # + ".<n>"
 
 
+# Ids are INTEGER columns (signed 32-bit in PostgreSQL): a payload's id outside
+# 1..ID_MAX names nothing, and must not reach a query (PostgreSQL would refuse it).
+ID_MAX = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit and int() take "²", "١"
+
+
+def parse_int(text: object, low: int = 1, high: int = ID_MAX) -> int | None:
+    """A whole number from a payload (an id by default), or None."""
+    if not isinstance(text, str) or not _DIGITS.fullmatch(text):
+        return None
+    n = int(text)
+    return n if low <= n <= high else None
+
+
+def fits_id(value: object) -> bool:
+    """Whether a JSON value (from private_metadata) is an id."""
+    return type(value) is int and 1 <= value <= ID_MAX
+
+
 def task_value(plan_id: int, task_id: int) -> str:
     """A button's value: the plan and task ids, checked again on the server."""
     return f"{plan_id}:{task_id}"
 
 
-def parse_task_value(value: str) -> tuple[int, int] | None:
-    plan, _, task = value.partition(":")
-    if not (plan.isdigit() and task.isdigit()):
+def parse_task_value(value: object) -> tuple[int, int] | None:
+    if not isinstance(value, str):
         return None
-    return int(plan), int(task)
+    plan, _, task = value.partition(":")
+    plan_id, task_id = parse_int(plan), parse_int(task)
+    return None if plan_id is None or task_id is None else (plan_id, task_id)
 
 
 # --- modals: task and milestone forms, comments, full plan, overview, people ---
@@ -117,7 +137,9 @@ def menu_value(verb: str, plan_id: int, task_id: int) -> str:
     return f"{verb}:{plan_id}:{task_id}"
 
 
-def parse_menu_value(value: str) -> tuple[str, int, int] | None:
+def parse_menu_value(value: object) -> tuple[str, int, int] | None:
+    if not isinstance(value, str):
+        return None
     verb, _, ids = value.partition(":")
     parsed = parse_task_value(ids)
     if verb not in TASK_MENU_VERBS or parsed is None:
@@ -135,10 +157,13 @@ def golive_value(plan_id: int, target: date) -> str:
     return f"{plan_id}:{target.isoformat()}"
 
 
-def parse_golive_value(value: str) -> tuple[int, date] | None:
+def parse_golive_value(value: object) -> tuple[int, date] | None:
+    if not isinstance(value, str):
+        return None
     plan, _, when = value.partition(":")
+    plan_id = parse_int(plan)
     try:
-        return (int(plan), date.fromisoformat(when)) if plan.isdigit() else None
+        return (plan_id, date.fromisoformat(when)) if plan_id is not None else None
     except ValueError:
         return None
 

@@ -12,6 +12,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import observability
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
+from bot.request_guard import protect
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ EVENTS_PATH = "/slack/events"
 
 def wsgi_app(app: App, db: Database) -> WSGIApp:
     slack = SlackRequestHandler(app)
-    events = observability.timed(slack)
+    # Signature, size, form and replays checked before Bolt; every answer timed.
+    events = observability.timed(protect(app, slack))
     ops = observability.endpoints(db)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

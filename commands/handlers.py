@@ -421,18 +421,19 @@ def _ask_remove(db: Database, req: Request, cmd: c.RemoveTask | c.RemoveMileston
 def confirm_remove(db: Database, actor: Actor, channel_id: str, value: str) -> Reply:
     """The Remove button: re-check everything, then remove."""
     plan_part, kind, obj_part = (value.split(":") + ["", "", ""])[:3]
-    if not (plan_part.isdigit() and obj_part.isdigit()) or kind not in ("task", "milestone"):
+    plan_id, obj_id = ids.parse_int(plan_part), ids.parse_int(obj_part)
+    if plan_id is None or obj_id is None or kind not in ("task", "milestone"):
         raise services.NotFound("That button is no longer valid.")
     if not channel_id:  # the question is a message in the plan's channel
         raise services.NotFound(access.NOT_FOUND)
     with db.write() as s:
-        plan = access.plan_for(s, actor, int(plan_part), channel_id)
+        plan = access.plan_for(s, actor, plan_id, channel_id)
         if kind == "task":
-            task = lookup.find_task_by_id(s, plan, int(obj_part), actor.side)
+            task = lookup.find_task_by_id(s, plan, obj_id, actor.side)
             title = task.title
             services.remove_task(s, actor, plan, task)
         else:
-            m = lookup.find_milestone_by_id(s, plan, int(obj_part))
+            m = lookup.find_milestone_by_id(s, plan, obj_id)
             title = m.title
             services.remove_milestone(s, actor, plan, m)
         plan_id = plan.id

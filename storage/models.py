@@ -339,3 +339,18 @@ class ChannelMember(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+# --- requests already carried out (bot.replays) ---------------------------------
+
+
+class SeenRequest(Base):
+    """A request, Slack event or modal submission already carried out, so that a
+    replay or a retry is not carried out twice. Shared by every replica: the
+    primary key is the insert-or-fail claim; rows past `expires_at` are pruned."""
+
+    __tablename__ = "seen_request"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # signature|event|submission
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

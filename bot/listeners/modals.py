@@ -273,19 +273,19 @@ def _refresh_people(
 
 
 def _plan_button_view(
-    db: Database, actor: Actor, action_id: str, plan_id: int, rest: str, channel: str
+    db: Database, actor: Actor, action_id: str, plan_id: int, number: int, channel: str
 ) -> dict[str, Any]:
     with db.read() as s:
         plan = access.plan_for(s, actor, plan_id, channel)
         if action_id == ids.PLAN_PAGE:
-            return full_plan(s, actor, plan, int(rest or 0))
+            return full_plan(s, actor, plan, number)
         if action_id == ids.PLAN_FULL:
             return full_plan(s, actor, plan)
         services.require_edit(plan, actor)
         if action_id == ids.PLAN_ADD_TASK:
             return task_form_view(s, actor, plan, None, "full", channel)
         m = (
-            lookup.find_milestone_by_id(s, plan, int(rest))
+            lookup.find_milestone_by_id(s, plan, number)
             if action_id == ids.MILESTONE_EDIT
             else None
         )
@@ -336,11 +336,13 @@ def register(app: App, deps: Deps) -> None:
         plan_part, _, rest = str(action.get("value") or "").partition(":")
         channel = channel_of(body)
         try:
-            if not plan_part.isdigit() or (rest and not rest.isdigit()):
+            plan_id, number = ids.parse_int(plan_part), ids.parse_int(rest or "0", low=0)
+            if plan_id is None or number is None:
                 raise services.NotFound("That button is no longer valid.")
+            pid, num = plan_id, number
             view = deps.as_member(
                 client,
-                lambda: _plan_button_view(deps.db, actor, action_id, int(plan_part), rest, channel),
+                lambda: _plan_button_view(deps.db, actor, action_id, pid, num, channel),
             )
         except services.DomainError as e:
             _refuse(client, body, actor, e.message)

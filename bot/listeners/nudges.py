@@ -56,13 +56,14 @@ def register(app: App, deps: Deps) -> None:
             else:
                 task_part, _, days = value.partition(":")
                 # Only what the buttons offer: a forged value must not reach date math.
-                if not task_part.isdigit() or days not in SNOOZES:
+                snoozed = ids.parse_int(task_part)
+                if snoozed is None or days not in SNOOZES:
                     raise services.NotFound("That button is no longer valid.")
                 today = today_in(tz)
 
                 def snooze() -> date:
                     with deps.db.write() as s:
-                        _plan, task = access.task_for(s, actor, int(task_part))
+                        _plan, task = access.task_for(s, actor, snoozed)
                         until = (
                             task.due_date
                             if days == "due" and task.due_date

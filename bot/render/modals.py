@@ -147,7 +147,7 @@ class Meta:
 
         def int_or_none(key: str) -> int | None:
             v = data.get(key)
-            return v if isinstance(v, int) and not isinstance(v, bool) else None
+            return v if ids.fits_id(v) else None
 
         plan = int_or_none("p")
         if plan is None:
@@ -521,9 +521,10 @@ def read_task_form(values: Values) -> TaskForm | dict[str, str]:
     if "milestone" in present:
         raw = _selected(values, ids.F_MILESTONE)
         if raw is not None:
-            if raw.isdigit():
+            milestone_id = ids.parse_int(raw)
+            if milestone_id is not None:
                 fields.add("milestone")
-                kw["milestone_id"] = int(raw)
+                kw["milestone_id"] = milestone_id
             else:
                 errors[ids.F_MILESTONE] = "Pick a milestone of this plan."
     if "owner" in present:
