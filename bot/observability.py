@@ -175,7 +175,7 @@ def request_kind(body: bytes, content_type: str) -> str:
             return "command"
         kind = str(json.loads(form["payload"][0]).get("type") or "")
         return kind if kind in KINDS else "other"
-    except (ValueError, KeyError, AttributeError, IndexError):
+    except (ValueError, KeyError, AttributeError, IndexError, RecursionError):
         return "other"
 
 
@@ -230,10 +230,14 @@ def timed(handler: WSGIApp) -> WSGIApp:
             raise
         code = status[0] if status else 500
         outcome = _outcome(code)
+        # Only a body the guard let through is read: a refused or malformed one
+        # (1,000 levels deep, say) is nobody's to parse.
         kind = (
             request_kind(bytes(tee.seen), environ.get("CONTENT_TYPE", ""))
-            if outcome != "refused"
+            if outcome == "ok"
             else "unverified"
+            if outcome == "refused"
+            else "malformed"
         )
         REQUESTS.labels(kind=kind, outcome=outcome).observe(time.perf_counter() - started)
         return body

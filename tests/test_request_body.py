@@ -65,7 +65,6 @@ def test_each_kind_of_body_parses_as_bolt_reads_it() -> None:
         (b"a&b=1", FORM, "not a form body"),
         (b"&".join(b"f%d=1" % i for i in range(rb.MAX_FORM_FIELDS + 1)), FORM, "not a form body"),
         (b"a=1&a=2", FORM, "a form field given twice"),
-        (b"a=%00", FORM, "'a' holds a NUL character"),
         (b"%00=1", FORM, "'\\x00' holds a NUL character"),
         (b"command=%2Fmap&trigger_id=1", FORM, "body.user_id is missing"),
         (b"command=%2Fmap&user_id=u0lex&trigger_id=1", FORM, "body.user_id is not a Slack id"),
@@ -132,7 +131,8 @@ def test_field_kinds() -> None:
     assert "values.b.a is not a object" in refused(
         interactive(**click(type="view_submission", view=view))
     )
-    assert refused(interactive(**click(extra="a\x00"))) == "'a string' holds a NUL character"
+    # In values people type NUL is stripped later (bot.clean_input), not refused.
+    assert rb.parse(interactive(**click(extra="a\x00")), FORM)["extra"] == "a\x00"
     assert "NUL" in refused(interactive(**click(**{"a\x00": 1})))
     # A null entry does not end the check of the ones after it.
     gappy = {"id": "V1", "state": {"values": {"b1": None, "b2": 5}}}
@@ -143,8 +143,7 @@ def test_field_kinds() -> None:
     assert (
         refused(interactive(**click(**{long_key: 1}))) == f"{long_key[:40]!r} holds a NUL character"
     )
-    assert refused(b"text=%00", FORM) == "'text' holds a NUL character"
-    assert "unpaired surrogate" in refused(interactive(**click(extra="\ud800")))
+    assert rb.parse(interactive(**click(extra="\ud800")), FORM)["extra"] == "\ud800"
     assert "unpaired surrogate" in refused(interactive(**click(**{"\udfff": 1})))
     assert rb.parse(interactive(**click(extra="\U0001f4a5 ǅ")), FORM)["extra"] == "\U0001f4a5 ǅ"
 
@@ -153,7 +152,7 @@ def test_nesting_is_measured_without_recursion() -> None:
     assert rb.depth("x") == 0 and rb.depth([]) == 1 and rb.depth({}) == 1
     assert rb.depth([[], {"a": [1]}]) == 3
     assert rb.depth([[[]], 1]) == 3  # a scalar met first does not end the walk
-    assert "NUL" in refused(interactive(**click(extra=[1, "\x00"])))
+    assert "NUL" in refused(interactive(**click(extra=[1, {"\x00": 1}])))
     assert rb.depth({"a": {"b": {}}, "c": [[[[]]]]}) == 5
     very = "[" * 100_000 + "]" * 100_000
     assert "not JSON" in str(

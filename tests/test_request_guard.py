@@ -720,7 +720,7 @@ def test_an_app_without_a_signing_secret_cannot_serve_http(db: Database) -> None
         try:
             message = "this app has no request guard: set SLACK_SIGNING_SECRET"
             with pytest.raises(RuntimeError, match=f"^{message}$"):
-                wsgi_app(bot.app)
+                wsgi_app(bot.app, bot.deps.db)
         finally:
             bot.deps.stop()
 
