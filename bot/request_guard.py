@@ -51,7 +51,7 @@ class Refusal(Exception):
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:
     """Exactly Content-Length bytes, and no more than `limit`."""
-    length = str(environ.get("CONTENT_LENGTH") or "")
+    length = str(environ.get("CONTENT_LENGTH") or "")  # pragma: no mutate (fails the pattern)
     if not _LENGTH.fullmatch(length) or int(length) > limit:
         raise Refusal(413, "the body is too large or its length unknown")
     body = environ["wsgi.input"].read(int(length))
@@ -68,7 +68,8 @@ def check_signature(verifier: SignatureVerifier, environ: dict[str, Any], body: 
     if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
         raise Refusal(401, "missing or malformed signature headers")
     try:
-        text = body.decode("utf-8")  # Slack sends UTF-8; the SDK would decode it unguarded
+        # Slack sends UTF-8; the SDK would decode it unguarded.
+        text = body.decode("utf-8")  # pragma: no mutate ("UTF-8" is the same codec)
     except UnicodeDecodeError:
         raise Refusal(401, "a body that is not UTF-8 carries no Slack signature") from None
     if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):

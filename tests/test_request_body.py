@@ -145,6 +145,10 @@ def test_field_kinds() -> None:
     )
     assert rb.parse(interactive(**click(extra="\ud800")), FORM)["extra"] == "\ud800"
     assert "unpaired surrogate" in refused(interactive(**click(**{"\udfff": 1})))
+    long_key = "s" * 50 + "\udfff"
+    assert refused(interactive(**click(**{long_key: 1}))) == (
+        f"{long_key[:40]!r} holds an unpaired surrogate"
+    )
     assert rb.parse(interactive(**click(extra="\U0001f4a5 ǅ")), FORM)["extra"] == "\U0001f4a5 ǅ"
 
 
