@@ -491,9 +491,18 @@ def test_an_unknown_user_with_no_team_id_is_a_buyer(h: Harness, db: Database) ->
     d = deal(db)
     members_now(h, db, CHANNEL, ["U0LEX", "U0NOBODY"])
     nobody = ("U0NOBODY", "")
-    watch = Watch(h, nobody[0])
     value = ids.task_value(d.plan, d.seller_task)
-    send(h, watch, action_body(h, nobody, button(ids.TASK_COMPLETE, value), "card"))
+    # An empty team id is no Slack id: the request guard refuses it outright.
+    empty = h.signed(action_body(h, nobody, button(ids.TASK_COMPLETE, value), "card"))
+    assert empty.status == 400 and _status(db, d.seller_task) == "not_started"
+    # No team id at all: let through, and the side fails closed (buyer).
+    from urllib.parse import parse_qs, urlencode
+
+    raw = action_body(h, nobody, button(ids.TASK_COMPLETE, value), "card")
+    payload = json.loads(parse_qs(raw)["payload"][0])
+    del payload["user"]["team_id"]
+    watch = Watch(h, nobody[0])
+    send(h, watch, urlencode({"payload": json.dumps(payload)}))
     assert watch.wait_refused()
     assert "seller task" in " ".join(watch.seen())
     assert _status(db, d.seller_task) == "not_started"
