@@ -169,6 +169,11 @@ def claim(
         ready = and_(ready, Outbox.kind.not_in(refresh_rows.KINDS))
     if not messages:
         ready = and_(ready, Outbox.kind.in_(refresh_rows.KINDS))
+    # Most looks find nothing ready (a mark waiting for its turn, an idle outbox):
+    # a read says so without taking SQLite's one write lock from the requests.
+    with db.read() as s:
+        if s.scalar(select(Outbox.id).where(ready).limit(1)) is None:
+            return []
     with db.write() as s:
         # Rows of unknown fate first, so one lookup per conversation covers them all.
         query = (
