@@ -124,18 +124,25 @@ class Harness:
         channel: str = CHANNEL,
         block_id: str = "b",
     ) -> Response:
+        action = {"action_id": action_id, "block_id": block_id, "value": value, "type": "button"}
+        return self.signed(self.card_click_body(action, (user, user_team), channel))
+
+    def card_click_body(
+        self, action: dict[str, Any], who: tuple[str, str], channel: str = CHANNEL
+    ) -> str:
+        """A block_actions body for a click on the card in `channel` by `who`
+        (user id, their own team id), with a response URL the stand-in knows."""
         card = self.card(channel)
-        body = payloads.block_actions_body(
-            user_id=user,
-            user_team_id=user_team,
+        return payloads.block_actions_body(
+            user_id=who[0],
+            user_team_id=who[1],
             team_id=SELLER_TEAM,
             channel_id=channel,
-            action={"action_id": action_id, "block_id": block_id, "value": value, "type": "button"},
+            action=action,
             message=card,
             message_ts=card["ts"] if card else "",
-            response_url=self.local.response_url(channel, user),
+            response_url=self.local.response_url(channel, who[0]),
         )
-        return self.signed(body)
 
     # --- reading what Slack would show --------------------------------------
 

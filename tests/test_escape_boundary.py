@@ -173,19 +173,7 @@ _channels = itertools.count(1)
 
 
 def _click(h: Harness, channel: str, action: dict[str, Any], who: tuple[str, str]) -> Response:
-    card = h.card(channel)
-    return h.signed(
-        payloads.block_actions_body(
-            user_id=who[0],
-            user_team_id=who[1],
-            team_id=SELLER_TEAM,
-            channel_id=channel,
-            action=action,
-            message=card,
-            message_ts=card["ts"] if card else "",
-            response_url=h.local.response_url(channel, who[0]),
-        )
-    )
+    return h.signed(h.card_click_body(action, who, channel))
 
 
 def _menu(h: Harness, channel: str, verb: str) -> dict[str, Any] | None:

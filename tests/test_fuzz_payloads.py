@@ -82,17 +82,7 @@ def bad_id(rng: random.Random) -> str:
 
 
 def click_payload(h: Harness, action: Payload, who: tuple[str, str] = SELLER) -> Payload:
-    card = h.card()
-    raw = payloads.block_actions_body(
-        user_id=who[0],
-        user_team_id=who[1],
-        team_id=SELLER_TEAM,
-        channel_id=CHANNEL,
-        action=action,
-        message=card,
-        message_ts=card["ts"] if card else "",
-        response_url=h.local.response_url(CHANNEL, who[0]),
-    )
+    raw = h.card_click_body(action, who)
     return dict(json.loads(parse_qs(raw)["payload"][0]))
 
 

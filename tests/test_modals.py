@@ -72,17 +72,7 @@ def click(
     container_view: dict[str, Any] | None = None,
 ) -> Response:
     """A click on the card (or, with `container_view`, inside a modal)."""
-    card = h.card()
-    raw = payloads.block_actions_body(
-        user_id=who[0],
-        user_team_id=who[1],
-        team_id=SELLER_TEAM,
-        channel_id=CHANNEL,
-        action=action,
-        message=card,
-        message_ts=card["ts"] if card else "",
-        response_url=h.local.response_url(CHANNEL, who[0]),
-    )
+    raw = h.card_click_body(action, who)
     if container_view is not None:
         raw = _in_view(raw, container_view)
     return h.signed(raw)
