@@ -28,6 +28,7 @@ from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
 from commands.usage import overview, usage_for
+from reminders.delivery import refreshes
 from storage import access, lookup, services, template_store
 from storage.clock import today_in
 from storage.db import Database
@@ -54,11 +55,11 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
-    """An ephemeral reply, and what the card needs afterwards."""
+    """An ephemeral reply, and what the card needs afterwards (a change queues its
+    card's refresh itself, in its own transaction: `storage.services`)."""
 
     message: Message
-    refresh_plan: int | None = None  # the card changed: chat.update it
-    repost_plan: int | None = None  # post the card anew at the bottom of the channel
+    repost_plan: int | None = None  # `/map status`: post the card anew at the bottom
     dialog: c.Dialog | None = None  # open this modal (bot.listeners.modals) instead
     create_dialog: bool = False  # open the create form (bot.listeners.create)
 
@@ -183,8 +184,7 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
     with db.write() as s:
         plan = _require_plan(s, req)
         summary = handler(s, req.actor, plan, command, today)
-        plan_id = plan.id
-    return Reply(text_message(summary), refresh_plan=plan_id)
+    return Reply(text_message(summary))
 
 
 def _plan_id(db: Database, req: Request) -> int:
@@ -226,7 +226,8 @@ def _create(db: Database, req: Request, cmd: c.Create, today: date) -> Reply:
                 f"Created *{escape(cmd.title)}*{when}. Next: `/map milestone add &lt;title&gt;` "
                 "and `/map add &lt;task&gt;` — or lay it out from a template: `/map template list`."
             )
-    return Reply(text_message(text), repost_plan=plan_id)
+        refreshes.mark_card(s, req.actor.team_id, plan_id, repost=True)  # the new plan's card
+    return Reply(text_message(text))
 
 
 def _task(s: Session, req_actor: Actor, plan: Plan, ref: c.TaskRef) -> Task:
@@ -381,7 +382,7 @@ def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> tup
     announcement = template_commands.moved_summary(preview.moves, target, actor.user_id, today)
     when = format_date(target, today)
     reply = text_message(f"Go-live is now {when}; {len(moved)} task dates moved.")
-    return Reply(reply, refresh_plan=plan_id), announcement
+    return Reply(reply), announcement
 
 
 _CHANGES: dict[type, Callable[..., str]] = {
@@ -436,7 +437,4 @@ def confirm_remove(db: Database, actor: Actor, channel_id: str, value: str) -> R
             m = lookup.find_milestone_by_id(s, plan, obj_id)
             title = m.title
             services.remove_milestone(s, actor, plan, m)
-        plan_id = plan.id
-    return Reply(
-        text_message(f"Removed {kind} *{escape(truncate(title, 200))}*."), refresh_plan=plan_id
-    )
+    return Reply(text_message(f"Removed {kind} *{escape(truncate(title, 200))}*."))

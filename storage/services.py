@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.text import mrkdwn
+from reminders.delivery import refreshes
 from storage import clock
 from storage.limits import MAX_MILESTONES_PER_PLAN, MAX_TASKS_PER_PLAN
 from storage.models import (
@@ -93,6 +94,7 @@ def _log(
     # same transaction, and skipping the unit of work matters on every click.
     # The activity rows are the record of change (digests, stalled plans); not
     # touching the plan row keeps writers to different tasks from queueing on it.
+    _card_changes(s, plan)
     s.execute(
         _INSERT_ACTIVITY,
         {
@@ -110,6 +112,19 @@ def _log(
 
 
 _INSERT_ACTIVITY = insert(Activity)
+
+
+def _card_changes(s: Session, plan: Plan) -> None:
+    """Every change is an activity row, and every change may change the card: its
+    refresh is queued in the same transaction (once per transaction and plan), so
+    a crash after the commit cannot lose it. A plan with no card yet has nothing
+    to refresh; the card posted for it renders what the database holds then."""
+    if plan.card_ts is None:
+        return
+    marked: set[int] = s.info.setdefault("cards_marked", set())
+    if plan.id not in marked:
+        marked.add(plan.id)
+        refreshes.mark_card(s, plan.team_id, plan.id)
 
 
 # A lone UTF-16 surrogate: JSON (`\\ud800`) and YAML escapes let one through into a

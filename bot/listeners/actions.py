@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.deps import Deps, channel_of, host_team
 from commands.handlers import Reply, apply_golive, confirm_remove
+from reminders.delivery import refreshes
 from storage import access, lookup, services
 from storage.rules import Actor
 
@@ -51,7 +52,10 @@ def register(app: App, deps: Deps) -> None:
                 with deps.db.write() as s:
                     plan = access.plan_for(s, actor, plan_id, channel)
                     task = lookup.find_task_by_id(s, plan, task_id, actor.side)
-                    return services.set_task_status(s, actor, plan, task, status)
+                    changed = services.set_task_status(s, actor, plan, task, status)
+                    if from_home:  # from a channel, the card's send refreshes its people's Homes
+                        refreshes.mark_home(s, actor.team_id, actor.user_id)
+                    return changed
 
             changed = deps.as_member(client, change)
         except services.DomainError as e:
@@ -60,11 +64,8 @@ def register(app: App, deps: Deps) -> None:
             else:
                 tell(client, channel, actor.user_id, f":no_entry: {e.message}")
             return
-        if changed:
-            # Also refreshes the Home of the plan's people (assignees, creator).
-            deps.publisher.refresh(actor.team_id, plan_id)
-        if from_home:  # from a channel, the plan's people (above) are whose Homes change
-            deps.home.refresh_user(actor.team_id, actor.user_id)
+        if changed or from_home:  # queued with the change; sent now
+            deps.refresher.wake()
 
     def confirmation(cancel_id: str, run: Confirmed) -> Listener:
         """An "are you sure?" pair of buttons: Cancel drops the question; the other
@@ -98,8 +99,7 @@ def register(app: App, deps: Deps) -> None:
             respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
             if announcement:  # one message for the whole channel (buyer-safe)
                 client.chat_postMessage(channel=channel, text=announcement)
-            if reply.refresh_plan is not None:
-                deps.publisher.refresh(actor.team_id, reply.refresh_plan)
+            deps.refresher.wake()  # the change queued its card's refresh
 
         return listener
 

@@ -12,6 +12,7 @@ from bot.deps import Deps
 from bot.render.create_modal import create_modal, read_create_form
 from bot.text import view_error
 from commands.template_commands import laid_out_summary
+from reminders.delivery import refreshes
 from storage import services, template_store
 from storage.clock import today_in
 from storage.readmodel import plan_key
@@ -55,9 +56,10 @@ def register(app: App, deps: Deps) -> None:
                         s, actor, channel, form.title, target_date=form.golive, tz=tz
                     )
                     plan_id, note = plan.id, "Created."
+                refreshes.mark_card(s, actor.team_id, plan_id, repost=True)  # the new plan's card
         except services.DomainError as e:
             ack(response_action="errors", errors={ids.CREATE_TITLE: view_error(e.message)})
             return
         ack()
-        deps.publisher.repost(actor.team_id, plan_id)
+        deps.refresher.wake()
         client.chat_postEphemeral(channel=channel, user=actor.user_id, text=note)

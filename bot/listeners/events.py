@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bot.deps import Deps, host_team
 from bot.identity import record_user
 from bot.text import escape
+from reminders.delivery import refreshes
 from storage import membership, services
 from storage.models import Person
 from storage.readmodel import active_plan
@@ -82,7 +83,8 @@ def register(app: App, deps: Deps) -> None:
         if channel and user:
             with deps.db.write() as s:
                 membership.left(s, team, channel, user)
-            deps.home.refresh_user(team, user)  # their Home drops that deal's plan
+                refreshes.mark_home(s, team, user)  # their Home drops that deal's plan
+            deps.refresher.wake()
 
     def sharing(event: dict[str, Any], context: BoltContext, shared: bool) -> None:
         other = (

@@ -420,7 +420,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="update", view=update)
         else:
             ack()
-        deps.publisher.refresh(actor.team_id, plan_id)
+        deps.refresher.wake()  # the change queued its card's refresh
         previous = view.get("previous_view_id")
         if previous:  # saved from a form stacked on the full plan: show it current
             _later(lambda: _refresh_full_plan(deps.db, client, actor, plan_id, str(previous)))

@@ -52,7 +52,7 @@ def register(app: App, deps: Deps) -> None:
                         return f":white_check_mark: `#{task.number}` is done — thanks {who}."
 
                 text = deps.as_member(client, done)
-                deps.publisher.refresh(actor.team_id, plan_id)
+                deps.refresher.wake()  # the change queued its card's refresh
             else:
                 task_part, _, days = value.partition(":")
                 # Only what the buttons offer: a forged value must not reach date math.

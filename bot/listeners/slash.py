@@ -54,7 +54,7 @@ def register(app: App, deps: Deps) -> None:
                 ack()
             return
         ack(response_type="ephemeral", text=reply.message.text, blocks=reply.message.blocks)
-        if reply.repost_plan is not None:
+        if reply.repost_plan is not None:  # `/map status`: no change, its own mark
             deps.publisher.repost(actor.team_id, reply.repost_plan)
-        if reply.refresh_plan is not None:
-            deps.publisher.refresh(actor.team_id, reply.refresh_plan)
+        else:  # a change queued its card's refresh in its transaction: send it now
+            deps.refresher.wake()

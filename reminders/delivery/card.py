@@ -11,23 +11,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
 
 from bot.render.card import render_card
-from reminders.delivery import refreshes
-from reminders.delivery.outbox import Claimed
+from reminders.delivery import recovery, refreshes
+from reminders.delivery.outbox import Claimed, LookupPending
 from storage import clock, services
 from storage.clock import today_in
 from storage.db import Database
-from storage.models import Plan
+from storage.models import Outbox, Plan
 from storage.readmodel import plan_view
 
 log = logging.getLogger(__name__)
 
 ClientFor = Callable[[str], WebClient | None]  # team id → a client with that team's token
 Wake = Callable[[], None]  # tells this process's delivery worker there is work
+# The old card is not there to delete, or never can be: post the new one anyway.
+GONE = ("message_not_found", "cant_delete_message")
 
 
 class CardPublisher:
@@ -64,6 +68,10 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
             return
         view = plan_view(s, plan, "buyer")
     message = render_card(view, today_in(view.tz))
+    if item.posting_since is not None and _adopt_posted(db, client, item, view.channel_id):
+        repost = False  # the post that began before a crash is the card now: update it
+        with db.read() as s:
+            view = plan_view(s, s.get_one(Plan, plan_id), "buyer")
     if not repost and view.card_ts and view.card_channel:
         try:
             client.chat_update(
@@ -75,19 +83,68 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
             if e.response.get("error") not in ("message_not_found", "cant_update_message"):
                 raise
             # The card was deleted by someone: post it again below.
-    posted = client.chat_postMessage(
-        channel=view.channel_id, text=message.text, blocks=message.blocks
-    )
-    with db.write() as s:
-        plan = s.get(Plan, plan_id)
-        if plan is not None:
-            services.set_card(s, plan, posted["channel"], posted["ts"])
     if repost and view.card_ts and view.card_channel:
+        # The old card goes first: a crash or a refusal after this leaves no card
+        # until the row is sent again, never two (a crash between a post and the
+        # delete would leave the old one in the channel, unknown to us).
         try:
             client.chat_delete(channel=view.card_channel, ts=view.card_ts)
         except SlackApiError as e:
+            if e.response.get("error") not in GONE:
+                raise  # tried again with the row: nothing is posted before it is gone
             log.info("old card %s not deleted: %s", view.card_ts, e.response.get("error"))
+    # From here until its ts is recorded the new card may be in Slack: the row says
+    # when the post began, and the post carries that in its metadata, so a retry
+    # after a crash or a timeout finds it (`_adopt_posted`) instead of posting twice.
+    began = clock.wall()
+    with db.write() as s:
+        s.execute(update(Outbox).where(Outbox.id == item.id).values(posting_since=began))
+    posted = client.chat_postMessage(
+        channel=view.channel_id,
+        text=message.text,
+        blocks=message.blocks,
+        metadata={
+            "event_type": recovery.METADATA_EVENT,
+            "event_payload": {"key": _key(item, began)},
+        },
+    )
+    _record_card(db, item, str(posted["channel"]), str(posted["ts"]), first=view.card_ts is None)
     _homes_of(db, item.team_id, plan_id)
+
+
+def _key(item: Claimed, began: datetime) -> str:
+    return f"{item.key}|{clock.as_utc(began).isoformat()}"
+
+
+def _record_card(db: Database, item: Claimed, channel: str, ts: str, *, first: bool) -> None:
+    """The plan's card is this message now. A plan's first card: changes made while
+    it was on its way marked no card (there was none), so it is refreshed once more."""
+    with db.write() as s:
+        plan = s.get(Plan, plan_of(item))
+        if plan is not None:
+            services.set_card(s, plan, channel, ts)
+            if first:
+                refreshes.mark_card(s, plan.team_id, plan.id)
+        s.execute(update(Outbox).where(Outbox.id == item.id).values(posting_since=None))
+
+
+def _adopt_posted(db: Database, client: WebClient, item: Claimed, channel: str) -> bool:
+    """A post of the card began and its answer was never recorded: look for it in
+    the channel's top level. Found: it is the card (True). Read through without it:
+    post (False). The lookup failed: try again later (raises `LookupPending`)."""
+    began = item.posting_since
+    assert began is not None
+    suspect = recovery.Suspect(
+        item.id, item.team_id, channel, None, clock.as_utc(began), _key(item, began), None
+    )
+    verdict = recovery.look_up(client, channel, None, [suspect])
+    if verdict.unknown:
+        raise LookupPending(verdict.retry_after, verdict.error or "lookup")
+    ts = verdict.found.get(item.id)
+    if ts is None:
+        return False
+    _record_card(db, item, channel, ts, first=False)
+    return True
 
 
 def _homes_of(db: Database, team_id: str, plan_id: int) -> None:

@@ -58,6 +58,16 @@ Refresher = Callable[[WebClient, "Claimed"], None]
 ClientFor = Callable[[str], WebClient | None]
 
 
+class LookupPending(Exception):
+    """A refresh cannot go on until Slack tells what it already has (a lookup
+    failed): the row waits, and is looked up again."""
+
+    def __init__(self, retry_after: float, error: str) -> None:
+        super().__init__(error)
+        self.retry_after = retry_after
+        self.error = error
+
+
 def lease_seconds() -> float:
     """How long a claimed row is a worker's before another may take it over."""
     return float(os.environ.get("MAPBOT_OUTBOX_LEASE", "120"))
@@ -370,7 +380,9 @@ def _recover(
 ) -> set[int]:
     """Look up the rows whose send may have reached Slack, one lookup per
     conversation; the ids settled here (found, or to look up again later)."""
-    suspects = [s for s in (i.suspect() for i in batch) if s is not None]
+    # Messages only: a card's own post is looked up by its sender (`card`).
+    messages = [i for i in batch if i.kind not in refresh_rows.KINDS]
+    suspects = [s for s in (i.suspect() for i in messages) if s is not None]
     settled: set[int] = set()
     for (team_id, recipient, thread_ts), rows in recovery.groups(suspects).items():
         client = client_for(team_id)
@@ -518,23 +530,30 @@ def _refresh_one(
         return
     try:
         send(client, item)
+    except LookupPending as e:  # a card post of unknown fate: look again later
+        later = clock.wall() + timedelta(seconds=max(e.retry_after, 60.0))
+        _finish(db, item, state="pending", next_attempt_at=later, error=e.error[:200])
+        result.retried += 1
+        return
     except SlackApiError as e:
         status = e.response.status_code
         error = str(e.response.get("error") or f"http_{status}")
+        # A sure refusal posted nothing: no card post to look for (a 5xx may have).
+        sure: dict[str, object] = {"posting_since": None} if status < 500 else {}
         if status == 429:
             retry = float(
                 e.response.headers.get("Retry-After", e.response.headers.get("retry-after", 1))
             )
             until = clock.wall() + timedelta(seconds=retry)
             pacing.hold(db, bucket, until)  # the whole workspace waits, in every process
-            _finish(db, item, state="pending", next_attempt_at=until)
+            _finish(db, item, state="pending", next_attempt_at=until, **sure)
             result.retried += 1
         elif error in PERMANENT:
             log.warning("%s %s: %s", item.kind, item.recipient, error)
-            _finish(db, item, state="failed", error=error)
+            _finish(db, item, state="failed", error=error, **sure)
             result.failed += 1
         else:
-            _refresh_later(db, item, error, result)
+            _refresh_later(db, item, error, result, **sure)
         return
     except (OSError, TimeoutError) as e:
         _refresh_later(db, item, type(e).__name__, result)
@@ -557,15 +576,23 @@ def _refresh_one(
     result.sent += 1
 
 
-def _refresh_later(db: Database, item: Claimed, error: str, result: DeliveryResult) -> None:
+def _refresh_later(
+    db: Database, item: Claimed, error: str, result: DeliveryResult, **values: object
+) -> None:
+    """Again after a backoff; a card post of unknown fate (`posting_since`) waits
+    at least until it would have landed, so the lookup that comes first sees it."""
     attempts = item.attempts + 1
+    backoff = clock.wall() + timedelta(seconds=min(2**attempts, 300))
+    settled = clock.wall() + max(timedelta(seconds=min(2**attempts, 300)), SETTLE)
+    unknown = Outbox.posting_since.is_not(None)
     _finish(
         db,
         item,
         state="pending",
         attempts=attempts,
-        next_attempt_at=clock.wall() + timedelta(seconds=min(2**attempts, 300)),
+        next_attempt_at=backoff if values else case((unknown, settled), else_=backoff),
         error=error[:200],
+        **values,
     )
     result.retried += 1
 

@@ -18,6 +18,7 @@ from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import clock
 from storage.models import Outbox
 
 CARD = "refresh.card"
@@ -33,6 +34,18 @@ def card_target(plan_id: int) -> tuple[str, str]:
 
 def home_target(team_id: str, user_id: str) -> tuple[str, str]:
     return user_id, f"home:{team_id}"
+
+
+def mark_card(s: Session, team_id: str, plan_id: int, *, repost: bool = False) -> None:
+    """The plan's card shows the latest state soon (or is posted anew at the bottom
+    of its channel): called in the transaction of the change that caused it."""
+    mark(s, CARD, team_id, card_target(plan_id), REPOST if repost else "", clock.wall())
+
+
+def mark_home(s: Session, team_id: str, user_id: str, notice: str = "") -> None:
+    """The person's App Home shows the latest state soon; `notice` (escaped) on top."""
+    if user_id:
+        mark(s, HOME, team_id, home_target(team_id, user_id), notice, clock.wall())
 
 
 def mark(
