@@ -31,7 +31,7 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
     return WebClient(
         token=token or settings.bot_token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=settings.slack_timeout,
         retry_handlers=[
             RateLimitCounter(),  # first: it sees every answer and retries none
             RateLimitErrorRetryHandler(max_retry_count=3),

@@ -65,6 +65,9 @@ class Settings:
     # Seconds between two chat.update calls for one workspace: Slack allows
     # about 50 a minute (Tier 3), so 1.2 s keeps us under it with bursts coalesced.
     card_update_interval: float = 1.2
+    # Seconds a Web API call may take before the client gives up (an unknown fate
+    # for a post: the outbox looks it up). MAPBOT_SLACK_TIMEOUT, whole seconds.
+    slack_timeout: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +92,7 @@ class Settings:
             host=get("HOST") or cls.host,
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL"), LEVELS, "INFO"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
+            slack_timeout=_seconds("MAPBOT_SLACK_TIMEOUT", get("MAPBOT_SLACK_TIMEOUT"), 10),
         )
 
     @property
@@ -101,3 +105,15 @@ class Settings:
         hidden = {"bot_token", "signing_secret", "app_token", "client_secret"}
         parts = [f"{k}={'***' if k in hidden and v else v!r}" for k, v in self.__dict__.items()]
         return f"Settings({', '.join(parts)})"
+
+
+def _seconds(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}: not a whole number of seconds: {value!r}") from None
+    if not 0 < seconds <= 300:
+        raise ConfigError(f"{name}: must be between 0 and 300 seconds, not {value}")
+    return seconds

@@ -180,7 +180,9 @@ class Harness:
 
 
 @contextmanager
-def running_app(db: Database, *, update_interval: float = 0.0) -> Iterator[Harness]:
+def running_app(
+    db: Database, *, update_interval: float = 0.0, slack_timeout: int = 10
+) -> Iterator[Harness]:
     """The whole app over HTTP, with the Slack stand-in and two teams' people."""
     with LocalSlack(team_id=SELLER_TEAM) as local:
         for uid, name, team, tz in (
@@ -198,6 +200,7 @@ def running_app(db: Database, *, update_interval: float = 0.0) -> Iterator[Harne
             slack_api_url=local.base_url,
             database_url=db.url,
             card_update_interval=update_interval,
+            slack_timeout=slack_timeout,
         )
         bot = build(settings, db)
         with serve_wsgi(wsgi_app(bot.app, bot.deps.db)) as port:

@@ -328,3 +328,84 @@ def test_a_row_taken_over_after_its_lease_is_not_sent_by_the_slow_worker(db: Dat
         for item in fast:
             delivery._deliver_one(db, lambda _t: client, "fast", item, pacer, result, lambda: later)
         assert sorted(_key_counts(local).values()) == [1, 1, 1]
+
+
+# --- every kind at once: thread replies, DMs, weekly and daily digests ---------------
+
+MONDAY = datetime(2026, 3, 16, 20, 0, tzinfo=UTC)  # 16:00 in New York: digests are due
+
+
+def _seed_every_kind(db: Database, local: LocalSlack, plans: int) -> None:
+    """`plans` deals, each with its card, its own rep, buyer tasks due today
+    (replies in the card's thread), seller tasks due today (DMs to their
+    assignees), a weekly digest (Monday) and an overdue task for the rep's digest."""
+    cards = [
+        str(_client(local).chat_postMessage(channel=f"C0DEAL{p}", text="card")["ts"])
+        for p in range(plans)
+    ]
+    with db.write() as s:
+        for p in range(plans):
+            rep = Actor(f"U0REP{p}", "seller", TEAM)
+            plan = services.create_plan(s, rep, f"C0DEAL{p}", f"Deal {p}", tz="America/New_York")
+            services.set_card(s, plan, f"C0DEAL{p}", cards[p])
+            milestone = services.add_milestone(s, rep, plan, "Everything")
+            tasks = [("buyer", f"W{p}{i:03d}", date(2026, 3, 16)) for i in range(15)] + [
+                ("seller", f"U{p}{i:03d}", date(2026, 3, 16)) for i in range(10)
+            ]
+            tasks.append(("seller", rep.user_id, date(2026, 3, 9)))  # overdue: the rep's digest
+            for n, (side, who, due) in enumerate(tasks):
+                services.add_task(
+                    s,
+                    rep,
+                    plan,
+                    f"Task {n}",
+                    owner_side=side,
+                    assignee_id=who,
+                    due=due,
+                    milestone=milestone,
+                )
+
+
+def test_every_kind_exactly_once_after_two_ticks_are_killed_mid_thread_reply(
+    db: Database,
+) -> None:
+    with LocalSlack(team_id=TEAM) as local:
+        _seed_every_kind(db, local, plans=5)
+        # The first two posts reach Slack and their answers never come back.
+        local.hold_answer_next("chat.postMessage", 30, times=2)
+        first = start_tick(db, local, MONDAY.isoformat())
+        second = start_tick(db, local, MONDAY.isoformat())
+        assert local.wait_for(lambda: len(local.calls_to("chat.postMessage")) >= 3, timeout=60)
+        for victim in (first, second):
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+        held = [c for c in local.calls_to("chat.postMessage") if c.params.get("metadata")][:2]
+        assert all(c.params.get("thread_ts") for c in held), "a thread reply is what was held"
+
+        time.sleep(2.5)  # their leases run out
+        for _round in range(3):  # unknown fates settle and are looked up, never re-sent
+            restarted = start_tick(db, local, MONDAY.isoformat())
+            _out, err = restarted.communicate(timeout=180)
+            assert restarted.returncode == 0, err
+            if _states(db).keys() == {"sent"}:
+                break
+            time.sleep(delivery.SETTLE.total_seconds() + 1)
+            local.advance_rate_clock(61)
+
+        with db.read() as s:
+            kinds = dict(
+                s.execute(
+                    select(Outbox.kind, func.count())
+                    .where(Outbox.kind.not_in(refreshes.KINDS))
+                    .group_by(Outbox.kind)
+                ).all()
+            )
+    counts = _key_counts(local)
+    expected = sum(kinds.values())
+    assert kinds["nudge.due_today"] == 5 * 25 and kinds["digest.plan_weekly"] == 5, kinds
+    assert kinds["digest.rep_daily"] == 5 and kinds.get("nudge.overdue", 0) >= 5, kinds
+    assert {k: n for k, n in counts.items() if n > 1} == {}, "sent twice"
+    assert len(counts) == expected, f"lost: {expected - len(counts)}"
+    assert _states(db) == {"sent": expected}
+    replies = {k for k in counts if k.startswith("nudge.") and "|C0DEAL" in k}
+    assert len(replies) >= 5 * 15, "buyer nudges are thread replies in the deal channels"

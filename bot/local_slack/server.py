@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.local_slack.api import SlackApi, SlackError
 from bot.local_slack.checks import check_message
+from bot.local_slack.faults import Chaos
 from bot.local_slack.records import Call, Fault, ResponseUrl
 
 SERVER_ERRORS = {500: "internal_error", 503: "service_unavailable"}
@@ -33,6 +34,7 @@ class LocalSlack(SlackApi):
         self._faults: dict[str, list[Fault]] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
         self.response_posts: list[Call] = []
+        self.chaos: Chaos | None = None  # seeded faults on a share of calls (`faults`)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -126,6 +128,10 @@ class LocalSlack(SlackApi):
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """One HTTP API request: faults first, then the method. (status, headers, body)"""
         fault = self._take_fault(method)
+        drawn = self.chaos.draw(method) if fault is None and self.chaos is not None else None
+        if drawn is not None and drawn.kind != "429":
+            return self._chaotic(method, params, token, drawn.fault, carried_out=drawn.carried_out)
+        fault = drawn.fault if drawn is not None else fault
         if fault and not fault.delay and not fault.hold:
             error = fault.error or SERVER_ERRORS.get(fault.status, "ratelimited")
             result = {"ok": False, "error": error, "retry_after": fault.retry_after}
@@ -138,6 +144,29 @@ class LocalSlack(SlackApi):
         retry_after = str(record.result.get("retry_after", 1))
         headers = {"Retry-After": retry_after} if record.status == 429 else {}
         return record.status, headers, record.result
+
+    def _chaotic(
+        self,
+        method: str,
+        params: dict[str, Any],
+        token: str | None,
+        fault: Fault,
+        *,
+        carried_out: bool,
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """A 500 or a timeout that Slack may have carried out all the same; the
+        record says what the caller was answered."""
+        record = self.call(method, params, token) if carried_out else None
+        if fault.hold:
+            time.sleep(fault.hold)  # the caller gave up long ago
+        if record is not None and fault.hold:
+            return record.status, {}, record.result
+        result = {"ok": False, "error": SERVER_ERRORS[500]}
+        if record is None:
+            self.record(Call(method, params, token, result=result, status=500))
+        else:
+            record.status, record.result = 500, result
+        return 500, {}, result
 
     # --- response URLs ---------------------------------------------------------
 
