@@ -23,7 +23,7 @@ from reminders.delivery.card import CardPublisher
 from reminders.delivery.refresh_worker import RefreshWorker
 from storage import services
 from storage.db import Database
-from storage.models import Outbox, Task
+from storage.models import Outbox, Plan, Task
 from storage.readmodel import active_plan
 from storage.rules import Actor
 from tests.conftest import FixedClock
@@ -322,3 +322,54 @@ def test_sigterm_drains_the_worker(db: Database) -> None:
     assert len(sent) >= 1, f"the send in flight finished: {final}"
     assert handed_back and handed_back == [None] * len(handed_back), f"given back: {final}"
     assert len(sent) + len(handed_back) == 5, final
+
+
+def test_a_change_queues_its_card_refresh_in_its_own_transaction(h: Harness, db: Database) -> None:
+    """The service that changes a plan writes the card's refresh row itself: rolled
+    back with the change, committed with it (no listener involved)."""
+    plan_id, _values = _plan(h, db)
+    h.bot.deps.stop()  # nothing sends: the row stays as the change left it
+
+    def card_row() -> tuple[str, int]:
+        with db.read() as s:
+            row = s.scalars(select(Outbox).where(Outbox.kind == refreshes.CARD)).one()
+            return row.state, row.generation
+
+    before = card_row()
+    with pytest.raises(RuntimeError), db.write() as s:
+        plan = s.get_one(Plan, plan_id)
+        task = s.scalars(select(Task).where(Task.plan_id == plan_id)).first()
+        assert task is not None
+        services.set_task_status(s, LEX, plan, task, "completed")
+        raise RuntimeError("the transaction fails after the change")
+    assert card_row() == before, "a rolled-back change queued nothing"
+
+    with db.write() as s:
+        plan = s.get_one(Plan, plan_id)
+        for task in s.scalars(select(Task).where(Task.plan_id == plan_id)):
+            services.set_task_status(s, LEX, plan, task, "completed")
+    state, generation = card_row()
+    assert state == "pending" and generation == before[1] + 1, "one mark for the transaction"
+
+
+def test_a_repost_whose_answer_never_came_is_found_not_posted_twice(db: Database) -> None:
+    """The new card reached Slack, the answer did not (a timeout, or a crash):
+    the retry finds it by the key in its metadata and keeps it as the card."""
+    with running_app(db, slack_timeout=3) as h:
+        _plan(h, db)
+        old = h.card()
+        assert old is not None
+        h.local.hold_answer_next("chat.postMessage", 4.0)
+        assert h.command("status").status == 200  # asks for the card at the bottom
+        assert h.bot.deps.settle(60)
+
+        def is_card(m: object) -> bool:
+            key = ((getattr(m, "metadata", None) or {}).get("event_payload") or {}).get("key")
+            return str(key or "").startswith(refreshes.CARD)
+
+        cards = [m for m in h.local.messages(CHANNEL) if is_card(m)]
+        assert len(cards) == 1, "posted once, though its answer never came"
+        card = h.card()
+        assert card is not None and card["ts"] == cards[0].ts != old["ts"]
+        assert h.local.message(CHANNEL, old["ts"]) is None, "the old card is gone"
+        assert len(h.local.calls_to("conversations.history")) == 1, "looked up once"
