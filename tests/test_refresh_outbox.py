@@ -373,3 +373,27 @@ def test_a_repost_whose_answer_never_came_is_found_not_posted_twice(db: Database
         assert card is not None and card["ts"] == cards[0].ts != old["ts"]
         assert h.local.message(CHANNEL, old["ts"]) is None, "the old card is gone"
         assert len(h.local.calls_to("conversations.history")) == 1, "looked up once"
+
+
+def test_a_change_made_while_the_first_card_is_on_its_way_reaches_it(
+    h: Harness, db: Database
+) -> None:
+    """Before its first card a plan has no card to mark; a change made while that
+    card is being posted is shown by one more update once its ts is known."""
+    h.local.delay_next("chat.postMessage", 1.0)
+    assert h.command("create Rollout go-live 2027-03-01").status == 200
+
+    def posting() -> bool:
+        with db.read() as s:
+            return (
+                s.scalar(select(Outbox.posting_since).where(Outbox.kind == refreshes.CARD))
+                is not None
+            )
+
+    assert h.local.wait_for(posting, timeout=10), "the first card is on its way"
+    with db.write() as s:
+        plan = active_plan(s, SELLER_TEAM, CHANNEL)
+        assert plan is not None and plan.card_ts is None
+        services.add_task(s, LEX, plan, "Made meanwhile", owner_side="buyer")
+    h.settle()
+    assert "Made meanwhile" in h.card_text()

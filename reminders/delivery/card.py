@@ -15,7 +15,8 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bot.render.card import render_card
 from reminders.delivery import recovery, refreshes
@@ -23,7 +24,7 @@ from reminders.delivery.outbox import Claimed, LookupPending
 from storage import clock, services
 from storage.clock import today_in
 from storage.db import Database
-from storage.models import Outbox, Plan
+from storage.models import Activity, Outbox, Plan
 from storage.readmodel import plan_view
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
         if plan is None or plan.archived or plan.team_id != item.team_id:
             return
         view = plan_view(s, plan, "buyer")
+        seen = _last_change(s, plan_id)
     message = render_card(view, today_in(view.tz))
     if item.posting_since is not None and _adopt_posted(db, client, item, view.channel_id):
         repost = False  # the post that began before a crash is the card now: update it
@@ -108,7 +110,8 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
             "event_payload": {"key": _key(item, began)},
         },
     )
-    _record_card(db, item, str(posted["channel"]), str(posted["ts"]), first=view.card_ts is None)
+    first = seen if view.card_ts is None else None
+    _record_card(db, item, str(posted["channel"]), str(posted["ts"]), first=first)
     _homes_of(db, item.team_id, plan_id)
 
 
@@ -116,14 +119,21 @@ def _key(item: Claimed, began: datetime) -> str:
     return f"{item.key}|{clock.as_utc(began).isoformat()}"
 
 
-def _record_card(db: Database, item: Claimed, channel: str, ts: str, *, first: bool) -> None:
-    """The plan's card is this message now. A plan's first card: changes made while
-    it was on its way marked no card (there was none), so it is refreshed once more."""
+def _last_change(s: Session, plan_id: int) -> int:
+    return s.scalar(select(func.max(Activity.id)).where(Activity.plan_id == plan_id)) or 0
+
+
+def _record_card(
+    db: Database, item: Claimed, channel: str, ts: str, *, first: int | None = None
+) -> None:
+    """The plan's card is this message now. A plan's first card (`first`: the last
+    change it shows): changes made while it was on its way marked no card (there
+    was none), so if there were any it is refreshed once more."""
     with db.write() as s:
         plan = s.get(Plan, plan_of(item))
         if plan is not None:
             services.set_card(s, plan, channel, ts)
-            if first:
+            if first is not None and _last_change(s, plan.id) > first:
                 refreshes.mark_card(s, plan.team_id, plan.id)
         s.execute(update(Outbox).where(Outbox.id == item.id).values(posting_since=None))
 
@@ -143,7 +153,7 @@ def _adopt_posted(db: Database, client: WebClient, item: Claimed, channel: str) 
     ts = verdict.found.get(item.id)
     if ts is None:
         return False
-    _record_card(db, item, channel, ts, first=False)
+    _record_card(db, item, channel, ts)
     return True
 
 
