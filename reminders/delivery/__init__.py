@@ -18,6 +18,12 @@ record the result. One outbox, rows told apart by `kind`:
                 so every process together stays under them.
 - `refresh_worker`  the in-process thread of a web process that sends refreshes.
 
+Adding a kind: a message sent once (a notice, an announcement) is an
+`outgoing.Kind` queued with `enqueue` — the key makes it exactly-once, recovery
+finds it after a crash. Something sent again whole whenever it changes (a card,
+a Home, a CRM record) is a coalescing row marked like `refreshes.mark`, with its
+sender registered in `refresh_worker.refreshers` (kind → how to send it, pace).
+
 `from reminders import delivery` gives the outbox's public functions.
 """
 
