@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -114,17 +114,32 @@ def _log(
 _INSERT_ACTIVITY = insert(Activity)
 
 
+_CHANGED_CARDS = "mapbot_changed_cards"
+
+
 def _card_changes(s: Session, plan: Plan) -> None:
     """Every change is an activity row, and every change may change the card: its
-    refresh is queued in the same transaction (once per transaction and plan), so
-    a crash after the commit cannot lose it. A plan with no card yet has nothing
-    to refresh; the card posted for it renders what the database holds then."""
-    if plan.card_ts is None:
-        return
-    marked: set[int] = s.info.setdefault("cards_marked", set())
-    if plan.id not in marked:
-        marked.add(plan.id)
-        refreshes.mark_card(s, plan.team_id, plan.id)
+    refresh is queued in the same transaction (once per transaction and plan, as
+    its last statement: `_mark_changed_cards`), so a crash after the commit cannot
+    lose it. A plan with no card yet has nothing to refresh; the card posted for
+    it renders what the database holds then."""
+    if plan.card_ts is not None:
+        s.info.setdefault(_CHANGED_CARDS, {})[plan.id] = plan.team_id
+
+
+@event.listens_for(Session, "before_commit")
+def _mark_changed_cards(s: Session) -> None:
+    """The card rows are marked last, in plan order: the lock on a card's row is
+    then the last one a transaction takes and is held only for the commit, so
+    writers that took a task's row first never deadlock on it."""
+    changed: dict[int, str] = s.info.pop(_CHANGED_CARDS, None) or {}
+    for plan_id, team_id in sorted(changed.items()):
+        refreshes.mark_card(s, team_id, plan_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changed_cards(s: Session) -> None:
+    s.info.pop(_CHANGED_CARDS, None)
 
 
 # A lone UTF-16 surrogate: JSON (`\\ud800`) and YAML escapes let one through into a

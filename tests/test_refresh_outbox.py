@@ -380,7 +380,7 @@ def test_a_change_made_while_the_first_card_is_on_its_way_reaches_it(
 ) -> None:
     """Before its first card a plan has no card to mark; a change made while that
     card is being posted is shown by one more update once its ts is known."""
-    h.local.delay_next("chat.postMessage", 1.0)
+    h.local.delay_next("chat.postMessage", 2.0)  # Slack takes its time with the first card
     assert h.command("create Rollout go-live 2027-03-01").status == 200
 
     def posting() -> bool:
@@ -390,7 +390,10 @@ def test_a_change_made_while_the_first_card_is_on_its_way_reaches_it(
                 is not None
             )
 
-    assert h.local.wait_for(posting, timeout=10), "the first card is on its way"
+    deadline = time.monotonic() + 10
+    while not posting() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert posting(), "the first card is on its way"
     with db.write() as s:
         plan = active_plan(s, SELLER_TEAM, CHANNEL)
         assert plan is not None and plan.card_ts is None
