@@ -96,9 +96,14 @@ class Harness:
     def signed(
         self, body: str, *, json_body: bool = False, timestamp: int | None = None
     ) -> Response:
-        return self.post(
+        """Send as Slack would; once answered, let the work the app left for after
+        its ack finish (tests read its effects next; tests/test_ack_first.py
+        checks the answers come first)."""
+        answer = self.post(
             body, payloads.signed_headers(body, SECRET, timestamp=timestamp, json_body=json_body)
         )
+        assert self.bot.deps.after.settle(10), "work after the ack did not finish"
+        return answer
 
     # --- as Slack would send them -------------------------------------------
 
@@ -113,7 +118,6 @@ class Harness:
         )
         answer = self.signed(body)
         if answer.status == 200 and not answer.body:
-            assert self.bot.deps.after.settle(10), "work after the ack did not finish"
             posts = self.local.posts_to(url)
             if posts:
                 return Response(200, json.dumps(posts[-1]))
