@@ -72,6 +72,12 @@ class Deps:
             self.later(lambda: self._look_up(team, user_id))
         return known.actor, known.tz
 
+    def still_unsure(self, actor: Actor) -> bool:
+        """Buyer side only because Slack has not told us yet whether a guest (the
+        lookup failed or is under way): a refusal says so."""
+        known = cached_actor(self.db, actor.team_id, actor.user_id, None)
+        return actor.side == "buyer" and known.unsure
+
     def _look_up(self, team: str, user_id: str) -> None:
         """users.info once at a time per person in this process (a burst of clicks
         by someone new asks Slack once)."""

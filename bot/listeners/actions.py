@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.deps import Deps, channel_of, host_team
+from bot.identity import CHECKING_WHO
 from commands.handlers import Reply, apply_golive, confirm_remove
 from storage import access, lookup, services
 from storage.rules import Actor
@@ -125,9 +126,9 @@ def _task_status(
         if from_home:
             deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {e.message}")
         else:
-            client.chat_postEphemeral(
-                channel=channel, user=actor.user_id, text=f":no_entry: {e.message}"
-            )
+            why = f"{CHECKING_WHO}\n" if deps.still_unsure(actor) else ""
+            text = f"{why}:no_entry: {e.message}"
+            client.chat_postEphemeral(channel=channel, user=actor.user_id, text=text)
         return
     if changed:
         # Also refreshes the Home of the plan's people (assignees, creator).

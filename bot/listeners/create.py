@@ -57,7 +57,7 @@ def register(app: App, deps: Deps) -> None:
                     )
                     plan_id, note = plan.id, "Created."
         except services.DomainError as e:
-            unsure = known.unsure and isinstance(e, services.Forbidden)
+            unsure = known.unsure and isinstance(e, (services.Forbidden, services.NotFound))
             why = f"{e.message} {CHECKING_WHO}" if unsure else e.message
             ack(response_action="errors", errors={ids.CREATE_TITLE: view_error(why)})
             return

@@ -419,8 +419,8 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=views.errors_for(error, blocks))
             return
         except services.DomainError as e:
-            if known.unsure and isinstance(e, services.Forbidden):
-                e = services.Forbidden(f"{e.message} {CHECKING_WHO}")
+            if known.unsure and isinstance(e, (services.Forbidden, services.NotFound)):
+                e = type(e)(f"{e.message} {CHECKING_WHO}")  # refused maybe as a buyer only
             ack(response_action="errors", errors=views.errors_for(e, blocks))
             return
         if isinstance(response, dict):  # field errors: nothing was saved

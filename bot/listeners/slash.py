@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.identity import CHECKING_WHO, LookupNeeded, cached_actor, look_up_unknown, require_known
+from bot.identity import CHECKING_WHO, LookupNeeded, look_up_unknown, require_known
 from bot.listeners import create, modals
 from bot.render.blocks import Message
 from commands import syntax as c
@@ -137,13 +137,8 @@ def _after_ack(
     if message is None:
         return
     text = message.text
-    if text.startswith(":no_entry:") and unsure(deps, actor):  # refused maybe as a buyer only
-        text = f"{text} {CHECKING_WHO}"
+    # A refusal (error replies start so) to someone buyer side only because the
+    # lookup failed: say why first.
+    if text.startswith((":no_entry:", ":warning:")) and deps.still_unsure(actor):
+        text = f"{CHECKING_WHO}\n{text}"
     respond(text=text, blocks=message.blocks or None, response_type="ephemeral")
-
-
-def unsure(deps: Deps, actor: Actor) -> bool:
-    """Still not known whether a guest (the lookup failed): buyer side for now."""
-    return (
-        actor.side == "buyer" and cached_actor(deps.db, actor.team_id, actor.user_id, None).unsure
-    )
