@@ -512,7 +512,7 @@ def _welcome_one(
         _finish(db, item, state="failed", error="workspace_uninstalled")
         result.failed += 1
         return
-    user = item.key.split("|")[2].removeprefix("welcome:")
+    user = item.key.split("|")[2].split(":")[1]  # subject "welcome:<user>:<joined at>"
     _finish(db, item, state="sent")
     try:
         ts = welcomes.send_welcome(db, client, item.thread_of_plan, item.recipient, user)

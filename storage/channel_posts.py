@@ -44,12 +44,11 @@ def comment_in_thread(
     _queue(s, item)
 
 
-def welcome(s: Session, plan: Plan, channel: str, user_id: str) -> None:
+def welcome(s: Session, plan: Plan, channel: str, user_id: str, joined_at: str) -> None:
     """The newcomer's ephemeral note, rendered when sent (with the card's link);
-    at most one a day per person and channel, however often they rejoin."""
-    item = Outgoing(
-        WELCOME, plan.team_id, channel, f"welcome:{user_id}", _today(), "", thread_of_plan=plan.id
-    )
+    one per join (`joined_at`: the event's ts), however often Slack delivers it."""
+    subject = f"welcome:{user_id}:{joined_at}"
+    item = Outgoing(WELCOME, plan.team_id, channel, subject, _today(), "", thread_of_plan=plan.id)
     _queue(s, item)
 
 

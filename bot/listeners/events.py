@@ -42,7 +42,8 @@ def register(app: App, deps: Deps) -> None:
             plan = active_plan(s, team, channel)
             if plan is not None and user != context.bot_user_id:  # the bot joining: nothing
                 # The welcome is an outbox row, sent after this event's ack.
-                channel_posts.welcome(s, plan, channel, user)
+                joined_at = str(event.get("event_ts") or "")
+                channel_posts.welcome(s, plan, channel, user, joined_at)
 
     @app.event("member_left_channel")
     def left(event: dict[str, Any], context: BoltContext) -> None:

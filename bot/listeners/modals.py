@@ -8,6 +8,12 @@ only name what to look up. Each open and each submission finds the plan through
 for a buyer, only while they are in its channel), the task in that plan, and
 asks the rules whether the clicker's side may do it. A submission runs as one write
 transaction: a refusal anywhere saves nothing and comes back in the modal.
+
+Nothing calls Slack before the ack: a button is acknowledged, then its modal
+opened (views.open/push/update with the click's trigger_id: the interaction's own
+answer, good for 3 s, so not an outbox row). A submission's answer is its ack,
+worked out from the database alone; what it says in the channel (a comment in
+the card's thread, a go-live announcement) is an outbox row written with it.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import error_reply
 from bot.deps import Deps
 from bot.identity import CHECKING_WHO, LookupNeeded, look_up_unknown, require_known
 from bot.listeners import create, modals
@@ -63,7 +64,7 @@ def register(app: App, deps: Deps) -> None:
                 else:
                     ack(response_type="ephemeral", text=message.text, blocks=message.blocks)
                 if then is not None:
-                    deps.later(lambda: then(client))
+                    deps.later(lambda: _then_or_sorry(then, client, command, respond))
                 return
         ack()  # empty: the reply follows through response_url
         deps.later(lambda: _after_ack(deps, command, context, client, respond))
@@ -113,6 +114,21 @@ def _open(client: WebClient, trigger: str, view: dict[str, Any]) -> None:
     client.views_open(trigger_id=trigger, view=view)
 
 
+def _then_or_sorry(
+    then: Callable[[WebClient], None],
+    client: WebClient,
+    command: dict[str, Any],
+    respond: Respond,
+) -> None:
+    """The Slack part of an answered command; if Slack fails it, the typer hears
+    so through the response URL (the ack is long gone)."""
+    try:
+        then(client)
+    except SlackApiError as e:
+        error_reply.log_failure(e, command)
+        respond(text=error_reply.SORRY, response_type="ephemeral")
+
+
 def _after_ack(
     deps: Deps, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
 ) -> None:
@@ -132,8 +148,10 @@ def _after_ack(
             then(client)
         except SlackApiError as e:  # the trigger ran out while Slack was slow
             if e.response.get("error") not in ("expired_trigger_id", "invalid_trigger_id"):
-                raise
-            message = Message(text=TOO_LATE)
+                error_reply.log_failure(e, command)
+                message = Message(text=error_reply.SORRY)
+            else:
+                message = Message(text=TOO_LATE)
     if message is None:
         return
     text = message.text
