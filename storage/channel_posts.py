@@ -44,10 +44,10 @@ def comment_in_thread(
     _queue(s, item)
 
 
-def welcome(s: Session, plan: Plan, channel: str, user_id: str, joined_at: str) -> None:
+def welcome(s: Session, plan: Plan, channel: str, user_id: str, event_id: str) -> None:
     """The newcomer's ephemeral note, rendered when sent (with the card's link);
-    one per join (`joined_at`: the event's ts), however often Slack delivers it."""
-    subject = f"welcome:{user_id}:{joined_at}"
+    one per join event, however often Slack delivers it."""
+    subject = f"welcome:{user_id}:{event_id}"[:64]
     item = Outgoing(WELCOME, plan.team_id, channel, subject, _today(), "", thread_of_plan=plan.id)
     _queue(s, item)
 

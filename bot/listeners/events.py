@@ -33,7 +33,7 @@ def _member(event: dict[str, Any], context: BoltContext) -> tuple[str, str, str]
 
 def register(app: App, deps: Deps) -> None:
     @app.event("member_joined_channel")
-    def joined(event: dict[str, Any], context: BoltContext) -> None:
+    def joined(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         team, channel, user = _member(event, context)
         if not (channel and user):
             return
@@ -42,8 +42,9 @@ def register(app: App, deps: Deps) -> None:
             plan = active_plan(s, team, channel)
             if plan is not None and user != context.bot_user_id:  # the bot joining: nothing
                 # The welcome is an outbox row, sent after this event's ack.
-                joined_at = str(event.get("event_ts") or "")
-                channel_posts.welcome(s, plan, channel, user, joined_at)
+                # One per event: Slack's retries carry the same event_id.
+                event_id = str(body.get("event_id") or event.get("event_ts") or "")
+                channel_posts.welcome(s, plan, channel, user, event_id)
 
     @app.event("member_left_channel")
     def left(event: dict[str, Any], context: BoltContext) -> None:
