@@ -13,7 +13,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot import clean_input, error_reply, listeners, oauth, replays, request_guard
+from bot import clean_input, error_reply, installed, listeners, oauth, replays, request_guard
+from bot.after_ack import AfterAck
 from bot.config import Settings
 from bot.deps import Deps
 from bot.observability import RateLimitCounter
@@ -78,6 +79,7 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         home=home,
         workspaces=workspaces,
         refresher=refresher,
+        after=AfterAck(),
     )
     refresher.start()
     app = App(
@@ -86,6 +88,8 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         client=client,
         signing_secret=settings.signing_secret,
         oauth_settings=oauth.oauth_settings(settings, db, store) if store else None,
+        # A workspace with no installation is answered before authorize (no Slack call).
+        before_authorize=installed.only_installed(store) if store else None,
         # Listeners answer within the request (no 10 ms ack polling); card and
         # Home refreshes go through the outbox.
         process_before_response=True,

@@ -31,10 +31,15 @@ def polite_answer(body: Mapping[str, Any]) -> str:
     return ""
 
 
-def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
-    """Bolt's global error handler (listeners and middleware)."""
+def log_failure(error: Exception, body: Mapping[str, Any]) -> None:
+    """One line naming the request and the error, with its traceback."""
     what = body.get("type") or body.get("command")
     log.error("request failed (%s %s)", what, type(error).__name__, exc_info=error)
+
+
+def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    """Bolt's global error handler (listeners and middleware)."""
+    log_failure(error, body)
     # Bolt labels a body that starts with "{" as JSON.
     return BoltResponse(status=200, body=polite_answer(body))
 

@@ -163,12 +163,67 @@ def record_user(db: Database, host_team_id: str, user: dict[str, Any]) -> Person
         )
 
 
+# Said where a seller-only action is refused because we don't know yet whether
+# the person is a guest (buyer side until Slack says; the lookup is under way).
+CHECKING_WHO = "Checking who you are — try again in a moment."
+
+
+class LookupNeeded(Exception):
+    """A request names someone only Slack can place (never seen): it waits for
+    users.info, after the ack, instead of calling Slack before it."""
+
+
+def _unknown(known: _Known | None) -> bool:
+    return known is None or known.home_team_id is None
+
+
 def look_up_unknown(db: Database, client: WebClient, host_team_id: str, user_id: str) -> None:
     """A person named in a command (an @mention) whom Slack has never told us of:
-    users.info, recorded, before anything gives them a side."""
-    known = _cached(db, host_team_id, user_id)
-    if known is None or known.home_team_id is None:
+    users.info, recorded, before anything gives them a side (after the ack)."""
+    if _unknown(_cached(db, host_team_id, user_id)):
         refresh_person(db, client, host_team_id, user_id)
+
+
+def require_known(db: Database, host_team_id: str, user_id: str) -> None:
+    """The same, on the request's path: no Slack call, so an unknown person
+    raises LookupNeeded and the command is run again after the ack."""
+    if _unknown(_cached(db, host_team_id, user_id)):
+        raise LookupNeeded(user_id)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    actor: Actor
+    tz: str
+    # Never looked up, or not for a day (guests can become members): users.info
+    # after the ack refreshes side and time zone.
+    stale: bool
+    # A member of the seller team whose guest status Slack has not told us yet:
+    # buyer side (fail closed) until it has; a seller-only refusal says why.
+    unsure: bool
+
+
+def cached_actor(
+    db: Database, host_team_id: str, user_id: str, user_team_id: str | None
+) -> Resolved:
+    """The actor from the payload (`user.team_id`) and what we know: no Slack call."""
+    person = _cached(db, host_team_id, user_id)
+    stale = (
+        person is None
+        or person.refreshed_at is None
+        or (clock.now() - clock.as_utc(person.refreshed_at) > PROFILE_MAX_AGE)
+    )
+    team = user_team_id or (person.home_team_id if person else None)
+    override = person.side_override if person else None
+    is_guest = person.is_guest if person else None
+    side = side_of(host_team_id, team, is_guest=is_guest, override=override)
+    unsure = (
+        is_guest is None
+        and override not in ("buyer", "seller")
+        and (not team or team == host_team_id)
+    )
+    tz = (person.tz if person else None) or "UTC"
+    return Resolved(Actor(user_id=user_id, side=side, team_id=host_team_id), tz, stale, unsure)
 
 
 def resolve_actor(
@@ -178,21 +233,9 @@ def resolve_actor(
     user_id: str,
     user_team_id: str | None,
 ) -> tuple[Actor, str]:
-    """The actor and their time zone. Looks the person up in Slack only when we
-    have never seen them, or not for a day (guests can become members)."""
-    person = _cached(db, host_team_id, user_id)
-    stale = (
-        person is None
-        or person.refreshed_at is None
-        or (clock.now() - clock.as_utc(person.refreshed_at) > PROFILE_MAX_AGE)
-    )
-    if stale and client is not None and refresh_person(db, client, host_team_id, user_id):
-        person = _cached(db, host_team_id, user_id)
-    side = side_of(
-        host_team_id,
-        user_team_id or (person.home_team_id if person else None),
-        is_guest=person.is_guest if person else None,
-        override=person.side_override if person else None,
-    )
-    tz = (person.tz if person else None) or "UTC"
-    return Actor(user_id=user_id, side=side, team_id=host_team_id), tz
+    """The actor and their time zone, looking the person up in Slack when stale:
+    only ever after the ack (bot.after_ack), never on a request's path."""
+    known = cached_actor(db, host_team_id, user_id, user_team_id)
+    if known.stale and client is not None and refresh_person(db, client, host_team_id, user_id):
+        known = cached_actor(db, host_team_id, user_id, user_team_id)
+    return known.actor, known.tz

@@ -29,7 +29,7 @@ from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
 from commands.usage import overview, usage_for
 from reminders.delivery import refreshes
-from storage import access, lookup, services, template_store
+from storage import access, channel_posts, lookup, services, template_store
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
@@ -365,8 +365,9 @@ def _golive_preview(db: Database, req: Request, target: date, today: date) -> Re
     return Reply(message)
 
 
-def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> tuple[Reply, str]:
-    """The Apply button of the preview: re-check, move, and say what moved (for the channel)."""
+def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> Reply:
+    """The Apply button of the preview: re-check, move, and say what moved in the
+    channel (an outbox row, written with the move)."""
     parsed = ids.parse_golive_value(value)
     if parsed is None:
         raise services.NotFound("That button is no longer valid.")
@@ -378,11 +379,12 @@ def apply_golive(db: Database, actor: Actor, channel_id: str, value: str) -> tup
         today = today_in(plan.tz)
         preview = template_store.preview_target(s, plan, target, today)
         moved = services.set_target_date(s, actor, plan, target)
-    # The channel is buyer-visible: moved_summary keeps to what a buyer may see.
-    announcement = template_commands.moved_summary(preview.moves, target, actor.user_id, today)
+        # The channel is buyer-visible: moved_summary keeps to what a buyer may see.
+        summary = template_commands.moved_summary(preview.moves, target, actor.user_id, today)
+        channel_posts.announce(s, plan, summary)
     when = format_date(target, today)
     reply = text_message(f"Go-live is now {when}; {len(moved)} task dates moved.")
-    return Reply(reply), announcement
+    return Reply(reply)
 
 
 _CHANGES: dict[type, Callable[..., str]] = {

@@ -122,3 +122,14 @@ def forget(s: Session, team_id: str, channel_id: str) -> None:
             ChannelRoster.team_id == team_id, ChannelRoster.channel_id == channel_id
         )
     )
+
+
+def recorded_members(s: Session, team_id: str, channel_id: str) -> list[str]:
+    """The members as last fetched or heard of (none when we keep no list)."""
+    return list(
+        s.scalars(
+            select(ChannelMember.user_id)
+            .where(*_members_of(team_id, channel_id))
+            .order_by(ChannelMember.user_id)
+        )
+    )

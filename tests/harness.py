@@ -94,25 +94,42 @@ class Harness:
             conn.close()
 
     def signed(
-        self, body: str, *, json_body: bool = False, timestamp: int | None = None
+        self,
+        body: str,
+        *,
+        json_body: bool = False,
+        timestamp: int | None = None,
+        settle: bool = True,
     ) -> Response:
-        return self.post(
+        """Send as Slack would; once answered, let the work the app left for after
+        its ack finish (tests read its effects next; tests/test_ack_first.py
+        checks the answers come first)."""
+        answer = self.post(
             body, payloads.signed_headers(body, SECRET, timestamp=timestamp, json_body=json_body)
         )
+        # (A burst of clicks from several threads settles once, at its end; a
+        # harness around a bare WSGI app has no bot.)
+        if settle and self.bot is not None:
+            assert self.bot.deps.after.settle(10), "work after the ack did not finish"
+        return answer
 
     # --- as Slack would send them -------------------------------------------
 
     def command(
         self, text: str, *, user: str = "U0LEX", team: str = SELLER_TEAM, channel: str = CHANNEL
     ) -> Response:
+        """What the typer sees: the ack's body, or, when the command had to wait for
+        Slack (someone never looked up), the reply it then sent to its response URL."""
+        url = self.local.response_url(channel, user)
         body = payloads.slash_command_body(
-            text=text,
-            user_id=user,
-            team_id=team,
-            channel_id=channel,
-            response_url=self.local.response_url(channel, user),
+            text=text, user_id=user, team_id=team, channel_id=channel, response_url=url
         )
-        return self.signed(body)
+        answer = self.signed(body)
+        if answer.status == 200 and not answer.body:
+            posts = self.local.posts_to(url)
+            if posts:
+                return Response(200, json.dumps(posts[-1]))
+        return answer
 
     def click(
         self,
@@ -123,9 +140,11 @@ class Harness:
         user_team: str = BUYER_TEAM,
         channel: str = CHANNEL,
         block_id: str = "b",
+        settle: bool = True,
     ) -> Response:
         action = {"action_id": action_id, "block_id": block_id, "value": value, "type": "button"}
-        return self.signed(self.card_click_body(action, (user, user_team), channel))
+        body = self.card_click_body(action, (user, user_team), channel)
+        return self.signed(body, settle=settle)
 
     def card_click_body(
         self, action: dict[str, Any], who: tuple[str, str], channel: str = CHANNEL

@@ -328,6 +328,7 @@ def test_create_from_template_then_move_go_live_with_a_preview(h: Harness, db: D
     after = dict(_dues(db))
     assert after[1] == date(2027, 3, 1), "the date set by hand stayed put"
     assert after[2] == add_business_days(dues[2], 22), "June→July: 22 business days later"
+    h.settle()  # the announcement is an outbox row, sent after the click's ack
     (announcement,) = [m for m in h.local.messages(CHANNEL) if "moved the target go-live" in m.text]
     assert "Jul 1, 2027" in announcement.text
     assert "MEDDICC" not in announcement.text, "internal tasks stay out of the channel"

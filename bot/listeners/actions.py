@@ -1,7 +1,14 @@
 """Button clicks. Every click is checked again on the server: the plan must be
 one the clicker may reach (`storage.access`) and, from a channel, that
 channel's; the task must belong to it; the clicker's side must allow the
-change. A crafted payload changes nothing."""
+change. A crafted payload changes nothing.
+
+Each click is acknowledged first and worked after (bot.after_ack): Slack shows
+nothing from a block action's HTTP response, and the answer to the clicker (an
+ephemeral, response_url) and any lookup (users.info for someone new,
+conversations.members for a channel we don't know) would otherwise hold the ack.
+What the channel should hear is an outbox row written with the change.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +20,19 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.deps import Deps, channel_of, host_team
+from bot.identity import CHECKING_WHO
 from commands.handlers import Reply, apply_golive, confirm_remove
 from reminders.delivery import refreshes
 from storage import access, lookup, services
 from storage.rules import Actor
 
-# (actor, channel, button value) → the reply, and a message for the channel if any.
-Confirmed = Callable[[Actor, str, str], tuple[Reply, str | None]]
+# (actor, channel, button value) → the reply (the channel's message, if any, is
+# written to the outbox by the service with the change).
+Confirmed = Callable[[Actor, str, str], Reply]
 Listener = Callable[..., None]
 
 
 def register(app: App, deps: Deps) -> None:
-    def tell(client: WebClient, channel: str, user: str, text: str) -> None:
-        client.chat_postEphemeral(channel=channel, user=user, text=text)
-
     @app.action(ids.TASK_ACTION_RE)
     def task_status(
         ack: Ack,
@@ -36,36 +42,7 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
     ) -> None:
         ack()
-        actor, _tz = deps.actor(context, client, body.get("user"))
-        channel = channel_of(body)
-        # From App Home there is no channel: the plan is found by id, among those
-        # the clicker may reach.
-        from_home = not channel
-        status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
-        parsed = ids.parse_task_value(action.get("value") or "")
-        try:
-            if parsed is None:
-                raise services.NotFound("That button is no longer valid.")
-            plan_id, task_id = parsed
-
-            def change() -> bool:
-                with deps.db.write() as s:
-                    plan = access.plan_for(s, actor, plan_id, channel)
-                    task = lookup.find_task_by_id(s, plan, task_id, actor.side)
-                    changed = services.set_task_status(s, actor, plan, task, status)
-                    if from_home:  # from a channel, the card's send refreshes its people's Homes
-                        refreshes.mark_home(s, actor.team_id, actor.user_id)
-                    return changed
-
-            changed = deps.as_member(client, change)
-        except services.DomainError as e:
-            if from_home:
-                deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {e.message}")
-            else:
-                tell(client, channel, actor.user_id, f":no_entry: {e.message}")
-            return
-        if changed or from_home:  # queued with the change; sent now
-            deps.refresher.wake()
+        deps.later(lambda: _task_status(deps, body, action, context, client))
 
     def confirmation(cancel_id: str, run: Confirmed) -> Listener:
         """An "are you sure?" pair of buttons: Cancel drops the question; the other
@@ -80,6 +57,16 @@ def register(app: App, deps: Deps) -> None:
             respond: Respond,
         ) -> None:
             ack()
+            deps.later(lambda: _confirmed(deps, body, action, context, client, respond))
+
+        def _confirmed(
+            deps: Deps,
+            body: dict[str, Any],
+            action: dict[str, Any],
+            context: BoltContext,
+            client: WebClient,
+            respond: Respond,
+        ) -> None:
             if not body.get("response_url"):  # the question is a channel message; not this
                 user = (body.get("user") or {}).get("id") or ""
                 notice = f":no_entry: {access.NOT_FOUND}"
@@ -92,13 +79,11 @@ def register(app: App, deps: Deps) -> None:
             channel = channel_of(body)
             value = str(action.get("value") or "")
             try:
-                reply, announcement = deps.as_member(client, lambda: run(actor, channel, value))
+                reply = deps.as_member(client, lambda: run(actor, channel, value))
             except services.DomainError as e:
                 respond(text=f":no_entry: {e.message}", replace_original=True)
                 return
             respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
-            if announcement:  # one message for the whole channel (buyer-safe)
-                client.chat_postMessage(channel=channel, text=announcement)
             deps.refresher.wake()  # the change queued its card's refresh
 
         return listener
@@ -107,5 +92,46 @@ def register(app: App, deps: Deps) -> None:
         confirmation(ids.GOLIVE_CANCEL, lambda a, ch, v: apply_golive(deps.db, a, ch, v))
     )
     app.action(ids.REMOVE_ACTION_RE)(
-        confirmation(ids.REMOVE_CANCEL, lambda a, ch, v: (confirm_remove(deps.db, a, ch, v), None))
+        confirmation(ids.REMOVE_CANCEL, lambda a, ch, v: confirm_remove(deps.db, a, ch, v))
     )
+
+
+def _task_status(
+    deps: Deps,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    actor, _tz = deps.actor(context, client, body.get("user"))
+    channel = channel_of(body)
+    # From App Home there is no channel: the plan is found by id, among those
+    # the clicker may reach.
+    from_home = not channel
+    status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
+    parsed = ids.parse_task_value(action.get("value") or "")
+    try:
+        if parsed is None:
+            raise services.NotFound("That button is no longer valid.")
+        plan_id, task_id = parsed
+
+        def change() -> bool:
+            with deps.db.write() as s:
+                plan = access.plan_for(s, actor, plan_id, channel)
+                task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+                changed = services.set_task_status(s, actor, plan, task, status)
+                if from_home:  # from a channel, the card's send refreshes its people's Homes
+                    refreshes.mark_home(s, actor.team_id, actor.user_id)
+                return changed
+
+        changed = deps.as_member(client, change)
+    except services.DomainError as e:
+        if from_home:
+            deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {e.message}")
+        else:
+            why = f"{CHECKING_WHO}\n" if deps.still_unsure(actor) else ""
+            text = f"{why}:no_entry: {e.message}"
+            client.chat_postEphemeral(channel=channel, user=actor.user_id, text=text)
+        return
+    if changed or from_home:  # queued with the change; sent now
+        deps.refresher.wake()

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.deps import Deps
+from bot.identity import CHECKING_WHO
 from bot.render.create_modal import create_modal, read_create_form
 from bot.text import view_error
 from commands.template_commands import laid_out_summary
@@ -19,24 +20,24 @@ from storage.readmodel import plan_key
 from storage.rules import Actor
 
 
-def open_create(
-    deps: Deps, client: WebClient, actor: Actor, channel: str, trigger_id: str
-) -> str | None:
-    """Open the form; a refusal comes back as text for the ephemeral reply."""
+def create_view(deps: Deps, actor: Actor, channel: str) -> str | dict[str, Any]:
+    """The create form, from the database alone (before the ack), or a refusal
+    as text for the ephemeral reply. views.open runs after the ack."""
     if actor.side != "seller":
         return ":no_entry: Only the seller team can create a plan."
     with deps.db.read() as s:
         if plan_key(s, actor.team_id, channel) is not None:
             return ":no_entry: This channel already has a plan. `/map status` shows it."
         templates = template_store.list_templates(s, actor.team_id)
-    client.views_open(trigger_id=trigger_id, view=create_modal(templates, channel))
-    return None
+    return create_modal(templates, channel)
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(ids.CREATE_VIEW)
     def submit(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        actor, tz = deps.actor(context, client, body.get("user"))
+        # The answer is the ack: from the payload and the cache, no Slack call.
+        known = deps.actor_now(context, body.get("user"))
+        actor, tz = known.actor, known.tz
         view = body.get("view") or {}
         form = read_create_form((view.get("state") or {}).get("values") or {})
         if isinstance(form, dict):
@@ -58,8 +59,15 @@ def register(app: App, deps: Deps) -> None:
                     plan_id, note = plan.id, "Created."
                 refreshes.mark_card(s, actor.team_id, plan_id, repost=True)  # the new plan's card
         except services.DomainError as e:
-            ack(response_action="errors", errors={ids.CREATE_TITLE: view_error(e.message)})
+            unsure = known.unsure and isinstance(e, (services.Forbidden, services.NotFound))
+            why = f"{e.message} {CHECKING_WHO}" if unsure else e.message
+            ack(response_action="errors", errors={ids.CREATE_TITLE: view_error(why)})
             return
         ack()
         deps.refresher.wake()
-        client.chat_postEphemeral(channel=channel, user=actor.user_id, text=note)
+        # The note is for the creator alone, after the answer.
+        deps.later(lambda: _tell(client, channel, actor.user_id, note))
+
+
+def _tell(client: WebClient, channel: str, user: str, text: str) -> None:
+    client.chat_postEphemeral(channel=channel, user=user, text=text)

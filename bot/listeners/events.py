@@ -2,8 +2,8 @@
 needs to reach its plan, and a welcome), Slack Connect sharing (and the new id
 a private channel gets when shared), profile changes, and uninstalls.
 
-Each acks at once (Slack retries an event not acknowledged within 3 s); Web API
-calls run after the ack, as bolt's lazy listeners.
+Each does its database work and acks (Slack retries an event not acknowledged
+within 3 s); none calls the Web API: the welcome is an outbox row.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.deps import Deps, host_team
 from bot.identity import record_user
-from bot.text import escape
 from reminders.delivery import refreshes
-from storage import membership, services
+from storage import channel_posts, membership, services
 from storage.models import Person
 from storage.readmodel import active_plan
 
@@ -35,47 +32,20 @@ def _member(event: dict[str, Any], context: BoltContext) -> tuple[str, str, str]
     return host_team(context), str(event.get("channel") or ""), str(event.get("user") or "")
 
 
-def welcome_text(title: str, permalink: str | None) -> str:
-    """The newcomer's note; `title` is the plan's, escaped here."""
-    plan = f"*{escape(title)}*"
-    where = f"<{permalink}|the plan card>" if permalink else "the plan card in this channel"
-    return (
-        f":wave: Welcome! This channel runs a mutual action plan: {plan}. "
-        f"Everything that happens next is on {where}: start and complete your tasks "
-        "with its buttons."
-    )
-
-
 def register(app: App, deps: Deps) -> None:
-    def welcome(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        user, channel = event.get("user") or "", event.get("channel") or ""
-        if not user or user == context.bot_user_id:
-            return  # the bot itself joined: nothing to say
-        team = host_team(context)
-        with deps.db.read() as s:
-            plan = active_plan(s, team, channel)
-            if plan is None:
-                return
-            title, card_channel, card_ts = plan.title, plan.card_channel, plan.card_ts
-        client = deps.workspaces.client_for(team) or client
-        permalink = None
-        if card_channel and card_ts:
-            try:
-                permalink = client.chat_getPermalink(channel=card_channel, message_ts=card_ts)[
-                    "permalink"
-                ]
-            except SlackApiError as e:
-                log.info("no permalink for the card of %s: %s", channel, e.response.get("error"))
-        client.chat_postEphemeral(channel=channel, user=user, text=welcome_text(title, permalink))
-
-    def joined(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
-        ack()
+    @app.event("member_joined_channel")
+    def joined(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         team, channel, user = _member(event, context)
-        if channel and user:
-            with deps.db.write() as s:
-                membership.joined(s, team, channel, user)
-
-    app.event("member_joined_channel")(ack=joined, lazy=[welcome])
+        if not (channel and user):
+            return
+        with deps.db.write() as s:
+            membership.joined(s, team, channel, user)
+            plan = active_plan(s, team, channel)
+            if plan is not None and user != context.bot_user_id:  # the bot joining: nothing
+                # The welcome is an outbox row, sent after this event's ack.
+                # One per event: Slack's retries carry the same event_id.
+                event_id = str(body.get("event_id") or event.get("event_ts") or "")
+                channel_posts.welcome(s, plan, channel, user, event_id)
 
     @app.event("member_left_channel")
     def left(event: dict[str, Any], context: BoltContext) -> None:

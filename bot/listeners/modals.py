@@ -8,13 +8,17 @@ only name what to look up. Each open and each submission finds the plan through
 for a buyer, only while they are in its channel), the task in that plan, and
 asks the rules whether the clicker's side may do it. A submission runs as one write
 transaction: a refusal anywhere saves nothing and comes back in the modal.
+
+Nothing calls Slack before the ack: a button is acknowledged, then its modal
+opened (views.open/push/update with the click's trigger_id: the interaction's own
+answer, good for 3 s, so not an outbox row). A submission's answer is its ack,
+worked out from the database alone; what it says in the channel (a comment in
+the card's thread, a go-live announcement) is an outbox row written with it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,17 +29,19 @@ from sqlalchemy.orm import Session
 
 from bot import identity, ids
 from bot.deps import Deps, channel_of
-from bot.identity import record_user, side_of_record
+from bot.identity import CHECKING_WHO, record_user, side_of_record
 from bot.members import fetch_members
 from bot.render import modals as views
 from commands import syntax as c
 from commands.template_commands import moved_summary
 from storage import (
     access,
+    channel_posts,
     clock,
     collab_read,
     collab_services,
     lookup,
+    membership,
     services,
     template_store,
 )
@@ -50,21 +56,6 @@ log = logging.getLogger(__name__)
 CONTACT_MAX_AGE = timedelta(days=1)
 LOOKUPS_PER_OPEN = 25  # users.info calls after `/map people` opens (Tier 4: ~100/min)
 MEMBERS_MAX = 200
-
-# Slack calls that need not hold up the HTTP answer (thread replies, contact
-# lookups). Daemon-free executor: pending work finishes before the process exits.
-_background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="modals")
-
-
-def _later(fn: Callable[[], None]) -> None:
-    def run() -> None:
-        try:
-            fn()
-        except Exception:  # keep the worker; the traceback goes to the log
-            log.exception("background modal work failed")
-
-    _background.submit(run)
-
 
 # --- finding things, trusting nothing ------------------------------------------
 
@@ -180,20 +171,12 @@ def _people_view(s: Session, actor: Actor, plan: Plan, members: list[str]) -> di
 # --- `/map add`, `/map overview`, `/map people` -----------------------------------
 
 
-def open_dialog(
-    deps: Deps,
-    client: WebClient,
-    actor: Actor,
-    channel: str,
-    trigger_id: str,
-    dialog: c.AddDialog | c.Overview | c.People,
-) -> str | None:
-    """Open the modal a `/map` command asked for; a refusal comes back as text."""
-    members = (
-        _channel_members(deps.db, client, actor.team_id, channel)
-        if isinstance(dialog, c.People)
-        else []
-    )
+def dialog_view(
+    deps: Deps, actor: Actor, channel: str, dialog: c.AddDialog | c.Overview | c.People
+) -> tuple[int, dict[str, Any]]:
+    """The modal a `/map` command asked for, from the database alone (it runs
+    before the ack); a refusal raises a DomainError. The people modal lists the
+    channel's members as last recorded; `show_dialog` fetches them after."""
 
     def build() -> tuple[int, dict[str, Any]]:
         with deps.db.read() as s:
@@ -206,30 +189,40 @@ def open_dialog(
             if isinstance(dialog, c.Overview):
                 services.require_edit(plan, actor)
                 return plan.id, views.overview_modal(plan.id, collab_read.overview(plan))
+            members = membership.recorded_members(s, actor.team_id, channel)[:MEMBERS_MAX]
             return plan.id, _people_view(s, actor, plan, members)
 
-    try:
-        plan_id, view = deps.as_member(client, build)
-    except services.DomainError as e:
-        return f":no_entry: {e.message}"
-    opened = client.views_open(trigger_id=trigger_id, view=view)
-    if isinstance(dialog, c.People):
-        view_id = str((opened.get("view") or {}).get("id") or "")
-        _later(lambda: _refresh_people(deps.db, client, actor, plan_id, members, view_id))
-    return None
+    return build()
 
 
-def _channel_members(db: Database, client: WebClient, team_id: str, channel: str) -> list[str]:
-    """Who is in the channel now (also recorded for `storage.access`), at most
-    MEMBERS_MAX of them for the people modal; none if Slack can't say."""
-    return (fetch_members(db, client, team_id, channel) or [])[:MEMBERS_MAX]
+def show_dialog(
+    deps: Deps,
+    client: WebClient,
+    actor: Actor,
+    channel: str,
+    trigger_id: str,
+    opened: tuple[int, dict[str, Any]],
+    people: bool,
+) -> None:
+    """After the ack: views.open with the command's trigger_id (the command's own
+    answer, not a message for the outbox; the trigger lasts 3 s, and nothing
+    before it waits on Slack). The people modal is then brought up to date."""
+    plan_id, view = opened
+    shown = client.views_open(trigger_id=trigger_id, view=view)
+    if people:
+        view_id = str((shown.get("view") or {}).get("id") or "")
+        _refresh_people(deps.db, client, actor, plan_id, channel, view_id)
 
 
 def _refresh_people(
-    db: Database, client: WebClient, actor: Actor, plan_id: int, members: list[str], view_id: str
+    db: Database, client: WebClient, actor: Actor, plan_id: int, channel: str, view_id: str
 ) -> None:
-    """Contact details from users.info for people not looked up in a day, then
-    the open modal is updated with them."""
+    """Who is in the channel now (conversations.members, also recorded for
+    `storage.access`), contact details from users.info for people not looked up
+    in a day, then the open modal is updated with them."""
+    fetched = fetch_members(db, client, actor.team_id, channel)
+    members = (fetched or [])[:MEMBERS_MAX]
+    changed = fetched is not None
     with db.read() as s:
         plan = access.plan_for(s, actor, plan_id)
         seen = collab_read.contacts_refreshed(s, plan.id)
@@ -240,7 +233,6 @@ def _refresh_people(
         return at is None or now - clock.as_utc(at) > CONTACT_MAX_AGE
 
     stale = [uid for uid in sorted(ids_) if is_stale(seen.get(uid))][:LOOKUPS_PER_OPEN]
-    changed = False
     for uid in stale:
         try:
             user: dict[str, Any] = client.users_info(user=uid)["user"]
@@ -331,6 +323,14 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
     ) -> None:
         ack()
+        deps.later(lambda: _plan_button(body, action, context, client))
+
+    def _plan_button(
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+    ) -> None:
         actor, _tz = deps.actor(context, client, body.get("user"))
         action_id = action["action_id"]
         plan_part, _, rest = str(action.get("value") or "").partition(":")
@@ -362,6 +362,14 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
     ) -> None:
         ack()
+        deps.later(lambda: _task_menu(body, action, context, client))
+
+    def _task_menu(
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+    ) -> None:
         actor, _tz = deps.actor(context, client, body.get("user"))
         channel = channel_of(body)
         parsed = ids.parse_menu_value(str((action.get("selected_option") or {}).get("value") or ""))
@@ -385,31 +393,40 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
         client: WebClient,
     ) -> None:
-        actor, _tz = deps.actor(context, client, body.get("user"))
+        # The answer (errors, an updated view) is the ack itself, so everything
+        # before it comes from the database: the side from the payload and the
+        # cache, the members as recorded. What Slack must tell us waits.
+        known = deps.actor_now(context, body.get("user"))
+        actor = known.actor
         installed = view.get("app_installed_team_id")
         meta = views.Meta.load(str(view.get("private_metadata") or ""))
         values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
         blocks: list[dict[str, Any]] = view.get("blocks") or []
         kind = str(view.get("callback_id") or "")
-        after: Callable[[], None] | None = None
         try:
             if meta is None or (installed and installed != actor.team_id):
                 raise services.NotFound("That plan isn't in this workspace.")
             form = meta  # checked above; a name mypy keeps narrowed in the closure
-
-            def submit() -> tuple[Outcome, Callable[[], None] | None]:
-                if kind == ids.VIEW_TASK:
-                    return _submit_task(deps.db, actor, form, values), None
-                if kind == ids.VIEW_COMMENT:
-                    return _submit_comment(deps.db, client, actor, form, values)
-                if kind == ids.VIEW_MILESTONE:
-                    return _submit_milestone(deps.db, actor, form, values), None
-                if kind == ids.VIEW_OVERVIEW:
-                    return _submit_overview(deps.db, client, actor, form, values)
-                return _submit_person(deps.db, actor, form, values), None
-
-            response, after = deps.as_member(client, submit)
+            if kind == ids.VIEW_TASK:
+                response = _submit_task(deps.db, actor, form, values)
+            elif kind == ids.VIEW_COMMENT:
+                response = _submit_comment(deps.db, actor, form, values)
+            elif kind == ids.VIEW_MILESTONE:
+                response = _submit_milestone(deps.db, actor, form, values)
+            elif kind == ids.VIEW_OVERVIEW:
+                response = _submit_overview(deps.db, actor, form, values)
+            else:
+                response = _submit_person(deps.db, actor, form, values)
+        except access.MembersUnknown as e:
+            # Who is in the channel is for Slack to say: asked after this answer.
+            members_of = (e.team_id, e.channel_id)
+            deps.later(lambda: _fetch_members(deps, members_of))
+            error = services.DomainError(CHECKING_MEMBERS)
+            ack(response_action="errors", errors=views.errors_for(error, blocks))
+            return
         except services.DomainError as e:
+            if known.unsure and isinstance(e, (services.Forbidden, services.NotFound)):
+                e = type(e)(f"{e.message} {CHECKING_WHO}")  # refused maybe as a buyer only
             ack(response_action="errors", errors=views.errors_for(e, blocks))
             return
         if isinstance(response, dict):  # field errors: nothing was saved
@@ -423,9 +440,17 @@ def register(app: App, deps: Deps) -> None:
         deps.refresher.wake()  # the change queued its card's refresh
         previous = view.get("previous_view_id")
         if previous:  # saved from a form stacked on the full plan: show it current
-            _later(lambda: _refresh_full_plan(deps.db, client, actor, plan_id, str(previous)))
-        if after is not None:
-            _later(after)
+            deps.later(lambda: _refresh_full_plan(deps.db, client, actor, plan_id, str(previous)))
+
+
+# Said when a submission is refused only because Slack must tell us something first.
+CHECKING_MEMBERS = "Checking who is in the channel — try again in a moment."
+
+
+def _fetch_members(deps: Deps, members_of: tuple[str, str]) -> None:
+    client = deps.workspaces.client_for(members_of[0])
+    if client is not None:
+        fetch_members(deps.db, client, *members_of)
 
 
 def _refresh_full_plan(
@@ -460,34 +485,23 @@ def _submit_task(db: Database, actor: Actor, meta: views.Meta, values: dict[str,
 
 
 def _submit_comment(
-    db: Database, client: WebClient, actor: Actor, meta: views.Meta, values: dict[str, Any]
-) -> tuple[Outcome, Callable[[], None] | None]:
+    db: Database, actor: Actor, meta: views.Meta, values: dict[str, Any]
+) -> Outcome:
     form = views.read_comment_form(values)
     if isinstance(form, dict):
-        return form, None
+        return form
     if meta.task is None:
         raise services.NotFound("That task isn't part of this plan.")
     with db.write() as s:
         plan = access.plan_for(s, actor, meta.plan)
         task = lookup.find_task_by_id(s, plan, meta.task, actor.side)
         comment = collab_services.add_comment(s, actor, plan, task, form.body, form.link)
-        milestone = lookup.find_milestone_by_id(s, plan, task.milestone_id)
-        tv = task_view(task, milestone.title, {})
-        comment_id, internal = comment.id, task.internal
-        channel, thread = plan.card_channel or plan.channel_id, plan.card_ts
-        plan_id = plan.id
-    if internal:
-        return (plan_id, None), None  # the channel is the buyer's too: stored, not posted
-
-    def post() -> None:
-        text, blocks = views.comment_post(tv, actor.user_id, actor.side, form.body, form.link)
-        posted = client.chat_postMessage(
-            channel=channel, thread_ts=thread, text=text, blocks=blocks
-        )
-        with db.write() as s:
-            collab_services.set_comment_posted(s, comment_id, str(posted["ts"]))
-
-    return (plan_id, None), post
+        if not task.internal:  # the channel is the buyer's too: an internal one is stored only
+            milestone = lookup.find_milestone_by_id(s, plan, task.milestone_id)
+            tv = task_view(task, milestone.title, {})
+            text, blocks = views.comment_post(tv, actor.user_id, actor.side, form.body, form.link)
+            channel_posts.comment_in_thread(s, plan, comment.id, text, blocks)
+        return plan.id, None
 
 
 def _submit_milestone(
@@ -508,16 +522,16 @@ def _submit_milestone(
 
 
 def _submit_overview(
-    db: Database, client: WebClient, actor: Actor, meta: views.Meta, values: dict[str, Any]
-) -> tuple[Outcome, Callable[[], None] | None]:
+    db: Database, actor: Actor, meta: views.Meta, values: dict[str, Any]
+) -> Outcome:
     """Save the overview; a new go-live date moves the relative task dates and the
     channel gets one message saying what moved, as with `/map golive`."""
     form = views.read_overview_form(values)
     if isinstance(form, dict):
-        return form, None
+        return form
     with db.write() as s:
         plan = access.plan_for(s, actor, meta.plan)
-        before, channel, today = plan.target_date, plan.channel_id, today_in(plan.tz)
+        before, today = plan.target_date, today_in(plan.tz)
         moves = (
             template_store.preview_target(s, plan, form.target, today).moves
             if form.target is not None and form.target != before
@@ -526,15 +540,11 @@ def _submit_overview(
         collab_services.set_overview(
             s, actor, plan, why=form.why, goals=form.goals, success=form.success, target=form.target
         )
-        plan_id = plan.id
-    if form.target is None or form.target == before:
-        return (plan_id, None), None
-    text = moved_summary(moves, form.target, actor.user_id, today)  # keeps to what buyers see
-
-    def announce() -> None:
-        client.chat_postMessage(channel=channel, text=text)
-
-    return (plan_id, None), announce
+        if form.target is not None and form.target != before:
+            # Keeps to what buyers see; an outbox row, written with the change.
+            summary = moved_summary(moves, form.target, actor.user_id, today)
+            channel_posts.announce(s, plan, summary)
+        return plan.id, None
 
 
 def _submit_person(db: Database, actor: Actor, meta: views.Meta, values: dict[str, Any]) -> Outcome:
@@ -551,4 +561,4 @@ def _submit_person(db: Database, actor: Actor, meta: views.Meta, values: dict[st
         return plan.id, _people_view(s, actor, plan, [])
 
 
-__all__ = ["full_plan", "open_dialog", "register", "task_form_view"]
+__all__ = ["dialog_view", "full_plan", "register", "show_dialog", "task_form_view"]

@@ -31,6 +31,15 @@ def register(app: App, deps: Deps) -> None:
         respond: Respond,
     ) -> None:
         ack()
+        deps.later(lambda: _nudge_button(body, action, context, client, respond))
+
+    def _nudge_button(
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+    ) -> None:
         actor, tz = deps.actor(context, client, body.get("user"))
         if not body.get("response_url"):  # a nudge is a message; this came from elsewhere
             deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {access.NOT_FOUND}")

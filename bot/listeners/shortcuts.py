@@ -54,6 +54,14 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
+        deps.later(lambda: _add_from_message(body, context, client, respond))
+
+    def _add_from_message(
+        body: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+    ) -> None:
         actor, _tz = deps.actor(context, client, body.get("user"))
         channel = str((body.get("channel") or {}).get("id") or "")
         message: dict[str, Any] = body.get("message") or {}

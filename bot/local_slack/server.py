@@ -35,6 +35,11 @@ class LocalSlack(SlackApi):
         self._response_urls: dict[str, ResponseUrl] = {}
         self.response_posts: list[Call] = []
         self.chaos: Chaos | None = None  # seeded faults on a share of calls (`faults`)
+        # The gate: while frozen every request (Web API and response URLs) waits
+        # until the test thaws Slack; `frozen_calls` counts those that waited.
+        self._thawed = threading.Event()
+        self._thawed.set()
+        self.frozen_calls = 0
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -47,6 +52,7 @@ class LocalSlack(SlackApi):
         return self
 
     def stop(self) -> None:
+        self.thaw()  # nothing stays held past the end
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -78,6 +84,23 @@ class LocalSlack(SlackApi):
             self._faults.clear()
             self._response_urls.clear()
             self.response_posts.clear()
+
+    # --- the gate --------------------------------------------------------------
+
+    def freeze(self) -> None:
+        """Hold every answer from now on, until `thaw()`: Slack that does not answer."""
+        with self._lock:
+            self.frozen_calls = 0
+        self._thawed.clear()
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
+    def _through_gate(self) -> None:
+        if not self._thawed.is_set():
+            with self._lock:
+                self.frozen_calls += 1
+            self._thawed.wait()
 
     # --- faults ----------------------------------------------------------------
 
@@ -178,6 +201,12 @@ class LocalSlack(SlackApi):
             self._response_urls[key] = ResponseUrl(channel, user, message_ts)
         return f"{self.root_url}/response/{key}"
 
+    def posts_to(self, url: str) -> list[dict[str, Any]]:
+        """What was POSTed to a response URL this stand-in gave out, in order."""
+        with self._lock:
+            target = self._response_urls.get(url.rsplit("/", 1)[-1])
+            return list(target.posts) if target else []
+
     def respond(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Apply a POST to a response URL as Slack would."""
         with self._lock:
@@ -251,6 +280,7 @@ def _handler_for(local: LocalSlack) -> type[BaseHTTPRequestHandler]:
             params: dict[str, Any] = dict(parse_qsl(url.query))
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
+            local._through_gate()
             if "json" in (self.headers.get("Content-Type") or ""):
                 params.update(json.loads(raw) if raw else {})
             else:

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from bot.observability import RateLimitCounter, count_deliveries
 from bot.text import escape
-from reminders.delivery import pacing, recovery
+from reminders.delivery import pacing, recovery, welcomes
 from reminders.delivery import refreshes as refresh_rows
-from reminders.delivery.outgoing import Outgoing
+from reminders.delivery.outgoing import LIVE_KINDS, WELCOME, Outgoing
 from storage import clock, services
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
@@ -177,8 +177,8 @@ def claim(
     )
     if not refreshes:
         ready = and_(ready, Outbox.kind.not_in(refresh_rows.KINDS))
-    if not messages:
-        ready = and_(ready, Outbox.kind.in_(refresh_rows.KINDS))
+    if not messages:  # refreshes, and what requests left for the channel (sent at once)
+        ready = and_(ready, Outbox.kind.in_(refresh_rows.KINDS + LIVE_KINDS))
     # Most looks find nothing ready (a mark waiting for its turn, an idle outbox):
     # a read says so without taking SQLite's one write lock from the requests.
     with db.read() as s:
@@ -338,6 +338,8 @@ def deliver(
                 continue
             if item.kind in refresh_rows.KINDS:
                 _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
+            elif item.kind == WELCOME:
+                _welcome_one(db, clients, item, result, now)
             else:
                 _deliver_one(db, clients, worker, item, pacer, result, now)
     count_deliveries(
@@ -504,6 +506,44 @@ def _deliver_one(
             _retry_later(db, item, error, result, now, unknown=status >= 500)
     except (OSError, TimeoutError) as e:  # timeouts and dropped connections: unknown fate
         _retry_later(db, item, type(e).__name__, result, now, unknown=True)
+
+
+def _welcome_one(
+    db: Database,
+    client_for: ClientFor,
+    item: Claimed,
+    result: DeliveryResult,
+    now: Callable[[], datetime],
+) -> None:
+    """An ephemeral welcome. Slack keeps no history of ephemerals to look one up
+    in, so it is sent at most once: the row is done before the send begins (a
+    crash loses a welcome, never doubles one), and only a 429, refused for sure,
+    puts it back."""
+    client = client_for(item.team_id)
+    if client is None or item.thread_of_plan is None:
+        _finish(db, item, state="failed", error="workspace_uninstalled")
+        result.failed += 1
+        return
+    user = item.key.split("|")[2].split(":")[1]  # subject "welcome:<user>:<joined at>"
+    _finish(db, item, state="sent")
+    try:
+        ts = welcomes.send_welcome(db, client, item.thread_of_plan, item.recipient, user)
+    except SlackApiError as e:
+        status = e.response.status_code
+        if status == 429:  # refused for sure: again after Retry-After
+            wait = float(e.response.headers.get("Retry-After", 1))
+            _finish(db, item, state="pending", next_attempt_at=now() + timedelta(seconds=wait))
+            result.retried += 1
+            return
+        _finish(db, item, state="failed", error=str(e.response.get("error") or status)[:200])
+        result.failed += 1
+        return
+    except (OSError, TimeoutError) as e:
+        _finish(db, item, state="failed", error=f"unknown fate: {type(e).__name__}")
+        result.failed += 1
+        return
+    _finish(db, item, ts=ts or None, error=None)
+    result.sent += 1
 
 
 def _refresh_one(

@@ -18,7 +18,18 @@ Kind = Literal[
     "digest.plan_weekly",
     "digest.rep_daily",
     "notice.delivery_failed",
+    "post.announcement",
+    "post.comment",
+    "post.welcome",
 ]
+
+# What a request leaves for the channel (bot.listeners never post themselves):
+# written with the change, sent at once by the web process's worker (and by any
+# tick), looked up after a crash like every message. A welcome is ephemeral.
+ANNOUNCEMENT: Kind = "post.announcement"
+COMMENT: Kind = "post.comment"
+WELCOME: Kind = "post.welcome"
+LIVE_KINDS: tuple[Kind, ...] = (ANNOUNCEMENT, COMMENT, WELCOME)
 
 
 @dataclass(frozen=True)

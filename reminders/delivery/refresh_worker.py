@@ -1,4 +1,5 @@
-"""This process's delivery worker for refreshes (cards, Homes): a thread that sends
+"""This process's delivery worker for refreshes (cards, Homes) and the posts requests
+leave for the channel (announcements, comments, welcomes): a thread that sends
 what the outbox holds, woken at once by this process's marks and polling for
 the rest (marks from other processes, rows a crashed process left, turns that
 pacing put off). Several processes may run one: claims are exclusive."""
@@ -17,6 +18,7 @@ from reminders import delivery
 from reminders.delivery import refreshes
 from reminders.delivery.card import ClientFor, send_card
 from reminders.delivery.home import send_home
+from reminders.delivery.outgoing import LIVE_KINDS
 from storage.db import Database
 from storage.models import Outbox
 
@@ -69,14 +71,16 @@ class RefreshWorker:
             self._thread.join(10)
 
     def pending(self) -> int:
-        """Refreshes not yet sent (queued, in flight, or waiting for their turn)."""
+        """Refreshes and posts left by requests not yet sent (queued, in flight,
+        or waiting for their turn)."""
         with self._db.read() as s:
             return (
                 s.scalar(
                     select(func.count())
                     .select_from(Outbox)
                     .where(
-                        Outbox.kind.in_(refreshes.KINDS), Outbox.state.in_(("pending", "sending"))
+                        Outbox.kind.in_(refreshes.KINDS + LIVE_KINDS),
+                        Outbox.state.in_(("pending", "sending")),
                     )
                 )
                 or 0
