@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reminders import delivery
-from reminders.outgoing import ANNOUNCEMENT, COMMENT, WELCOME, Outgoing
+from reminders.delivery.outgoing import ANNOUNCEMENT, COMMENT, WELCOME, Outgoing
 from storage import clock
 from storage.models import Plan
 

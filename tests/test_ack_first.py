@@ -27,7 +27,7 @@ from sqlalchemy import select
 from bot import identity, ids
 from bot.installed import NOT_INSTALLED
 from bot.local_slack import payloads
-from reminders.outgoing import ANNOUNCEMENT, COMMENT, WELCOME
+from reminders.delivery.outgoing import ANNOUNCEMENT, COMMENT, WELCOME
 from storage.db import Database
 from storage.models import Comment, Milestone, Outbox, Plan, Task
 from tests.harness import BUYER_TEAM, CHANNEL, SECRET, SELLER_TEAM, Harness, Response

@@ -157,11 +157,11 @@ def test_pacing_is_shared_by_two_processes(db: Database) -> None:
             second_db.dispose()
         updates = local.calls_to("chat.update")
     assert len(updates) == 6
-    # Turns are taken in the database: together the two send at the interval
-    # (a render's own time makes single gaps jitter, never the rate).
+    # Turns are taken in the database: together the two send at the interval.
+    # A turn is when a send may start: a render slowed by load can make one send
+    # land next to the following turn's, so single gaps jitter, never the rate.
     gaps = [b.at - a.at for a, b in zip(updates, updates[1:], strict=False)]
     assert updates[-1].at - updates[0].at >= 5 * interval - 0.1, gaps
-    assert min(gaps) > interval / 2, gaps
 
 
 def test_a_429_holds_its_workspace_only(db: Database) -> None:
