@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from bot.local_slack.base import SlackError, decode_params
 from bot.local_slack.chat import ChatMethods
-from bot.local_slack.checks import RateLimits
 from bot.local_slack.conversations import ConversationMethods
+from bot.local_slack.rates import PER_CHANNEL, POST_BURST, POST_PER_SECOND, RateLimits
 from bot.local_slack.records import Call, Ephemeral, Msg
+from bot.local_slack.scopes import needed_scope
 from bot.local_slack.views import ViewMethods
 
-__all__ = ["SlackApi", "SlackError", "decode_params"]
+__all__ = ["DEFAULT_TOKEN", "SlackApi", "SlackError", "decode_params"]
+
+DEFAULT_TOKEN = "xoxb-test-token"  # noqa: S105 (the one bot token a default stand-in issued)
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -29,20 +33,27 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         *,
         team_id: str = "T0LEXCORP",
         bot_user_id: str = "U0MAPBOT",
-        tokens: set[str] | None = None,
+        tokens: Collection[str] | None = None,
         scopes: Collection[str] | None = None,
-        update_limit_per_minute: int = 50,
-        post_burst: int = 5,
-        post_per_second: float = 1.0,
-        enforce_rate_limits: bool = False,
+        rate_limits: Mapping[str, int] | None = None,
+        update_limit_per_minute: int | None = None,
+        post_burst: int = POST_BURST,
+        post_per_second: float = POST_PER_SECOND,
+        enforce_rate_limits: bool = True,
         history_per_minute: int = 1,
         history_page_max: int = 15,
     ) -> None:
-        """`tokens`: the tokens accepted (default: any `xoxb-`). `scopes`: what each
-        token was granted (default: what the app asks for at install, `BOT_SCOPES`;
-        `grant` changes one token's). The rate limits are described on `RateLimits`;
-        with `enforce_rate_limits` they are answered with HTTP 429 + Retry-After,
-        otherwise only recorded in `violations`."""
+        """`tokens`: the bot tokens this workspace issued (default `DEFAULT_TOKEN`;
+        `add_token` and `revoke` change them): any other is `invalid_auth`, as in
+        Slack. `scopes`: what each token was granted (default: what the app asks for
+        at install, `BOT_SCOPES`; `grant` changes one token's); a method whose scope
+        is missing answers `missing_scope` with `needed` and `provided`.
+
+        Rate limits (rates.py) are Slack's per-method tiers and answered with HTTP 429
+        + Retry-After; `rate_limits` ({method: per minute}) or `set_rate_limit`
+        raise or lower one method's, `advance_clock` lets their windows pass.
+        `enforce_rate_limits=False` only counts and records them (for benchmarks that
+        measure our side alone)."""
         if scopes is None:
             from bot.oauth import BOT_SCOPES  # the install asks for these; lazily: no cycle
 
@@ -53,20 +64,22 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
-        self.tokens = tokens
+        self.tokens: set[str] = set(tokens) if tokens is not None else {DEFAULT_TOKEN}
+        self.revoked: set[str] = set()
         self.enforce_rate_limits = enforce_rate_limits
-        # conversations.history/replies for apps outside the Marketplace (since 2025)
-        self.history_per_minute = history_per_minute
         self.history_page_max = history_page_max
         self.rate_limited: list[str] = []  # methods answered 429 by their tier
         self.on_change: Callable[[Call], None] | None = None
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._rates = RateLimits(
-            update_per_minute=update_limit_per_minute,
-            post_burst=post_burst,
-            post_per_second=post_per_second,
-        )
+        limits = {
+            # conversations.history/replies for apps outside the Marketplace (since 2025)
+            "conversations.history": history_per_minute,
+            "conversations.replies": history_per_minute,
+            **({"chat.update": update_limit_per_minute} if update_limit_per_minute else {}),
+            **(rate_limits or {}),
+        }
+        self._rates = RateLimits(limits, post_burst=post_burst, post_per_second=post_per_second)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
         self._ts_lock = threading.Lock()
@@ -76,6 +89,7 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         self.violations: list[str] = []
         self.views: dict[str, dict[str, Any]] = {}
         self._home: dict[str, str] = {}  # user → view id
+        self._stacks: dict[str, list[str]] = {}
         self._messages: dict[str, list[Msg]] = {}
         self._ephemerals: list[Ephemeral] = []
         self._methods: dict[str, Handler] = {
@@ -86,7 +100,7 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
             "views.open": self._view_open,
-            "views.push": self._view_open,
+            "views.push": self._view_push,
             "views.update": self._view_update,
             "views.publish": self._view_publish,
             "users.info": self._users_info,
@@ -134,15 +148,25 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             }
 
     def add_channel(
-        self, channel_id: str, name: str, *, shared: bool = False, members: list[str] | None = None
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        shared: bool = False,
+        members: list[str] | None = None,
+        private: bool = False,
+        bot_member: bool = True,
     ) -> None:
-        """A channel; members default to every known user of this team (of any, if shared)."""
+        """A channel; members default to every known user of this team (of any, if
+        shared). `bot_member=False`: the app was not invited (`not_in_channel`)."""
         with self._lock:
             self._channels[channel_id] = {
                 "id": channel_id,
                 "name": name,
                 "shared": shared,
                 "members": members,
+                "private": private,
+                "bot_member": bot_member,
             }
 
     def grant(self, token: str, scopes: Collection[str]) -> None:
@@ -202,6 +226,7 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             self.violations.clear()
             self.views.clear()
             self._home.clear()
+            self._stacks.clear()
             self._messages.clear()
             self._ephemerals.clear()
             self.rate_limited.clear()
@@ -210,7 +235,8 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
     # --- dispatch --------------------------------------------------------------
 
     def call(self, method: str, params: dict[str, Any], token: str | None) -> Call:
-        """Run one API method as Slack would, record it, and return the record."""
+        """Run one API method as Slack would, record it, and return the record:
+        the token, then the method's scope, then its rate limit, then the method."""
         record = Call(method=method, params=params, token=token)
         try:
             self._authorize(token)
@@ -220,6 +246,8 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             record.params = decode_params(params)
             with self._lock:
                 self._caller_scopes = self._granted.get(token or "", self.scopes)
+                self._check_scope(method, record.params)
+                self._check_rate(method, record.params)
                 record.result = {"ok": True, **handler(record.params)}
         except SlackError as e:
             record.status = e.status
@@ -238,11 +266,85 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             self._changed.notify_all()
 
     def _authorize(self, token: str | None) -> None:
+        # https://docs.slack.dev/reference/methods/auth.test (errors): not_authed "No
+        # authentication token provided", invalid_auth "Some aspect of authentication
+        # cannot be validated", token_revoked "Authentication token is for a deleted
+        # user or workspace or the app has been removed".
         if not token:
             raise SlackError("not_authed")
-        valid = token.startswith("xoxb-") if self.tokens is None else token in self.tokens
-        if not valid:
-            raise SlackError("invalid_auth")
+        with self._lock:
+            if token in self.revoked:
+                raise SlackError("token_revoked")
+            if token not in self.tokens:
+                raise SlackError("invalid_auth")
+
+    def _check_scope(self, method: str, p: dict[str, Any]) -> None:
+        """`missing_scope` with `needed` and `provided`, as Slack answers it
+        (https://docs.slack.dev/authentication/tokens: "missing_scope ... needed ...
+        provided")."""
+        needed = needed_scope(method, str(p.get("channel") or ""), self._channels)
+        if needed and needed not in self._caller_scopes:
+            provided = ",".join(sorted(self._caller_scopes))
+            raise SlackError("missing_scope", needed=needed, provided=provided)
+
+    def _check_rate(self, method: str, p: dict[str, Any]) -> None:
+        key = self.team_id
+        if method == PER_CHANNEL:
+            key = self.dm_channel(str(p.get("channel") or ""))
+        wait = self._rates.take(method, key)
+        if wait <= 0:
+            return
+        self.rate_limited.append(method)
+        if self.enforce_rate_limits:
+            raise SlackError("ratelimited", status=429, retry_after=max(1, math.ceil(wait)))
+        self.violations.append(f"{method}: rate limit exceeded for {key}")
+
+    # --- tokens, limits and clock ----------------------------------------------
+
+    def add_token(self, token: str, scopes: Collection[str] | None = None) -> None:
+        """A bot token this workspace issued (an install), with its scopes if not the default."""
+        with self._lock:
+            self.tokens.add(token)
+            self.revoked.discard(token)
+            if scopes is not None:
+                self._granted[token] = frozenset(scopes)
+
+    def revoke(self, token: str) -> None:
+        """The app was uninstalled (or the token revoked): `token_revoked` from now on."""
+        with self._lock:
+            self.tokens.discard(token)
+            self.revoked.add(token)
+
+    def set_rate_limit(self, method: str, per_minute: int) -> None:
+        """Raise (or lower) one method's limit per minute: for a test that bursts on
+        purpose and says so."""
+        with self._lock:
+            self._rates.per_minute[method] = per_minute
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the stand-in's clock (rate windows, response URL lifetimes) forward
+        instead of waiting."""
+        with self._lock:
+            self._rates.skew += seconds
+
+    def advance_rate_clock(self, seconds: float) -> None:
+        self.advance_clock(seconds)
+
+    def now(self) -> float:
+        """The stand-in's clock, in seconds (monotonic plus what `advance_clock` added)."""
+        return self._rates.now()
+
+    def rate_counts(self, method: str, *, refused: bool | None = None) -> dict[str, dict[int, int]]:
+        """Calls to `method` per key per minute of the stand-in's clock:
+        {channel or team: {minute: n}} (channel for chat.postMessage, team otherwise);
+        `refused=True` only those answered 429, `False` only those accepted."""
+        with self._lock:
+            return self._rates.counts(method, refused=refused)
+
+    def rate_peak(self, method: str, key: str | None = None, seconds: float = 60.0) -> int:
+        """The most calls to `method` for `key` (default this team) in any `seconds`."""
+        with self._lock:
+            return self._rates.peak(method, key or self.team_id, seconds)
 
     # --- methods ---------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bot.local_slack.checks import RateLimits
+from bot.local_slack.rates import RateLimits
 from bot.local_slack.records import Call, Ephemeral, Msg
 
 JSON_PARAMS = ("blocks", "view", "attachments")
@@ -62,10 +62,10 @@ class ApiBase:
     violations: list[str]
     rate_limited: list[str]
     enforce_rate_limits: bool
-    history_per_minute: int
     history_page_max: int
     views: dict[str, dict[str, Any]]
     _home: dict[str, str]
+    _stacks: dict[str, list[str]]  # user → their open modal's views, root first
     _messages: dict[str, list[Msg]]
     _ephemerals: list[Ephemeral]
 
@@ -77,13 +77,6 @@ class ApiBase:
         if errors:
             self.violations.extend(f"{method}: {e}" for e in errors)
             raise SlackError(error, errors=errors, response_metadata={"messages": errors})
-
-    def _rate(self, method: str, key: str, wait: float) -> None:
-        if wait <= 0:
-            return
-        self.violations.append(f"{method}: rate limit exceeded for {key}")
-        if self.enforce_rate_limits:
-            raise SlackError("ratelimited", status=429, retry_after=max(1, round(wait)))
 
     def next_ts(self) -> str:
         # Like Slack's: the time in microseconds, strictly increasing, so a new
@@ -107,10 +100,33 @@ class ApiBase:
             raise SlackError("channel_not_found")
         return channel
 
+    def _conversation(self, channel_id: str) -> tuple[str, dict[str, Any] | None]:
+        """A conversation the app may name: a channel this workspace has, or a DM with
+        a known person (by user id, as chat.postMessage takes it, or its D… id).
+        `channel_not_found` otherwise, as Slack answers an id it does not know."""
+        dm = self.dm_channel(channel_id)
+        if dm.startswith("D"):
+            if dm[1:] not in self._users:
+                raise SlackError("channel_not_found")
+            return dm, None
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return channel_id, channel
+
+    def _bot_may_read(self, channel_id: str) -> tuple[str, dict[str, Any] | None]:
+        """conversations.history / replies: `not_in_channel` unless the bot is in it
+        (https://docs.slack.dev/reference/methods/conversations.history, errors)."""
+        resolved, channel = self._conversation(channel_id)
+        if channel is not None and not channel["bot_member"]:
+            raise SlackError("not_in_channel")
+        return resolved, channel
+
     def _members(self, channel: dict[str, Any]) -> list[str]:
+        bot = [self.bot_user_id] if channel["bot_member"] else []
         if channel["members"] is not None:
-            return [self.bot_user_id, *channel["members"]]
-        return [self.bot_user_id] + [
+            return [*bot, *channel["members"]]
+        return bot + [
             uid
             for uid, u in self._users.items()
             if channel["shared"] or u["team_id"] == self.team_id

@@ -19,10 +19,18 @@ class ChatMethods(ApiBase):
             raise SlackError("no_text")
 
     def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/chat.postMessage (errors):
+        channel_not_found "Value passed for channel was invalid", not_in_channel
+        "Cannot post user messages to a channel they are not in" (a bot token
+        without chat:write.public, or any private channel), msg_too_long."""
         self._need(p, "channel")
+        channel, info = self._conversation(str(p["channel"]))
+        if info is not None and not info["bot_member"]:
+            public = not info["private"] and "chat:write.public" in self._caller_scopes
+            if not public:
+                raise SlackError("not_in_channel")
         self._message_body("chat.postMessage", p)
-        channel = self.dm_channel(str(p["channel"]))
-        self._rate("chat.postMessage", channel, self._rates.post(channel))
+        thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
         metadata = p.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -32,7 +40,7 @@ class ChatMethods(ApiBase):
             blocks=list(p.get("blocks") or []),
             user=self.bot_user_id,
             bot_id=self.bot_id,
-            thread_ts=str(p["thread_ts"]) if p.get("thread_ts") else None,
+            thread_ts=thread_ts,
             metadata=metadata if isinstance(metadata, dict) else None,
         )
         self._messages.setdefault(channel, []).append(msg)
@@ -45,17 +53,22 @@ class ChatMethods(ApiBase):
             self._messages.setdefault(channel, []).append(msg)
             return msg.to_dict()
 
-    def _existing(self, p: dict[str, Any]) -> Msg:
+    def _own(self, p: dict[str, Any], refusal: str) -> Msg:
+        """The app's own message at (channel, ts). chat.update / chat.delete with a
+        bot token: "cant_update_message" / "cant_delete_message" for anyone else's
+        (https://docs.slack.dev/reference/methods/chat.update and chat.delete, errors)."""
         self._need(p, "channel", "ts")
-        msg = self._find(str(p["channel"]), str(p["ts"]))
+        channel, _ = self._conversation(str(p["channel"]))
+        msg = self._find(channel, str(p["ts"]))
         if msg is None:
             raise SlackError("message_not_found")
+        if msg.bot_id != self.bot_id:
+            raise SlackError(refusal)
         return msg
 
     def _update(self, p: dict[str, Any]) -> dict[str, Any]:
-        msg = self._existing(p)
+        msg = self._own(p, "cant_update_message")
         self._message_body("chat.update", p)
-        self._rate("chat.update", self.team_id, self._rates.update(self.team_id))
         if "text" in p:
             msg.text = str(p["text"] or "")
         if "blocks" in p:
@@ -64,14 +77,18 @@ class ChatMethods(ApiBase):
         return {"channel": p["channel"], "ts": msg.ts, "text": msg.text, "message": msg.to_dict()}
 
     def _delete(self, p: dict[str, Any]) -> dict[str, Any]:
-        msg = self._existing(p)
-        self._messages[str(p["channel"])].remove(msg)
+        msg = self._own(p, "cant_delete_message")
+        self._messages[self.dm_channel(str(p["channel"]))].remove(msg)
         return {"channel": p["channel"], "ts": msg.ts}
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/chat.postEphemeral (errors):
+        channel_not_found, user_not_found, user_not_in_channel."""
         self._need(p, "channel", "user")
+        _, channel = self._conversation(str(p["channel"]))
+        if str(p["user"]) not in self._users:
+            raise SlackError("user_not_found")
         self._message_body("chat.postEphemeral", p)
-        channel = self._channels.get(str(p["channel"]))
         if channel is not None and p["user"] not in self._members(channel):
             raise SlackError("user_not_in_channel")
         eph = self.add_ephemeral(str(p["channel"]), str(p["user"]), p)
@@ -94,7 +111,8 @@ class ChatMethods(ApiBase):
 
     def _permalink(self, p: dict[str, Any]) -> dict[str, Any]:
         self._need(p, "channel", "message_ts")
-        if self._find(str(p["channel"]), str(p["message_ts"])) is None:
+        channel, _ = self._conversation(str(p["channel"]))
+        if self._find(channel, str(p["message_ts"])) is None:
             raise SlackError("message_not_found")
         ts = str(p["message_ts"]).replace(".", "")
         return {

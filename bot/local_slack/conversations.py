@@ -50,9 +50,9 @@ class ConversationMethods(ApiBase):
                 "id": ch["id"],
                 "name": ch["name"],
                 "is_channel": True,
-                "is_private": False,
+                "is_private": ch["private"],
                 "is_archived": False,
-                "is_member": True,
+                "is_member": ch["bot_member"],
                 "is_shared": ch["shared"],
                 "is_ext_shared": ch["shared"],
                 "context_team_id": self.team_id,
@@ -60,8 +60,13 @@ class ConversationMethods(ApiBase):
         }
 
     def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/conversations.open (errors):
+        user_not_found "Value passed for user was invalid"."""
         self._need(p, "users")
-        return {"channel": {"id": self.dm_channel(str(p["users"]).split(",")[0])}}
+        user = str(p["users"]).split(",")[0]
+        if user not in self._users:
+            raise SlackError("user_not_found")
+        return {"channel": {"id": self.dm_channel(user)}}
 
     def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         """A channel's top-level messages, newest first, as Slack answers: thread
@@ -69,33 +74,23 @@ class ConversationMethods(ApiBase):
         unless `inclusive`; cursor-paged; metadata only with include_all_metadata;
         the non-Marketplace tier (1 request a minute, at most 15 a page)."""
         self._need(p, "channel")
-        self._history_rate("conversations.history")
+        channel, _ = self._bot_may_read(str(p["channel"]))
         msgs = [
-            m
-            for m in self._messages.get(str(p["channel"]), [])
-            if m.thread_ts is None or m.thread_ts == m.ts
+            m for m in self._messages.get(channel, []) if m.thread_ts is None or m.thread_ts == m.ts
         ]
         return self._page(list(reversed(msgs)), p)
 
     def _conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         """A thread: its parent first, then the replies oldest first."""
         self._need(p, "channel", "ts")
-        self._history_rate("conversations.replies")
-        channel, ts = str(p["channel"]), str(p["ts"])
+        channel, _ = self._bot_may_read(str(p["channel"]))
+        ts = str(p["ts"])
         parent = self._find(channel, ts)
         if parent is None:
             raise SlackError("thread_not_found")
         root = parent.thread_ts or parent.ts
         thread = [m for m in self._messages.get(channel, []) if (m.thread_ts or m.ts) == root]
         return self._page(thread, p)
-
-    def _history_rate(self, method: str) -> None:
-        """conversations.history / replies for apps outside the Marketplace: 1 a
-        minute per workspace. Always answered with 429: recovery must cope."""
-        wait = self._rates.history(method, self.history_per_minute)
-        if wait > 0:
-            self.rate_limited.append(method)
-            raise SlackError("ratelimited", status=429, retry_after=max(1, round(wait)))
 
     def _page(self, msgs: list[Msg], p: dict[str, Any]) -> dict[str, Any]:
         """`oldest`/`latest`/`inclusive`, then a page of at most `limit` (capped at
