@@ -201,7 +201,7 @@ def test_weekly_and_rep_digests_and_mute() -> None:
 
 @pytest.fixture
 def slack() -> Iterator[LocalSlack]:
-    with LocalSlack(team_id=TEAM) as local:
+    with LocalSlack(team_id=TEAM, tokens={"xoxb-test"}) as local:
         yield local
 
 
