@@ -102,9 +102,16 @@ class Harness:
 
     # --- as Slack would send them -------------------------------------------
 
+    def in_channel(self, channel: str) -> None:
+        """Slack sends a command or click only from a channel it has: a deal channel
+        the scene did not set up exists (shared, the app invited) once used."""
+        if not self.local.has_channel(channel):
+            self.local.add_channel(channel, channel.lower(), shared=True)
+
     def command(
         self, text: str, *, user: str = "U0LEX", team: str = SELLER_TEAM, channel: str = CHANNEL
     ) -> Response:
+        self.in_channel(channel)
         body = payloads.slash_command_body(
             text=text,
             user_id=user,
@@ -132,6 +139,7 @@ class Harness:
     ) -> str:
         """A block_actions body for a click on the card in `channel` by `who`
         (user id, their own team id), with a response URL the stand-in knows."""
+        self.in_channel(channel)
         card = self.card(channel)
         return payloads.block_actions_body(
             user_id=who[0],

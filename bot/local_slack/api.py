@@ -169,6 +169,10 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
                 "bot_member": bot_member,
             }
 
+    def has_channel(self, channel_id: str) -> bool:
+        with self._lock:
+            return channel_id in self._channels
+
     def grant(self, token: str, scopes: Collection[str]) -> None:
         """The scopes `token` was installed with (instead of the default)."""
         with self._lock:
