@@ -47,6 +47,7 @@ def _serve_slack() -> None:
 
     local = LocalSlack(team_id=TEAM, tokens={TOKEN}).start()
     local.add_user(SELLER, team_id=TEAM, name="lex")
+    local.add_channel(CHANNEL, "bench-deal")
     print(f"url {local.base_url}", flush=True)
     while True:
         time.sleep(3600)
