@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.app import MapBot, build
@@ -80,9 +81,32 @@ class Harness:
             resp = conn.getresponse()
             answer = Response(resp.status, resp.read().decode())
             self.responses.append(answer)
+            self._closes_views(body, answer)
             return answer
         finally:
             conn.close()
+
+    def _closes_views(self, body: str, answer: Response) -> None:
+        """What Slack does with our answer to a view submission: an empty ack closes the
+        view, `clear` closes them all, `errors`/`update`/`push` keep it open (and a
+        view_closed payload closed it already)."""
+        if not body.startswith("payload="):
+            return
+        try:
+            payload = json.loads(parse_qs(body)["payload"][0])
+            kind, view, user = payload["type"], payload["view"]["id"], payload["user"]["id"]
+        except (ValueError, KeyError, TypeError, IndexError):
+            return
+        if kind == "view_closed":
+            self.local.close_view(str(user), str(view))
+        if kind != "view_submission" or answer.status != 200:
+            return
+        try:
+            action = (json.loads(answer.body) if answer.body else {}).get("response_action")
+        except (ValueError, AttributeError):
+            return
+        if action in (None, "clear"):
+            self.local.close_view(str(user), str(view), everything=action == "clear")
 
     def get(self, path: str) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)

@@ -260,7 +260,7 @@ def test_trigger_ids_are_issued_used_once_within_3_seconds(client: WebClient) ->
     assert open_with(click["trigger_id"])["ok"]
 
 
-def test_push_limit_is_three_views(client: WebClient) -> None:
+def test_push_limit_is_three_views(local: LocalSlack, client: WebClient) -> None:
     # https://docs.slack.dev/reference/methods/views.push: "After a modal is opened, the
     # app is limited to pushing 2 additional views" (push_limit_reached).
     client.views_open(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)
@@ -273,7 +273,13 @@ def test_push_limit_is_three_views(client: WebClient) -> None:
     # someone else's modal is their own stack; a new views.open starts a new one
     assert client.views_open(trigger_id=payloads.new_trigger_id("W0MIKE"), view=MODAL)["ok"]
     assert client.views_push(trigger_id=payloads.new_trigger_id("W0MIKE"), view=MODAL)["ok"]
-    client.views_open(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)
+    root = client.views_open(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)["view"]
+    pushed = client.views_push(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)["view"]
+    client.views_push(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)
+    # a submitted (closed) view leaves the stack with those above it: room again
+    local.close_view("U0LEX", pushed["id"])
+    assert client.views_push(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)["ok"]
+    local.close_view("U0LEX", root["id"], everything=True)
     assert client.views_push(trigger_id=payloads.new_trigger_id("U0LEX"), view=MODAL)["ok"]
 
 

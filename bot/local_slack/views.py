@@ -59,6 +59,16 @@ class ViewMethods(ApiBase):
         stack.append(result["view"]["id"])
         return result
 
+    def close_view(self, user: str, view_id: str, *, everything: bool = False) -> None:
+        """Slack closed `view_id` for `user` (an answered view_submission, a view_closed):
+        it leaves their stack with the views above it; `everything` ("clear") the lot."""
+        with self._lock:
+            stack = self._stacks.get(user, [])
+            if everything:
+                stack.clear()
+            elif view_id in stack:
+                del stack[stack.index(view_id) :]
+
     def _check_hash(self, p: dict[str, Any], view_id: str | None) -> None:
         """views.update / views.publish: "hash ... to protect against possible race
         conditions"; a stale one is hash_conflict
