@@ -126,6 +126,17 @@ def test_post_message_one_a_second_per_channel_with_short_bursts(
     assert "DU0LEX" in local.rate_counts("chat.postMessage")
 
 
+def test_requests_a_fault_answered_count_in_what_the_app_sent(
+    local: LocalSlack, client: WebClient
+) -> None:
+    local.fail_next("chat.postMessage", status=500, times=2)
+    for _ in range(2):
+        refused(lambda: client.chat_postMessage(channel="C1", text="x"))
+    assert client.chat_postMessage(channel="C1", text="x")["ok"]
+    assert sum(local.rate_counts("chat.postMessage")["C1"].values()) == 3
+    assert local.rate_peak("chat.postMessage", "C1", seconds=1) == 3
+
+
 def test_a_test_raises_a_limit_explicitly(local: LocalSlack, client: WebClient) -> None:
     local.set_rate_limit("conversations.history", 3)
     for _ in range(3):

@@ -291,10 +291,14 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             provided = ",".join(sorted(self._caller_scopes))
             raise SlackError("missing_scope", needed=needed, provided=provided)
 
-    def _check_rate(self, method: str, p: dict[str, Any]) -> None:
-        key = self.team_id
+    def _rate_key(self, method: str, p: dict[str, Any]) -> str:
+        """What a method's limit is kept per: the channel for chat.postMessage, else the team."""
         if method == PER_CHANNEL:
-            key = self.dm_channel(str(p.get("channel") or ""))
+            return self.dm_channel(str(p.get("channel") or ""))
+        return self.team_id
+
+    def _check_rate(self, method: str, p: dict[str, Any]) -> None:
+        key = self._rate_key(method, p)
         wait = self._rates.take(method, key)
         if wait <= 0:
             return
@@ -340,8 +344,9 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
 
     def rate_counts(self, method: str, *, refused: bool | None = None) -> dict[str, dict[int, int]]:
         """Calls to `method` per key per minute of the stand-in's clock:
-        {channel or team: {minute: n}} (channel for chat.postMessage, team otherwise);
-        `refused=True` only those answered 429, `False` only those accepted."""
+        {channel or team: {minute: n}} (channel for chat.postMessage, team otherwise):
+        every request the app made, those an injected fault answered included;
+        `refused=True` only those its tier answered 429, `False` all the others."""
         with self._lock:
             return self._rates.counts(method, refused=refused)
 

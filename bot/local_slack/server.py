@@ -129,6 +129,8 @@ class LocalSlack(SlackApi):
             error = fault.error or SERVER_ERRORS.get(fault.status, "ratelimited")
             result = {"ok": False, "error": error, "retry_after": fault.retry_after}
             record = Call(method, params, token, result=result, status=fault.status)
+            with self._lock:  # a request all the same: it counts in what the app sent
+                self._rates.note(method, self._rate_key(method, params))
             self.record(record)
         else:
             time.sleep(fault.delay if fault else 0)
