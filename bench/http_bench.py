@@ -45,8 +45,9 @@ def _serve_slack() -> None:
     """Slack's stand-in in a process of its own, as Slack is in production."""
     from bot.local_slack import LocalSlack
 
-    local = LocalSlack(team_id=TEAM).start()
+    local = LocalSlack(team_id=TEAM, tokens={TOKEN}).start()
     local.add_user(SELLER, team_id=TEAM, name="lex")
+    local.add_channel(CHANNEL, "bench-deal")
     print(f"url {local.base_url}", flush=True)
     while True:
         time.sleep(3600)

@@ -186,9 +186,11 @@ def _fresh_identity_cache() -> Iterator[None]:
 @pytest.fixture
 def h(db: Database) -> Iterator[Harness]:
     """The whole app over HTTP with the Slack stand-in; at the end, Slack would
-    have refused nothing we sent."""
+    have refused nothing we sent, and no rate tier was exceeded (a test that injects
+    429s with `fail_next` is not counted: those are not the tier's)."""
     from tests.harness import running_app
 
     with running_app(db) as harness:
         yield harness
         assert harness.local.violations == [], "Slack would have refused something we sent"
+        assert harness.local.rate_limited == [], "we went past Slack's rate for these"

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.app import MapBot, build
@@ -80,9 +81,32 @@ class Harness:
             resp = conn.getresponse()
             answer = Response(resp.status, resp.read().decode())
             self.responses.append(answer)
+            self._closes_views(body, answer)
             return answer
         finally:
             conn.close()
+
+    def _closes_views(self, body: str, answer: Response) -> None:
+        """What Slack does with our answer to a view submission: an empty ack closes the
+        view, `clear` closes them all, `errors`/`update`/`push` keep it open (and a
+        view_closed payload closed it already)."""
+        if not body.startswith("payload=") or "view_" not in body:
+            return
+        try:  # whatever a test sends: malformed, 1,000 levels deep…
+            payload = json.loads(parse_qs(body)["payload"][0])
+            kind, view, user = payload["type"], payload["view"]["id"], payload["user"]["id"]
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+            return
+        if kind == "view_closed":
+            self.local.close_view(str(user), str(view))
+        if kind != "view_submission" or answer.status != 200:
+            return
+        try:
+            action = (json.loads(answer.body) if answer.body else {}).get("response_action")
+        except (ValueError, AttributeError):
+            return
+        if action in (None, "clear"):
+            self.local.close_view(str(user), str(view), everything=action == "clear")
 
     def get(self, path: str) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
@@ -115,11 +139,18 @@ class Harness:
 
     # --- as Slack would send them -------------------------------------------
 
+    def in_channel(self, channel: str) -> None:
+        """Slack sends a command or click only from a channel it has: a deal channel
+        the scene did not set up exists (shared, the app invited) once used."""
+        if not self.local.has_channel(channel):
+            self.local.add_channel(channel, channel.lower(), shared=True)
+
     def command(
         self, text: str, *, user: str = "U0LEX", team: str = SELLER_TEAM, channel: str = CHANNEL
     ) -> Response:
         """What the typer sees: the ack's body, or, when the command had to wait for
         Slack (someone never looked up), the reply it then sent to its response URL."""
+        self.in_channel(channel)
         url = self.local.response_url(channel, user)
         body = payloads.slash_command_body(
             text=text, user_id=user, team_id=team, channel_id=channel, response_url=url
@@ -151,6 +182,7 @@ class Harness:
     ) -> str:
         """A block_actions body for a click on the card in `channel` by `who`
         (user id, their own team id), with a response URL the stand-in knows."""
+        self.in_channel(channel)
         card = self.card(channel)
         return payloads.block_actions_body(
             user_id=who[0],

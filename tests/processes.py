@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.local_slack import LocalSlack
+from bot.local_slack.api import DEFAULT_TOKEN
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ def start_tick(
     env.update(
         DATABASE_URL=db.url,
         SLACK_API_URL=local.base_url,
-        SLACK_BOT_TOKEN="xoxb-test-tick",
+        SLACK_BOT_TOKEN=DEFAULT_TOKEN,  # the one a default stand-in issued
         MAPBOT_OUTBOX_LEASE=str(lease),
         PYTHONPATH=str(ROOT),
     )

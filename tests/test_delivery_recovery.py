@@ -18,6 +18,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 
 from bot.local_slack import LocalSlack
+from bot.local_slack.api import DEFAULT_TOKEN
+from bot.local_slack.rates import POST_BURST
 from reminders.delivery import outbox as delivery
 from reminders.delivery import refreshes
 from reminders.delivery.outgoing import Outgoing
@@ -34,8 +36,17 @@ CHANNEL = "C0DEAL"
 AT = datetime(2026, 3, 17, 20, 0, tzinfo=UTC)  # a Tuesday, 16:00 in New York
 
 
+def _slack(post_burst: int = POST_BURST) -> LocalSlack:
+    """The workspace with the deal channel; `post_burst` raised by the tests that
+    post faster into one channel than Slack's 1/s on purpose (to set a scene)."""
+    local = LocalSlack(team_id=TEAM, post_burst=post_burst)
+    local.add_channel(CHANNEL, "deal", shared=True)
+    local.add_user(SELLER.user_id, team_id=TEAM, name="lex")  # the rep: digests by DM
+    return local
+
+
 def _client(local: LocalSlack, timeout: float = 5) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=local.base_url, timeout=timeout)
+    return WebClient(token=DEFAULT_TOKEN, base_url=local.base_url, timeout=timeout)
 
 
 def _key_counts(local: LocalSlack) -> Counter[str]:
@@ -93,7 +104,7 @@ def _states(db: Database) -> dict[str, int]:
 
 
 def test_history_and_replies_answer_as_slack_does() -> None:
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack(post_burst=30) as local:
         client = _client(local)
         parent = client.chat_postMessage(channel=CHANNEL, text="parent")["ts"]
         replies = [
@@ -146,7 +157,7 @@ def test_history_and_replies_answer_as_slack_does() -> None:
 def test_a_timed_out_thread_reply_is_looked_up_in_its_thread_not_sent_twice(
     db: Database,
 ) -> None:
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack() as local:
         plan_id, card_ts = _plan_with_card(db, local)
         _queue_thread_nudge(db, plan_id)
         # Slack takes the reply at once but answers after the client gave up.
@@ -169,7 +180,7 @@ def test_a_timed_out_thread_reply_is_looked_up_in_its_thread_not_sent_twice(
 def test_a_429_during_recovery_sends_nothing_and_the_lookup_is_tried_again(
     db: Database,
 ) -> None:
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack() as local:
         plan_id, _card = _plan_with_card(db, local)
         _queue_thread_nudge(db, plan_id)
         local.hold_answer_next("chat.postMessage", 1.0)
@@ -195,7 +206,7 @@ def test_a_429_during_recovery_sends_nothing_and_the_lookup_is_tried_again(
 
 def test_a_sure_refusal_is_sent_again_without_a_lookup(db: Database) -> None:
     """A 429 or an `ok: false` from chat.postMessage was not posted: no lookup."""
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack() as local:
         plan_id, _card = _plan_with_card(db, local)
         _queue_thread_nudge(db, plan_id, n=2)
         local.fail_next("chat.postMessage", status=429, retry_after=1)
@@ -210,7 +221,7 @@ def test_a_sure_refusal_is_sent_again_without_a_lookup(db: Database) -> None:
 
 
 def test_a_lookup_over_many_pages_goes_on_where_the_429_stopped_it(db: Database) -> None:
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack(post_burst=30) as local:
         plan_id, card_ts = _plan_with_card(db, local)
         people = _client(local)
         for i in range(20):  # a busy thread: the reply we look for is on page 2
@@ -261,7 +272,7 @@ def _seed_buyer_nudges(db: Database, card_ts: str, tasks: int) -> None:
 
 
 def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Database) -> None:
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack(post_burst=1000) as local:  # `--pace 0`: 120 replies at once
         card_ts = str(_client(local).chat_postMessage(channel=CHANNEL, text="card")["ts"])
         # Enough for both processes to claim a batch (50 rows each).
         _seed_buyer_nudges(db, card_ts, tasks=120)
@@ -316,7 +327,7 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
 def test_a_row_taken_over_after_its_lease_is_not_sent_by_the_slow_worker(db: Database) -> None:
     """A worker slow enough for its lease to run out (a long batch, a stall) finds,
     when it reaches a row, that another worker owns it now, and leaves it."""
-    with LocalSlack(team_id=TEAM) as local:
+    with _slack() as local:
         plan_id, _card = _plan_with_card(db, local)
         _queue_thread_nudge(db, plan_id, n=3)
         slow = delivery.claim(db, "slow", AT)

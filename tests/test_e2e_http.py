@@ -138,6 +138,7 @@ def test_forged_signature_and_stale_timestamp_are_refused(h: Harness, db: Databa
 
 def test_button_naming_another_channels_task_changes_nothing(h: Harness, db: Database) -> None:
     _setup_plan(h)
+    h.local.add_channel("C0OTHER", "other-deal", shared=True)
     assert h.command("create Other deal", channel="C0OTHER").status == 200
     assert h.command("add Other buyer task owner buyer", channel="C0OTHER").status == 200
     h.settle()

@@ -68,6 +68,10 @@ def _delivered(local: LocalSlack) -> Counter[str]:
 def test_two_ticks_a_kill_and_a_restart_deliver_each_message_once(db: Database) -> None:
     _seed(db)
     with LocalSlack(team_id=TEAM) as local:
+        # the workspace has everyone the digests go to, and the deal channel
+        local.add_channel("C0DEAL", "big-deal")
+        for user in ["U0LEX", *(f"U{i:05d}" for i in range(USERS))]:
+            local.add_user(user, team_id=TEAM, name=user.lower())
         # Each post takes a few milliseconds, so the kill lands mid-delivery.
         local.delay_next("chat.postMessage", 0.004, times=100_000)
         victim, survivor = start_tick(db, local, AT), start_tick(db, local, AT)

@@ -396,7 +396,7 @@ def test_the_people_cache_is_per_workspace_and_forgets_on_write(db: Database) ->
 def test_a_failed_lookup_records_nobody_and_says_why(
     db: Database, caplog: pytest.LogCaptureFixture, fault: dict[str, Any], why: str
 ) -> None:
-    with LocalSlack(team_id=HOST) as local:
+    with LocalSlack(team_id=HOST, tokens={"xoxb-test"}) as local:
         local.add_user("U0PAT", team_id=HOST, name="pat")
         client = WebClient(token="xoxb-test", base_url=local.base_url)
         local.fail_next("users.info", **fault)
@@ -413,7 +413,7 @@ def test_a_failed_lookup_records_nobody_and_says_why(
 
 
 def test_a_lookup_answering_for_someone_else_is_ignored(db: Database) -> None:
-    with LocalSlack(team_id=HOST) as local:
+    with LocalSlack(team_id=HOST, tokens={"xoxb-test"}) as local:
         local.add_user("U0PAT", team_id=HOST, name="pat")
         client = WebClient(token="xoxb-test", base_url=local.base_url)
         assert identity.refresh_person(db, client, HOST, "U0NOBODY") is None
@@ -480,7 +480,7 @@ def test_a_plan_per_team_in_one_shared_channel(db: Database) -> None:
 def test_a_slow_lookup_records_nobody(
     sqlite_db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with LocalSlack(team_id=HOST) as local:
+    with LocalSlack(team_id=HOST, tokens={"xoxb-test"}) as local:
         local.add_user("U0PAT", team_id=HOST, name="pat")
         client = WebClient(token="xoxb-test", base_url=local.base_url)
         local.delay_next("users.info", identity.LOOKUP_TIMEOUT + 1)
@@ -503,7 +503,7 @@ def test_an_archived_plan_leaves_room_for_the_next(db: Database) -> None:
 
 
 def test_a_profile_is_looked_up_once_a_day(db: Database, fixed_clock: FixedClock) -> None:
-    with LocalSlack(team_id=HOST) as local:
+    with LocalSlack(team_id=HOST, tokens={"xoxb-test"}) as local:
         local.add_user("U0PAT", team_id=HOST, name="pat")
         client = WebClient(token="xoxb-test", base_url=local.base_url)
         assert identity.resolve_actor(db, client, HOST, "U0PAT", None)[0].side == "seller"

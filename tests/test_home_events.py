@@ -467,9 +467,7 @@ def shortcut(h: Harness, message: dict[str, Any], *, user: str, channel: str = C
 
 def someone_says(h: Harness, text: str, channel: str = CHANNEL) -> dict[str, Any]:
     """A message in the channel, as the stand-in holds it (Slack would have it too)."""
-    call = h.local.call("chat.postMessage", {"channel": channel, "text": text}, "xoxb-someone")
-    message: dict[str, Any] = call.result["message"]
-    return message
+    return h.local.add_message(channel, "U0MERCY", text)
 
 
 def submitted_as_shown(view: dict[str, Any]) -> dict[str, Any]:

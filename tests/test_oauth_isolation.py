@@ -49,6 +49,7 @@ class TwoWorkspaces(LocalSlack):
             team = str(params.get("code", "")).removeprefix("code-")
             bot_token = f"xoxb-{team.lower()}-bot"
             self.team_of_token[bot_token] = team
+            self.add_token(bot_token)  # the install issues it: Slack accepts it from now on
             record = Call(method, params, None)
             record.result = {
                 "ok": True,

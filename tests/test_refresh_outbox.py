@@ -166,6 +166,8 @@ def test_pacing_is_shared_by_two_processes(db: Database) -> None:
 
 def test_a_429_holds_its_workspace_only(db: Database) -> None:
     with LocalSlack(team_id="T0A") as slack_a, LocalSlack(team_id="T0B") as slack_b:
+        for slack in (slack_a, slack_b):
+            slack.add_channel(CHANNEL, "deal", shared=True)
         clients = {
             "T0A": WebClient(token=TOKEN, base_url=slack_a.base_url),
             "T0B": WebClient(token=TOKEN, base_url=slack_b.base_url),

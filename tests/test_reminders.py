@@ -201,7 +201,12 @@ def test_weekly_and_rep_digests_and_mute() -> None:
 
 @pytest.fixture
 def slack() -> Iterator[LocalSlack]:
-    with LocalSlack(team_id=TEAM) as local:
+    with LocalSlack(team_id=TEAM, tokens={"xoxb-test"}) as local:
+        # the deal channel and the people _seed's nudges and digests go to
+        local.add_channel("C1", "deal", shared=True)
+        for user in ("U0LEX", *(f"U{i:04d}" for i in range(5))):
+            local.add_user(user, team_id=TEAM, name=user.lower())
+        local.add_user("W0MIKE", team_id="T0MONSTERS", name="mike")
         yield local
 
 

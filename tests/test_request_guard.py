@@ -727,7 +727,7 @@ def test_an_app_without_a_signing_secret_cannot_serve_http(db: Database) -> None
     from bot.local_slack import LocalSlack
     from bot.server import wsgi_app
 
-    with LocalSlack(team_id=SELLER_TEAM) as local:
+    with LocalSlack(team_id=SELLER_TEAM, tokens={"xoxb-x"}) as local:
         settings = Settings(bot_token="xoxb-x", slack_api_url=local.base_url, database_url=db.url)
         bot = build(settings, db)
         try:

@@ -349,7 +349,13 @@ def register(app: App, deps: Deps) -> None:
             return
         if action_id == ids.PLAN_PAGE and _in_modal(body):
             current = body["view"]
-            client.views_update(view_id=current["id"], hash=current.get("hash"), view=view)
+            try:
+                client.views_update(view_id=current["id"], hash=current.get("hash"), view=view)
+            except SlackApiError as e:
+                if e.response.get("error") != "hash_conflict":
+                    raise
+                # A second click on the same page: the view moved on already.
+                log.info("plan page %s not updated: hash_conflict", current["id"])
         else:
             _show(client, body, view)
 

@@ -1,72 +1,31 @@
-"""Slack's Web API methods over in-memory state, without HTTP (see server.py)."""
+"""SlackApi: one workspace's Web API over in-memory state, without HTTP (see server.py).
+The methods live by family in chat.py, views.py and conversations.py."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import itertools
-import json
+import math
 import threading
-import time
-from collections.abc import Callable, Collection
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.local_slack.checks import RateLimits, check_blocks, check_text, check_view
+from bot.local_slack.base import SlackError, decode_params
+from bot.local_slack.chat import ChatMethods
+from bot.local_slack.conversations import ConversationMethods
+from bot.local_slack.rates import PER_CHANNEL, POST_BURST, POST_PER_SECOND, RateLimits
 from bot.local_slack.records import Call, Ephemeral, Msg
+from bot.local_slack.scopes import needed_scope
+from bot.local_slack.views import ViewMethods
 
-JSON_PARAMS = ("blocks", "view", "attachments")
-MEMBERS_DEFAULT_LIMIT = 100  # conversations.members, as Slack documents it
-MEMBERS_MAX_LIMIT = 999  # "specify a limit value under 1000"
+__all__ = ["DEFAULT_TOKEN", "SlackApi", "SlackError", "decode_params"]
 
-
-def _cursor(offset: int) -> str:
-    return base64.b64encode(f"members:{offset}".encode()).decode()
-
-
-def _uncursor(cursor: str) -> int | None:
-    """Offset 0 for no cursor; None for one we never handed out."""
-    if not cursor:
-        return 0
-    try:
-        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
-    except ValueError:
-        return None
-    return int(offset) if kind == "members" and offset.isdigit() else None
-
+DEFAULT_TOKEN = "xoxb-test-token"  # noqa: S105 (the one bot token a default stand-in issued)
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class SlackError(Exception):
-    """An `ok: false` answer (HTTP 200 unless `status` says otherwise)."""
-
-    def __init__(
-        self, error: str, *, status: int = 200, retry_after: float = 0, **extra: Any
-    ) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
-        self.retry_after = retry_after
-        self.extra = extra
-
-
-def decode_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Block Kit arrives as JSON strings in form bodies: decode it."""
-    out = dict(params)
-    for key in JSON_PARAMS:
-        if isinstance(out.get(key), str):
-            try:
-                out[key] = json.loads(out[key])
-            except ValueError:
-                raise SlackError(
-                    "invalid_blocks" if key != "view" else "invalid_arguments"
-                ) from None
-    return out
-
-
-class SlackApi:
+class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
     """One workspace's state and the Web API methods MAP bot uses."""
 
     def __init__(
@@ -74,20 +33,27 @@ class SlackApi:
         *,
         team_id: str = "T0LEXCORP",
         bot_user_id: str = "U0MAPBOT",
-        tokens: set[str] | None = None,
+        tokens: Collection[str] | None = None,
         scopes: Collection[str] | None = None,
-        update_limit_per_minute: int = 50,
-        post_burst: int = 5,
-        post_per_second: float = 1.0,
-        enforce_rate_limits: bool = False,
+        rate_limits: Mapping[str, int] | None = None,
+        update_limit_per_minute: int | None = None,
+        post_burst: int = POST_BURST,
+        post_per_second: float = POST_PER_SECOND,
+        enforce_rate_limits: bool = True,
         history_per_minute: int = 1,
         history_page_max: int = 15,
     ) -> None:
-        """`tokens`: the tokens accepted (default: any `xoxb-`). `scopes`: what each
-        token was granted (default: what the app asks for at install, `BOT_SCOPES`;
-        `grant` changes one token's). The rate limits are described on `RateLimits`;
-        with `enforce_rate_limits` they are answered with HTTP 429 + Retry-After,
-        otherwise only recorded in `violations`."""
+        """`tokens`: the bot tokens this workspace issued (default `DEFAULT_TOKEN`;
+        `add_token` and `revoke` change them): any other is `invalid_auth`, as in
+        Slack. `scopes`: what each token was granted (default: what the app asks for
+        at install, `BOT_SCOPES`; `grant` changes one token's); a method whose scope
+        is missing answers `missing_scope` with `needed` and `provided`.
+
+        Rate limits (rates.py) are Slack's per-method tiers and answered with HTTP 429
+        + Retry-After; `rate_limits` ({method: per minute}) or `set_rate_limit`
+        raise or lower one method's, `advance_clock` lets their windows pass.
+        `enforce_rate_limits=False` only counts and records them (for benchmarks that
+        measure our side alone)."""
         if scopes is None:
             from bot.oauth import BOT_SCOPES  # the install asks for these; lazily: no cycle
 
@@ -98,20 +64,22 @@ class SlackApi:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
-        self.tokens = tokens
+        self.tokens: set[str] = set(tokens) if tokens is not None else {DEFAULT_TOKEN}
+        self.revoked: set[str] = set()
         self.enforce_rate_limits = enforce_rate_limits
-        # conversations.history/replies for apps outside the Marketplace (since 2025)
-        self.history_per_minute = history_per_minute
         self.history_page_max = history_page_max
         self.rate_limited: list[str] = []  # methods answered 429 by their tier
         self.on_change: Callable[[Call], None] | None = None
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._rates = RateLimits(
-            update_per_minute=update_limit_per_minute,
-            post_burst=post_burst,
-            post_per_second=post_per_second,
-        )
+        limits = {
+            # conversations.history/replies for apps outside the Marketplace (since 2025)
+            "conversations.history": history_per_minute,
+            "conversations.replies": history_per_minute,
+            **({"chat.update": update_limit_per_minute} if update_limit_per_minute else {}),
+            **(rate_limits or {}),
+        }
+        self._rates = RateLimits(limits, post_burst=post_burst, post_per_second=post_per_second)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
         self._ts_lock = threading.Lock()
@@ -121,6 +89,7 @@ class SlackApi:
         self.violations: list[str] = []
         self.views: dict[str, dict[str, Any]] = {}
         self._home: dict[str, str] = {}  # user → view id
+        self._stacks: dict[str, list[str]] = {}
         self._messages: dict[str, list[Msg]] = {}
         self._ephemerals: list[Ephemeral] = []
         self._methods: dict[str, Handler] = {
@@ -131,7 +100,7 @@ class SlackApi:
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
             "views.open": self._view_open,
-            "views.push": self._view_open,
+            "views.push": self._view_push,
             "views.update": self._view_update,
             "views.publish": self._view_publish,
             "users.info": self._users_info,
@@ -143,10 +112,6 @@ class SlackApi:
         }
 
     # --- registry ------------------------------------------------------------
-
-    @property
-    def domain(self) -> str:
-        return self.team_id.lower()
 
     def add_user(
         self,
@@ -183,16 +148,30 @@ class SlackApi:
             }
 
     def add_channel(
-        self, channel_id: str, name: str, *, shared: bool = False, members: list[str] | None = None
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        shared: bool = False,
+        members: list[str] | None = None,
+        private: bool = False,
+        bot_member: bool = True,
     ) -> None:
-        """A channel; members default to every known user of this team (of any, if shared)."""
+        """A channel; members default to every known user of this team (of any, if
+        shared). `bot_member=False`: the app was not invited (`not_in_channel`)."""
         with self._lock:
             self._channels[channel_id] = {
                 "id": channel_id,
                 "name": name,
                 "shared": shared,
                 "members": members,
+                "private": private,
+                "bot_member": bot_member,
             }
+
+    def has_channel(self, channel_id: str) -> bool:
+        with self._lock:
+            return channel_id in self._channels
 
     def grant(self, token: str, scopes: Collection[str]) -> None:
         """The scopes `token` was installed with (instead of the default)."""
@@ -251,6 +230,7 @@ class SlackApi:
             self.violations.clear()
             self.views.clear()
             self._home.clear()
+            self._stacks.clear()
             self._messages.clear()
             self._ephemerals.clear()
             self.rate_limited.clear()
@@ -259,7 +239,8 @@ class SlackApi:
     # --- dispatch --------------------------------------------------------------
 
     def call(self, method: str, params: dict[str, Any], token: str | None) -> Call:
-        """Run one API method as Slack would, record it, and return the record."""
+        """Run one API method as Slack would, record it, and return the record:
+        the token, then the method's scope, then its rate limit, then the method."""
         record = Call(method=method, params=params, token=token)
         try:
             self._authorize(token)
@@ -269,6 +250,8 @@ class SlackApi:
             record.params = decode_params(params)
             with self._lock:
                 self._caller_scopes = self._granted.get(token or "", self.scopes)
+                self._check_scope(method, record.params)
+                self._check_rate(method, record.params)
                 record.result = {"ok": True, **handler(record.params)}
         except SlackError as e:
             record.status = e.status
@@ -287,39 +270,90 @@ class SlackApi:
             self._changed.notify_all()
 
     def _authorize(self, token: str | None) -> None:
+        # https://docs.slack.dev/reference/methods/auth.test (errors): not_authed "No
+        # authentication token provided", invalid_auth "Some aspect of authentication
+        # cannot be validated", token_revoked "Authentication token is for a deleted
+        # user or workspace or the app has been removed".
         if not token:
             raise SlackError("not_authed")
-        valid = token.startswith("xoxb-") if self.tokens is None else token in self.tokens
-        if not valid:
-            raise SlackError("invalid_auth")
+        with self._lock:
+            if token in self.revoked:
+                raise SlackError("token_revoked")
+            if token not in self.tokens:
+                raise SlackError("invalid_auth")
 
-    def _refuse(self, method: str, errors: list[str], error: str = "invalid_blocks") -> None:
-        if errors:
-            self.violations.extend(f"{method}: {e}" for e in errors)
-            raise SlackError(error, errors=errors, response_metadata={"messages": errors})
+    def _check_scope(self, method: str, p: dict[str, Any]) -> None:
+        """`missing_scope` with `needed` and `provided`, as Slack answers it
+        (https://docs.slack.dev/authentication/tokens: "missing_scope ... needed ...
+        provided")."""
+        needed = needed_scope(method, str(p.get("channel") or ""), self._channels)
+        if needed and needed not in self._caller_scopes:
+            provided = ",".join(sorted(self._caller_scopes))
+            raise SlackError("missing_scope", needed=needed, provided=provided)
 
-    def _rate(self, method: str, key: str, wait: float) -> None:
+    def _rate_key(self, method: str, p: dict[str, Any]) -> str:
+        """What a method's limit is kept per: the channel for chat.postMessage, else the team."""
+        if method == PER_CHANNEL:
+            return self.dm_channel(str(p.get("channel") or ""))
+        return self.team_id
+
+    def _check_rate(self, method: str, p: dict[str, Any]) -> None:
+        key = self._rate_key(method, p)
+        wait = self._rates.take(method, key)
         if wait <= 0:
             return
-        self.violations.append(f"{method}: rate limit exceeded for {key}")
+        self.rate_limited.append(method)
         if self.enforce_rate_limits:
-            raise SlackError("ratelimited", status=429, retry_after=max(1, round(wait)))
+            raise SlackError("ratelimited", status=429, retry_after=max(1, math.ceil(wait)))
+        self.violations.append(f"{method}: rate limit exceeded for {key}")
 
-    def next_ts(self) -> str:
-        # Like Slack's: the time in microseconds, strictly increasing, so a new
-        # stand-in (the shell restarted) never reuses a ts our database still has.
-        with self._ts_lock:
-            self._last_us = max(self._last_us + 1, time.time_ns() // 1000)
-            return f"{self._last_us // 1_000_000}.{self._last_us % 1_000_000:06d}"
+    # --- tokens, limits and clock ----------------------------------------------
 
-    def _find(self, channel: str, ts: str) -> Msg | None:
-        return next((m for m in self._messages.get(channel, []) if m.ts == ts), None)
+    def add_token(self, token: str, scopes: Collection[str] | None = None) -> None:
+        """A bot token this workspace issued (an install), with its scopes if not the default."""
+        with self._lock:
+            self.tokens.add(token)
+            self.revoked.discard(token)
+            if scopes is not None:
+                self._granted[token] = frozenset(scopes)
 
-    @staticmethod
-    def _need(params: dict[str, Any], *keys: str) -> None:
-        for key in keys:
-            if not params.get(key):
-                raise SlackError("channel_not_found" if key == "channel" else "invalid_arguments")
+    def revoke(self, token: str) -> None:
+        """The app was uninstalled (or the token revoked): `token_revoked` from now on."""
+        with self._lock:
+            self.tokens.discard(token)
+            self.revoked.add(token)
+
+    def set_rate_limit(self, method: str, per_minute: int) -> None:
+        """Raise (or lower) one method's limit per minute: for a test that bursts on
+        purpose and says so."""
+        with self._lock:
+            self._rates.per_minute[method] = per_minute
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the stand-in's clock (rate windows, response URL lifetimes) forward
+        instead of waiting."""
+        with self._lock:
+            self._rates.skew += seconds
+
+    def advance_rate_clock(self, seconds: float) -> None:
+        self.advance_clock(seconds)
+
+    def now(self) -> float:
+        """The stand-in's clock, in seconds (monotonic plus what `advance_clock` added)."""
+        return self._rates.now()
+
+    def rate_counts(self, method: str, *, refused: bool | None = None) -> dict[str, dict[int, int]]:
+        """Calls to `method` per key per minute of the stand-in's clock:
+        {channel or team: {minute: n}} (channel for chat.postMessage, team otherwise):
+        every request the app made, those an injected fault answered included;
+        `refused=True` only those its tier answered 429, `False` all the others."""
+        with self._lock:
+            return self._rates.counts(method, refused=refused)
+
+    def rate_peak(self, method: str, key: str | None = None, seconds: float = 60.0) -> int:
+        """The most calls to `method` for `key` (default this team) in any `seconds`."""
+        with self._lock:
+            return self._rates.peak(method, key or self.team_id, seconds)
 
     # --- methods ---------------------------------------------------------------
 
@@ -332,277 +366,4 @@ class SlackApi:
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
-        }
-
-    def _message_body(self, method: str, params: dict[str, Any]) -> None:
-        self._refuse(method, check_text(params), "msg_too_long")
-        if params.get("blocks") is not None:
-            self._refuse(method, check_blocks(params["blocks"]))
-        if not params.get("text") and not params.get("blocks") and not params.get("attachments"):
-            raise SlackError("no_text")
-
-    def _post_message(self, p: dict[str, Any]) -> dict[str, Any]:
-        self._need(p, "channel")
-        self._message_body("chat.postMessage", p)
-        channel = self.dm_channel(str(p["channel"]))
-        self._rate("chat.postMessage", channel, self._rates.post(channel))
-        metadata = p.get("metadata")
-        if isinstance(metadata, str):
-            metadata = json.loads(metadata)
-        msg = Msg(
-            ts=self.next_ts(),
-            text=str(p.get("text") or ""),
-            blocks=list(p.get("blocks") or []),
-            user=self.bot_user_id,
-            bot_id=self.bot_id,
-            thread_ts=str(p["thread_ts"]) if p.get("thread_ts") else None,
-            metadata=metadata if isinstance(metadata, dict) else None,
-        )
-        self._messages.setdefault(channel, []).append(msg)
-        return {"channel": channel, "ts": msg.ts, "message": msg.to_dict()}
-
-    def add_message(self, channel: str, user: str, text: str) -> dict[str, Any]:
-        """A person's message in a channel (the shell's `/say`, shortcut tests)."""
-        with self._lock:
-            msg = Msg(ts=self.next_ts(), text=text, blocks=[], user=user)
-            self._messages.setdefault(channel, []).append(msg)
-            return msg.to_dict()
-
-    def _existing(self, p: dict[str, Any]) -> Msg:
-        self._need(p, "channel", "ts")
-        msg = self._find(str(p["channel"]), str(p["ts"]))
-        if msg is None:
-            raise SlackError("message_not_found")
-        return msg
-
-    def _update(self, p: dict[str, Any]) -> dict[str, Any]:
-        msg = self._existing(p)
-        self._message_body("chat.update", p)
-        self._rate("chat.update", self.team_id, self._rates.update(self.team_id))
-        if "text" in p:
-            msg.text = str(p["text"] or "")
-        if "blocks" in p:
-            msg.blocks = list(p["blocks"] or [])
-        msg.edited = True
-        return {"channel": p["channel"], "ts": msg.ts, "text": msg.text, "message": msg.to_dict()}
-
-    def _delete(self, p: dict[str, Any]) -> dict[str, Any]:
-        msg = self._existing(p)
-        self._messages[str(p["channel"])].remove(msg)
-        return {"channel": p["channel"], "ts": msg.ts}
-
-    def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
-        self._need(p, "channel", "user")
-        self._message_body("chat.postEphemeral", p)
-        channel = self._channels.get(str(p["channel"]))
-        if channel is not None and p["user"] not in self._members(channel):
-            raise SlackError("user_not_in_channel")
-        eph = self.add_ephemeral(str(p["channel"]), str(p["user"]), p)
-        return {"message_ts": eph.ts}
-
-    def add_ephemeral(
-        self, channel: str, user: str, body: dict[str, Any], source: str = "api"
-    ) -> Ephemeral:
-        eph = Ephemeral(
-            channel=channel,
-            user=user,
-            ts=self.next_ts(),
-            text=str(body.get("text") or ""),
-            blocks=list(body.get("blocks") or []),
-            source=source,
-        )
-        with self._lock:
-            self._ephemerals.append(eph)
-        return eph
-
-    def _permalink(self, p: dict[str, Any]) -> dict[str, Any]:
-        self._need(p, "channel", "message_ts")
-        if self._find(str(p["channel"]), str(p["message_ts"])) is None:
-            raise SlackError("message_not_found")
-        ts = str(p["message_ts"]).replace(".", "")
-        return {
-            "channel": p["channel"],
-            "permalink": f"https://{self.domain}.slack.com/archives/{p['channel']}/p{ts}",
-        }
-
-    def _store_view(self, method: str, view: Any, view_id: str | None = None) -> dict[str, Any]:
-        self._refuse(method, check_view(view), "invalid_arguments")
-        view_id = view_id or f"V{next(self._view_ids):08d}"
-        previous = self.views.get(view_id, {})
-        stored = {
-            **view,
-            "id": view_id,
-            "team_id": self.team_id,
-            "app_id": "A0MAPBOT",
-            "bot_id": self.bot_id,
-            "state": {"values": {}},
-            "hash": f"{time.time():.6f}.{view_id}",
-            "root_view_id": previous.get("root_view_id", view_id),
-            "previous_view_id": None,
-            "app_installed_team_id": self.team_id,
-        }
-        self.views[view_id] = stored
-        return {"view": stored}
-
-    def _view_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        if not p.get("trigger_id") and not p.get("interactivity_pointer"):
-            raise SlackError("invalid_arguments", errors=["trigger_id is required"])
-        return self._store_view("views.open", p.get("view"))
-
-    def _view_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        view_id = p.get("view_id") or next(
-            (i for i, v in self.views.items() if p.get("external_id") == v.get("external_id")),
-            None,
-        )
-        if not view_id or view_id not in self.views:
-            raise SlackError("not_found")
-        return self._store_view("views.update", p.get("view"), str(view_id))
-
-    def _view_publish(self, p: dict[str, Any]) -> dict[str, Any]:
-        self._need(p, "user_id")
-        user = str(p["user_id"])
-        result = self._store_view("views.publish", p.get("view"), self._home.get(user))
-        self._home[user] = result["view"]["id"]
-        return result
-
-    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = self._users.get(str(p.get("user", "")))
-        if user is None:
-            raise SlackError("user_not_found")
-        offset = datetime.now(ZoneInfo(user["tz"])).utcoffset()
-        profile = dict(user["profile"])
-        if "users:read.email" not in self._caller_scopes:
-            # As Slack: "users:read.email is required to access the email field in
-            # user objects returned by users.list and users.info" (scope docs).
-            profile.pop("email", None)
-        tz_offset = int(offset.total_seconds()) if offset else 0
-        return {"user": {**user, "profile": profile, "tz_offset": tz_offset}}
-
-    def _channel(self, p: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channels.get(str(p.get("channel", "")))
-        if channel is None:
-            raise SlackError("channel_not_found")
-        return channel
-
-    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        ch = self._channel(p)
-        return {
-            "channel": {
-                "id": ch["id"],
-                "name": ch["name"],
-                "is_channel": True,
-                "is_private": False,
-                "is_archived": False,
-                "is_member": True,
-                "is_shared": ch["shared"],
-                "is_ext_shared": ch["shared"],
-                "context_team_id": self.team_id,
-            }
-        }
-
-    def _members(self, channel: dict[str, Any]) -> list[str]:
-        if channel["members"] is not None:
-            return [self.bot_user_id, *channel["members"]]
-        return [self.bot_user_id] + [
-            uid
-            for uid, u in self._users.items()
-            if channel["shared"] or u["team_id"] == self.team_id
-        ]
-
-    @staticmethod
-    def dm_channel(channel: str) -> str:
-        """Posting to a user id lands in the app's DM with them, as in Slack."""
-        return "D" + channel if channel[:1] in ("U", "W") else channel
-
-    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
-        self._need(p, "users")
-        return {"channel": {"id": self.dm_channel(str(p["users"]).split(",")[0])}}
-
-    def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
-        """A channel's top-level messages, newest first, as Slack answers: thread
-        replies are never in it (only their parent); `oldest`/`latest` exclusive
-        unless `inclusive`; cursor-paged; metadata only with include_all_metadata;
-        the non-Marketplace tier (1 request a minute, at most 15 a page)."""
-        self._need(p, "channel")
-        self._history_rate("conversations.history")
-        msgs = [
-            m
-            for m in self._messages.get(str(p["channel"]), [])
-            if m.thread_ts is None or m.thread_ts == m.ts
-        ]
-        return self._page(list(reversed(msgs)), p)
-
-    def _conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
-        """A thread: its parent first, then the replies oldest first."""
-        self._need(p, "channel", "ts")
-        self._history_rate("conversations.replies")
-        channel, ts = str(p["channel"]), str(p["ts"])
-        parent = self._find(channel, ts)
-        if parent is None:
-            raise SlackError("thread_not_found")
-        root = parent.thread_ts or parent.ts
-        thread = [m for m in self._messages.get(channel, []) if (m.thread_ts or m.ts) == root]
-        return self._page(thread, p)
-
-    def _history_rate(self, method: str) -> None:
-        """conversations.history / replies for apps outside the Marketplace: 1 a
-        minute per workspace. Always answered with 429: recovery must cope."""
-        wait = self._rates.history(method, self.history_per_minute)
-        if wait > 0:
-            self.rate_limited.append(method)
-            raise SlackError("ratelimited", status=429, retry_after=max(1, round(wait)))
-
-    def _page(self, msgs: list[Msg], p: dict[str, Any]) -> dict[str, Any]:
-        """`oldest`/`latest`/`inclusive`, then a page of at most `limit` (capped at
-        Slack's maximum) from the cursor on."""
-        inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
-        with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
-        try:
-            oldest = float(p.get("oldest") or 0)
-            latest = float(p.get("latest") or "inf")
-            limit = int(p.get("limit") or self.history_page_max)
-        except ValueError:
-            raise SlackError("invalid_arguments") from None
-        if inclusive:
-            msgs = [m for m in msgs if oldest <= float(m.ts) <= latest]
-        else:
-            msgs = [m for m in msgs if oldest < float(m.ts) < latest]
-        start = 0
-        if p.get("cursor"):
-            cursor = str(p["cursor"])
-            if not cursor.startswith("page:") or not cursor[5:].isdigit():
-                raise SlackError("invalid_cursor")
-            start = int(cursor[5:])
-        limit = max(1, min(limit, self.history_page_max))
-        page = msgs[start : start + limit]
-        out = []
-        for m in page:
-            d = m.to_dict()
-            if not with_meta:
-                d.pop("metadata", None)
-            out.append(d)
-        more = start + limit < len(msgs)
-        return {
-            "messages": out,
-            "has_more": more,
-            "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""},
-        }
-
-    def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
-        """Paged like Slack's: `limit` (default 100, at most 999), an opaque
-        `cursor`, `response_metadata.next_cursor` empty on the last page."""
-        self._need(p, "channel")
-        members = self._members(self._channel(p))
-        try:
-            limit = int(p.get("limit") or MEMBERS_DEFAULT_LIMIT)
-        except ValueError:
-            raise SlackError("invalid_limit") from None
-        limit = max(1, min(limit, MEMBERS_MAX_LIMIT))
-        start = _uncursor(str(p.get("cursor") or ""))
-        if start is None or start > len(members):
-            raise SlackError("invalid_cursor")
-        end = start + limit
-        return {
-            "members": members[start:end],
-            "response_metadata": {"next_cursor": _cursor(end) if end < len(members) else ""},
         }

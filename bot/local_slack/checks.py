@@ -1,9 +1,8 @@
-"""Slack's checks on what an app sends: Block Kit validity, size limits, rate limits."""
+"""Slack's checks on what an app sends: Block Kit validity and size limits (rates.py
+has the rate limits)."""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,65 +174,3 @@ def check_view(view: Any) -> list[str]:
     except (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError) as e:
         errors.append(f"view: {e}")
     return errors
-
-
-class RateLimits:
-    """Slack's limits on what one app sends, as the stand-in checks them:
-
-    - chat.update: at most `update_per_minute` calls per team in any sliding 60 s
-      (Tier 3, ~50/min);
-    - chat.postMessage: a token bucket per channel holding `post_burst` tokens and
-      refilled at `post_per_second` (Slack allows short bursts, ~1/s sustained).
-    """
-
-    def __init__(
-        self, *, update_per_minute: int, post_burst: int, post_per_second: float = 1.0
-    ) -> None:
-        self.update_per_minute = update_per_minute
-        self.post_burst = post_burst
-        self.post_per_second = post_per_second
-        self._updates: dict[str, deque[float]] = defaultdict(deque)
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel → tokens, last refill
-        self._reads: dict[str, deque[float]] = defaultdict(deque)  # history/replies calls
-        self.skew = 0.0  # tests move the limits' clock forward instead of waiting
-
-    def now(self) -> float:
-        return time.monotonic() + self.skew
-
-    def update(self, team: str, now: float | None = None) -> float:
-        """Count a chat.update; seconds to wait if it exceeds the limit, else 0."""
-        now = self.now() if now is None else now
-        window = self._updates[team]
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.update_per_minute:
-            return window[0] + 60 - now
-        window.append(now)
-        return 0.0
-
-    def post(self, channel: str, now: float | None = None) -> float:
-        """Count a chat.postMessage; seconds to wait if it exceeds the limit, else 0."""
-        now = self.now() if now is None else now
-        tokens, last = self._buckets.get(channel, (float(self.post_burst), now))
-        tokens = min(float(self.post_burst), tokens + (now - last) * self.post_per_second)
-        if tokens < 1:
-            self._buckets[channel] = (tokens, now)
-            return (1 - tokens) / self.post_per_second
-        self._buckets[channel] = (tokens - 1, now)
-        return 0.0
-
-    def history(self, method: str, per_minute: int, now: float | None = None) -> float:
-        """Count a conversations.history/replies call; seconds to wait, else 0."""
-        now = self.now() if now is None else now
-        window = self._reads[method]
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= per_minute:
-            return window[0] + 60 - now
-        window.append(now)
-        return 0.0
-
-    def reset(self) -> None:
-        self._updates.clear()
-        self._buckets.clear()
-        self._reads.clear()

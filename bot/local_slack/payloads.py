@@ -15,12 +15,15 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.local_slack import triggers
+
 API_APP_ID = "A0MAPBOT"
 VERIFICATION_TOKEN = "local-verification-token"  # noqa: S105 (a placeholder, as in samples)
 
 
-def new_trigger_id() -> str:
-    return f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
+def new_trigger_id(user_id: str = "") -> str:
+    """A trigger_id the stand-in will accept once, within 3 s (triggers.py)."""
+    return triggers.issue(user_id)
 
 
 def _action_ts() -> str:
@@ -71,7 +74,7 @@ def slash_command_body(
             "api_app_id": API_APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": trigger_id or new_trigger_id(),
+            "trigger_id": trigger_id or new_trigger_id(user_id),
         }
     )
 
@@ -103,7 +106,7 @@ def block_actions_body(
             "channel_id": channel_id,
             "is_ephemeral": is_ephemeral,
         },
-        "trigger_id": trigger_id or new_trigger_id(),
+        "trigger_id": trigger_id or new_trigger_id(user_id),
         "team": _team(team_id),
         "channel": {"id": channel_id, "name": channel_name or channel_id.lower()},
         "response_url": response_url,
@@ -131,7 +134,7 @@ def view_block_actions_body(
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": {"type": "view", "view_id": view.get("id", "")},
-        "trigger_id": trigger_id or new_trigger_id(),
+        "trigger_id": trigger_id or new_trigger_id(user_id),
         "team": _team(team_id),
         "view": {**view, "app_installed_team_id": team_id},
         "actions": [{"action_ts": _action_ts(), **action}],
@@ -182,7 +185,7 @@ def view_submission_body(
             "user": _user(user_id, user_team_id, user_name),
             "api_app_id": API_APP_ID,
             "token": VERIFICATION_TOKEN,
-            "trigger_id": trigger_id or new_trigger_id(),
+            "trigger_id": trigger_id or new_trigger_id(user_id),
             "view": full_view,
             "response_urls": [],
         }
@@ -212,7 +215,7 @@ def message_shortcut_body(
             "user": _user(user_id, user_team_id, user_name),
             "channel": {"id": channel_id, "name": channel_name or channel_id.lower()},
             "callback_id": callback_id,
-            "trigger_id": trigger_id or new_trigger_id(),
+            "trigger_id": trigger_id or new_trigger_id(user_id),
             "message_ts": message.get("ts", ""),
             "message": message,
             "response_url": response_url,

@@ -89,3 +89,4 @@ class ResponseUrl:
     message_ts: str | None = None
     ephemeral_ts: str | None = None
     posts: list[dict[str, Any]] = field(default_factory=list)
+    issued: float = 0.0  # on the stand-in's clock

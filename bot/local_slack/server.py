@@ -23,6 +23,10 @@ from bot.local_slack.faults import Chaos
 from bot.local_slack.records import Call, Fault, ResponseUrl
 
 SERVER_ERRORS = {500: "internal_error", 503: "service_unavailable"}
+# https://docs.slack.dev/interactivity/handling-user-interaction: a response_url takes
+# "up to 5 responses within 30 minutes" of the interaction; after that Slack answers 404.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60
 
 
 class LocalSlack(SlackApi):
@@ -130,11 +134,6 @@ class LocalSlack(SlackApi):
         with self._lock:
             self._faults.setdefault(method, []).append(Fault(times=times, hold=seconds))
 
-    def advance_rate_clock(self, seconds: float) -> None:
-        """Let the rate limits' windows pass without waiting for them."""
-        with self._lock:
-            self._rates.skew += seconds
-
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
             queue = self._faults.get(method, [])
@@ -159,6 +158,8 @@ class LocalSlack(SlackApi):
             error = fault.error or SERVER_ERRORS.get(fault.status, "ratelimited")
             result = {"ok": False, "error": error, "retry_after": fault.retry_after}
             record = Call(method, params, token, result=result, status=fault.status)
+            with self._lock:  # a request all the same: it counts in what the app sent
+                self._rates.note(method, self._rate_key(method, params))
             self.record(record)
         else:
             time.sleep(fault.delay if fault else 0)
@@ -198,7 +199,7 @@ class LocalSlack(SlackApi):
         POSTs to it are recorded in `response_posts` and applied as Slack would."""
         key = secrets.token_hex(8)
         with self._lock:
-            self._response_urls[key] = ResponseUrl(channel, user, message_ts)
+            self._response_urls[key] = ResponseUrl(channel, user, message_ts, issued=self.now())
         return f"{self.root_url}/response/{key}"
 
     def posts_to(self, url: str) -> list[dict[str, Any]]:
@@ -213,6 +214,13 @@ class LocalSlack(SlackApi):
             target = self._response_urls.get(key)
             if target is None:
                 return 404, {"ok": False, "error": "invalid_response_url"}
+            spent = len(target.posts) >= RESPONSE_URL_USES
+            if spent or self.now() - target.issued > RESPONSE_URL_LIFETIME:
+                refused = {"ok": False, "error": "expired_url"}
+                self.response_posts.append(
+                    Call("response_url", body, None, result=refused, status=404)
+                )
+                return 404, refused
             record = Call("response_url", body, None, result={"ok": True})
             self.response_posts.append(record)
             target.posts.append(body)

@@ -31,6 +31,7 @@ from storage.clock import today_in, zone
 from storage.db import Database
 
 DEFAULT_DB = "sqlite:///mapbot-shell.db"
+SHELL_TOKEN = "xoxb-local-shell"  # noqa: S105 - the stand-in issued it; nothing real
 SHELL_HELP = """\
 Shell commands:
   /map …                 run a MAP bot command as the current person
@@ -60,14 +61,14 @@ class Persona:
 class Shell:
     def __init__(self, db: Database, out: TextIO) -> None:
         self.out = out
-        self.local = LocalSlack(team_id=demo.SELLER_TEAM).start()
+        self.local = LocalSlack(team_id=demo.SELLER_TEAM, tokens={SHELL_TOKEN}).start()
         self.channels = {"monsters-deal": demo.DEAL_CHANNEL}
         for p in demo.PEOPLE:
             self.local.add_user(p.user_id, team_id=p.team_id, name=p.name, tz=p.tz, title=p.title)
         self.local.add_channel(demo.DEAL_CHANNEL, "monsters-deal", shared=True)
         self.secret = secrets.token_hex(16)
         settings = Settings(
-            bot_token="xoxb-local-shell",  # noqa: S106 - the stand-in accepts any xoxb-
+            bot_token=SHELL_TOKEN,
             signing_secret=self.secret,
             slack_api_url=self.local.base_url,
             database_url=db.url,
