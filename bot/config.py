@@ -40,6 +40,18 @@ def _port(value: str | None) -> int:
     return int(value)
 
 
+DELIVERY = ("serve", "worker")
+
+
+def workers(value: str | None, name: str) -> int:
+    """A count of HTTP processes: 1 to 64, default one per core."""
+    if value is None:
+        return os.cpu_count() or 1
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise ConfigError(f"{name}: not a number of processes (1-64): {value!r}")
+    return int(value)
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -65,6 +77,11 @@ class Settings:
     # Seconds between two chat.update calls for one workspace: Slack allows
     # about 50 a minute (Tier 3), so 1.2 s keeps us under it with bursts coalesced.
     card_update_interval: float = 1.2
+    # `mapbot serve`: HTTP processes (MAPBOT_WORKERS, default one per core), and
+    # whether serve also runs the scheduler and delivery ("serve", in one process)
+    # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    delivery: str = "serve"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +106,8 @@ class Settings:
             host=get("HOST") or cls.host,
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL"), LEVELS, "INFO"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
+            workers=workers(get("MAPBOT_WORKERS"), "MAPBOT_WORKERS"),
+            delivery=_choice("MAPBOT_DELIVERY", get("MAPBOT_DELIVERY"), DELIVERY, "serve"),
         )
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.slack_link import SlackLink
 from storage import clock
 from storage.db import Database
 from storage.models import Outbox
@@ -88,17 +89,24 @@ def outbox_state(db: Database, now: datetime | None = None) -> OutboxState:
     return OutboxState(int(count), age)
 
 
-def health(db: Database) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body): 200 when the database answers, 503 when it does not."""
+def health(db: Database, links: Sequence[SlackLink] = ()) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body): 200 when the database answers, 503 when it does not.
+    Slack's state is reported ("degraded" while it does not answer) but does not
+    fail the check: the process runs, takes requests and keeps the outbox, and a
+    load balancer taking every replica out because Slack is down helps no one."""
+    slack = {"slack": {link.what: link.state.as_json() for link in links}} if links else {}
+    slack_ok = all(link.state.state == "ok" for link in links)
     try:
         state = outbox_state(db)
     except SQLAlchemyError as e:
         # The detail goes to the log, not to whoever asks (it may name hosts).
-        log.warning("health check: database not answering: %s", e)
-        return 503, {"status": "unavailable", "database": f"error: {type(e).__name__}"}
+        log.warning("health check: database not answering: %s", _first_line(e))
+        error = f"error: {type(e).__name__}"
+        return 503, {"status": "unavailable", "database": error, **slack}
     return 200, {
-        "status": "ok",
+        "status": "ok" if slack_ok else "degraded",
         "database": "ok",
+        **slack,
         "outbox": {
             "backlog": state.backlog,
             "oldest_pending_seconds": state.oldest_pending_seconds,
@@ -179,6 +187,11 @@ def request_kind(body: bytes, content_type: str) -> str:
         return "other"
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _outcome(status: int) -> str:
     if status < 400:
         return "ok"
@@ -248,7 +261,7 @@ def timed(handler: WSGIApp) -> WSGIApp:
 # --- the routes ---------------------------------------------------------------------------
 
 
-def endpoints(db: Database) -> WSGIApp:
+def endpoints(db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp:
     """`GET /healthz` and `GET /metrics`; 404 for anything else (the worker
     serves only these)."""
 
@@ -257,7 +270,7 @@ def endpoints(db: Database) -> WSGIApp:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             path = ""
         if path == HEALTH_PATH:
-            code, body = health(db)
+            code, body = health(db, links)
             line = "200 OK" if code == 200 else "503 Service Unavailable"
             start_response(
                 line, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
