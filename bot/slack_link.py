@@ -78,7 +78,7 @@ class SlackLink:
         self._level = logging.DEBUG if quiet else logging.ERROR
         self._check = check
         self._on_ok = on_ok
-        self._first_delay = first_delay
+        self.first_delay = first_delay
         self._max_delay = max_delay
         self._state = LinkState("unknown", clock.now())
         self._lock = threading.Lock()
@@ -120,7 +120,7 @@ class SlackLink:
         self._stop.set()
 
     def _retry(self) -> None:
-        delay = self._first_delay
+        delay = self.first_delay
         while not self._stop.wait(delay):
             if self.try_once():
                 return
