@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,15 @@ class _Slot:
 class Prefork:
     sock: socket.socket
     workers: int
+    # What each HTTP process runs, the socket's file descriptor appended (the
+    # benchmark runs a bare Bolt app the same way).
+    command: Sequence[str] = ("-m", "bot.prefork")
     slots: list[_Slot] = field(default_factory=list)
 
     def start(self) -> None:
         self.slots = [_Slot() for _ in range(self.workers)]
         for slot in self.slots:
             self._spawn(slot)
-
-    def pids(self) -> list[int]:
-        return [s.proc.pid for s in self.slots if s.proc is not None and s.proc.poll() is None]
 
     def watch(self, tick: float = 0.2) -> None:
         """Until interrupted (SIGTERM's handler raises SystemExit): restart the
@@ -89,7 +90,11 @@ class Prefork:
             time.sleep(tick)
 
     def stop(self) -> None:
+        """SIGTERM to each HTTP process, then wait for them (killing what lingers).
+        Idempotent: the SIGTERM handler and the `finally` after `watch` both call it."""
         running = [s.proc for s in self.slots if s.proc is not None and s.proc.poll() is None]
+        for slot in self.slots:
+            slot.proc, slot.due = None, float("inf")  # and none started again
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
@@ -100,12 +105,13 @@ class Prefork:
                 log.warning("HTTP process %d did not stop in %.0f s: killed", proc.pid, STOP_GRACE)
                 proc.kill()
                 proc.wait()
-        self.sock.close()
+        if self.sock.fileno() != -1:
+            self.sock.close()
 
     def _spawn(self, slot: _Slot) -> None:
         fd = self.sock.fileno()
         slot.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "bot.prefork", str(fd)], pass_fds=(fd,)
+            [sys.executable, *self.command, str(fd)], pass_fds=(fd,)
         )
         slot.started = time.monotonic()
 
@@ -118,7 +124,7 @@ def _child(fd: int) -> int:
     from bot import logs
     from bot.app import build
     from bot.config import Settings
-    from bot.server import wsgi_app
+    from bot.server import THREADS, wsgi_app
     from bot.slack_link import bot_token_link
     from storage.db import Database
 
@@ -129,7 +135,8 @@ def _child(fd: int) -> int:
     link = bot_token_link(settings, bot.app, quiet=True)  # the supervisor says it
     links = [link.start()] if link else []
     sock = socket.socket(fileno=fd)
-    server = create_server(wsgi_app(bot.app, db, links), sockets=[sock], ident="mapbot")
+    app = wsgi_app(bot.app, db, links)
+    server = create_server(app, sockets=[sock], threads=THREADS, ident="mapbot")
 
     def stop(_signum: int, _frame: object) -> None:
         raise SystemExit(0)  # waitress's loop catches it and lets its threads finish

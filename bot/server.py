@@ -22,6 +22,7 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 EVENTS_PATH = "/slack/events"
+THREADS = 8  # waitress threads per HTTP process
 
 
 def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp:
@@ -46,7 +47,7 @@ def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp
     return application
 
 
-def serve(wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> None:
+def serve(wsgi: WSGIApp, host: str, port: int, threads: int = THREADS) -> None:
     """Serve until stopped: the whole app (`mapbot serve`) or the health and
     metrics routes alone (`mapbot worker`)."""
     from waitress import serve as waitress_serve
