@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -172,18 +172,30 @@ class RateLimitCounter(RetryHandler):
         return False
 
 
+# Where the request guard, which parsed the body already, leaves its kind for
+# `timed`, so the body is not parsed once more to count it.
+KIND_KEY = "mapbot.request_kind"
+
+
+def kind_of(parsed: Mapping[str, Any]) -> str:
+    """The kind of a parsed body: the command form, an event envelope, or an
+    interactive payload."""
+    if "command" in parsed and "type" not in parsed:
+        return "command"
+    kind = str(parsed.get("type") or "")
+    return "event" if kind == "event_callback" else kind if kind in KINDS else "other"
+
+
 def request_kind(body: bytes, content_type: str) -> str:
     """What Slack sent: a slash command, an event, or the interactive payload's type."""
     try:
         if content_type.startswith("application/json"):
-            kind = str(json.loads(body).get("type") or "")
-            return "event" if kind == "event_callback" else kind if kind in KINDS else "other"
+            return kind_of(json.loads(body))
         form = parse_qs(body.decode("utf-8"))
         if "command" in form:
             return "command"
-        kind = str(json.loads(form["payload"][0]).get("type") or "")
-        return kind if kind in KINDS else "other"
-    except (ValueError, KeyError, AttributeError, IndexError, RecursionError):
+        return kind_of(json.loads(form["payload"][0]))
+    except (ValueError, KeyError, AttributeError, IndexError, RecursionError, TypeError):
         return "other"
 
 
@@ -246,7 +258,7 @@ def timed(handler: WSGIApp) -> WSGIApp:
         # Only a body the guard let through is read: a refused or malformed one
         # (1,000 levels deep, say) is nobody's to parse.
         kind = (
-            request_kind(bytes(tee.seen), environ.get("CONTENT_TYPE", ""))
+            environ.get(KIND_KEY) or request_kind(bytes(tee.seen), environ.get("CONTENT_TYPE", ""))
             if outcome == "ok"
             else "unverified"
             if outcome == "refused"

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,6 +96,7 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine)
         write_engine = self.engine.execution_options(sqlite_immediate=True)
+        self._write_engine = write_engine
         self._write_lock: AbstractContextManager[Any] = (
             _SqliteWriters(parsed.database) if self.is_sqlite else nullcontext()
         )
@@ -126,6 +127,13 @@ class Database:
         # the database (`serve --workers N` on one SQLite file).
         with self._write_lock, self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """One write transaction on a bare connection, no ORM session: for a
+        single statement on every request (the replay claim)."""
+        with self._write_lock, self._write_engine.begin() as conn:
+            yield conn
 
     def upgrade(self) -> None:
         from storage.migrate import upgrade

@@ -21,15 +21,12 @@ def claim(db: Database, kind: str, key: str, *, now: datetime, ttl: timedelta) -
     (it may not have been pruned yet); a live claim is left alone and nothing
     is written and no row comes back: whether one did says who won (RETURNING,
     since psycopg reports no row count for an upsert)."""
-    with db.write() as s:
-        dialect = s.get_bind().dialect.name
+    with db.write_connection() as conn:
+        dialect = conn.dialect.name
         stmt = _CLAIMS.get(dialect)
         if stmt is None:
             stmt = _CLAIMS.setdefault(dialect, _claim_statement(dialect))
-        # Core, not the ORM: one row or none, without the ORM's bulk machinery.
-        won = s.connection().execute(
-            stmt, {"kind": kind, "key": key, "now": now, "until": now + ttl}
-        )
+        won = conn.execute(stmt, {"kind": kind, "key": key, "now": now, "until": now + ttl})
         return won.first() is not None
 
 
