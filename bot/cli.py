@@ -26,6 +26,7 @@ from bot import logs
 from storage import clock
 
 if TYPE_CHECKING:
+    from bot.deps import Deps
     from storage.db import Database
 from bot.config import ConfigError, Settings, database_url, workers
 
@@ -173,7 +174,7 @@ def _serve(settings: Settings, workers: int) -> int:
         bot = build(settings, db, upgrade=False, deliver=deliver, verify_token=False)
         link = bot_token_link(settings, bot.app)
         links = [link.start()] if link else []
-        stop = _delivery(settings, db, bot.deps.refresher.stop) if deliver else bot.deps.stop
+        stop = _delivery(settings, db, bot.deps) if deliver else bot.deps.stop
         _drain_on_sigterm(stop)
         serve(wsgi_app(bot.app, db, links), settings.host, settings.port)
         return 0
@@ -232,7 +233,7 @@ def _socket(settings: Settings) -> int:
     auth = bot_token_link(settings, bot.app)
     links = [auth.start()] if auth else []
     links.append(SlackLink("SLACK_APP_TOKEN", connect).start())
-    stop = _delivery(settings, db, bot.deps.refresher.stop) if deliver else bot.deps.stop
+    stop = _delivery(settings, db, bot.deps) if deliver else bot.deps.stop
 
     def stop_all() -> None:
         stop()
@@ -260,28 +261,27 @@ def _worker(settings: Settings) -> int:
     return 0
 
 
-def _delivery(
-    settings: Settings, db: Database, refresher_stop: Callable[[], None] | None = None
-) -> Callable[[], None]:
+def _delivery(settings: Settings, db: Database, app: Deps | None = None) -> Callable[[], None]:
     """The scheduler's ticks and the refresh worker (cards, Homes: what web
     processes marked, or a crashed one left): in exactly one process of a
-    deployment's `serve`, or in `mapbot worker`. Returns what stops them.
-    `refresher_stop`: the app's own refresh worker, already running."""
+    deployment's `serve`, or in `mapbot worker`. Returns what stops them. With
+    the app in this process (`app`), its own refresh worker and workspaces are
+    used (an uninstall it hears of stops the scheduler's sends too)."""
     from bot.app import workspaces_for
     from bot.refresh_worker import RefreshWorker
     from reminders.scheduler import start_scheduler
 
-    client_for = workspaces_for(settings, db).client_for
-    if refresher_stop is None:
+    if app is not None:
+        client_for, refresher = app.workspaces.client_for, app.refresher
+    else:
+        client_for = workspaces_for(settings, db).client_for
         refresher = RefreshWorker(db, client_for, interval=settings.card_update_interval)
         refresher.start()
-        refresher_stop = refresher.stop
     scheduler = start_scheduler(db, client_for)
-    stop_refresher = refresher_stop
 
     def stop() -> None:
         scheduler.shutdown(wait=False)  # no new tick
-        stop_refresher()
+        refresher.stop()
 
     return stop
 
