@@ -43,10 +43,17 @@ def _port(value: str | None) -> int:
 DELIVERY = ("serve", "worker")
 
 
+def cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def workers(value: str | None, name: str) -> int:
     """A count of HTTP processes: 1 to 64, default one per core."""
     if value is None:
-        return os.cpu_count() or 1
+        return cores()
     if not value.isdigit() or not 1 <= int(value) <= 64:
         raise ConfigError(f"{name}: not a number of processes (1-64): {value!r}")
     return int(value)
@@ -80,7 +87,7 @@ class Settings:
     # `mapbot serve`: HTTP processes (MAPBOT_WORKERS, default one per core), and
     # whether serve also runs the scheduler and delivery ("serve", in one process)
     # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=lambda: cores())
     delivery: str = "serve"
 
     @classmethod
