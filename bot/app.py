@@ -60,18 +60,31 @@ class MapBot:
     deps: Deps
 
 
-def build(settings: Settings, db: Database | None = None) -> MapBot:
-    """The app and its collaborators (tests and the shell reach the latter)."""
+def build(
+    settings: Settings,
+    db: Database | None = None,
+    *,
+    upgrade: bool = True,
+    deliver: bool = True,
+    verify_token: bool = True,
+) -> MapBot:
+    """The app and its collaborators (tests and the shell reach the latter).
+    `deliver=False`: an HTTP process of a pre-fork `serve` only marks refreshes;
+    the one delivery process sends them. `verify_token=False`: Bolt does not ask
+    Slack who the token is while building (the CLI's `SlackLink` asks, and
+    retries, so the app starts with Slack down)."""
     db = db or Database(settings.database_url)
-    db.upgrade()
+    if upgrade:
+        db.upgrade()
     client = web_client(settings)
     workspaces = workspaces_for(settings, db, client)
     store = workspaces.store
     # Cards and Homes go out through the outbox; this process's worker sends them
     # (and whatever a crashed process left), paced per workspace in the database.
     refresher = RefreshWorker(db, workspaces.client_for, interval=settings.card_update_interval)
-    home = HomePublisher(db, refresher.wake)
-    publisher = CardPublisher(db, refresher.wake)
+    wake = refresher.wake if deliver else _nobody
+    home = HomePublisher(db, wake)
+    publisher = CardPublisher(db, wake)
     deps = Deps(
         settings=settings,
         db=db,
@@ -81,7 +94,8 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         refresher=refresher,
         after=AfterAck(),
     )
-    refresher.start()
+    if deliver:
+        refresher.start()
     app = App(
         # The client carries the bot token (single-workspace mode); with OAuth
         # Bolt finds each workspace's token in the installation store.
@@ -96,6 +110,7 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         # Bolt copies its base logger's level onto each of its loggers (else the
         # root's): this one is kept at WARNING unless LOG_LEVEL=DEBUG (bot/logs.py).
         logger=logging.getLogger("slack_bolt"),
+        token_verification_enabled=verify_token,
     )
     app.use(clean_input.middleware)  # before any listener sees a string of the payload
     listeners.register(app, deps)
@@ -104,6 +119,10 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
         guard = request_guard.RequestGuard(settings.signing_secret, replays.Replays(db))
         request_guard.attach(app, guard)
     return MapBot(app=app, deps=deps)
+
+
+def _nobody() -> None:
+    """The wake-up of a process that delivers nothing: the delivery process polls."""
 
 
 def create_app(settings: Settings) -> App:

@@ -40,6 +40,25 @@ def _port(value: str | None) -> int:
     return int(value)
 
 
+DELIVERY = ("serve", "worker")
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def workers(value: str | None, name: str) -> int:
+    """A count of HTTP processes: 1 to 64, default one per core."""
+    if value is None:
+        return cores()
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise ConfigError(f"{name}: not a number of processes (1-64): {value!r}")
+    return int(value)
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -68,6 +87,11 @@ class Settings:
     # Seconds a Web API call may take before the client gives up (an unknown fate
     # for a post: the outbox looks it up). MAPBOT_SLACK_TIMEOUT, whole seconds.
     slack_timeout: int = 10
+    # `mapbot serve`: HTTP processes (MAPBOT_WORKERS, default one per core), and
+    # whether serve also runs the scheduler and delivery ("serve", in one process)
+    # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
+    workers: int = field(default_factory=lambda: cores())
+    delivery: str = "serve"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +117,8 @@ class Settings:
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL"), LEVELS, "INFO"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
             slack_timeout=_seconds("MAPBOT_SLACK_TIMEOUT", get("MAPBOT_SLACK_TIMEOUT"), 10),
+            workers=workers(get("MAPBOT_WORKERS"), "MAPBOT_WORKERS"),
+            delivery=_choice("MAPBOT_DELIVERY", get("MAPBOT_DELIVERY"), DELIVERY, "serve"),
         )
 
     @property

@@ -51,6 +51,11 @@ def configure(level: str = "INFO", fmt: str = "text", stream: TextIO | None = No
     root.setLevel(level)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # waitress warns "Task queue depth" whenever a burst queues a request: the
+    # request timings on /metrics say that better than a line per burst.
+    logging.getLogger("waitress.queue").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.ERROR
+    )
     for name in ("slack_bolt", "slack_bolt.App"):  # the app's logger, or Bolt's own
         bolt = logging.getLogger(name)
         if _not_the_token_warning not in bolt.filters:

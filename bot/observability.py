@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.slack_link import SlackLink
 from storage import clock
 from storage.db import Database
 from storage.models import Outbox
@@ -88,17 +89,24 @@ def outbox_state(db: Database, now: datetime | None = None) -> OutboxState:
     return OutboxState(int(count), age)
 
 
-def health(db: Database) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body): 200 when the database answers, 503 when it does not."""
+def health(db: Database, links: Sequence[SlackLink] = ()) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body): 200 when the database answers, 503 when it does not.
+    Slack's state is reported ("degraded" while it does not answer) but does not
+    fail the check: the process runs, takes requests and keeps the outbox, and a
+    load balancer taking every replica out because Slack is down helps no one."""
+    slack = {"slack": {link.what: link.state.as_json() for link in links}} if links else {}
+    slack_ok = all(link.state.state == "ok" for link in links)
     try:
         state = outbox_state(db)
     except SQLAlchemyError as e:
         # The detail goes to the log, not to whoever asks (it may name hosts).
-        log.warning("health check: database not answering: %s", e)
-        return 503, {"status": "unavailable", "database": f"error: {type(e).__name__}"}
+        log.warning("health check: database not answering: %s", _first_line(e))
+        error = f"error: {type(e).__name__}"
+        return 503, {"status": "unavailable", "database": error, **slack}
     return 200, {
-        "status": "ok",
+        "status": "ok" if slack_ok else "degraded",
         "database": "ok",
+        **slack,
         "outbox": {
             "backlog": state.backlog,
             "oldest_pending_seconds": state.oldest_pending_seconds,
@@ -164,19 +172,36 @@ class RateLimitCounter(RetryHandler):
         return False
 
 
+# Where the request guard, which parsed the body already, leaves its kind for
+# `timed`, so the body is not parsed once more to count it.
+KIND_KEY = "mapbot.request_kind"
+
+
+def kind_of(parsed: Mapping[str, Any]) -> str:
+    """The kind of a parsed body: the command form, an event envelope, or an
+    interactive payload."""
+    if "command" in parsed and "type" not in parsed:
+        return "command"
+    kind = str(parsed.get("type") or "")
+    return "event" if kind == "event_callback" else kind if kind in KINDS else "other"
+
+
 def request_kind(body: bytes, content_type: str) -> str:
     """What Slack sent: a slash command, an event, or the interactive payload's type."""
     try:
         if content_type.startswith("application/json"):
-            kind = str(json.loads(body).get("type") or "")
-            return "event" if kind == "event_callback" else kind if kind in KINDS else "other"
+            return kind_of(json.loads(body))
         form = parse_qs(body.decode("utf-8"))
         if "command" in form:
             return "command"
-        kind = str(json.loads(form["payload"][0]).get("type") or "")
-        return kind if kind in KINDS else "other"
-    except (ValueError, KeyError, AttributeError, IndexError, RecursionError):
+        return kind_of(json.loads(form["payload"][0]))
+    except (ValueError, KeyError, AttributeError, IndexError, RecursionError, TypeError):
         return "other"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _outcome(status: int) -> str:
@@ -233,7 +258,7 @@ def timed(handler: WSGIApp) -> WSGIApp:
         # Only a body the guard let through is read: a refused or malformed one
         # (1,000 levels deep, say) is nobody's to parse.
         kind = (
-            request_kind(bytes(tee.seen), environ.get("CONTENT_TYPE", ""))
+            environ.get(KIND_KEY) or request_kind(bytes(tee.seen), environ.get("CONTENT_TYPE", ""))
             if outcome == "ok"
             else "unverified"
             if outcome == "refused"
@@ -248,7 +273,7 @@ def timed(handler: WSGIApp) -> WSGIApp:
 # --- the routes ---------------------------------------------------------------------------
 
 
-def endpoints(db: Database) -> WSGIApp:
+def endpoints(db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp:
     """`GET /healthz` and `GET /metrics`; 404 for anything else (the worker
     serves only these)."""
 
@@ -257,7 +282,7 @@ def endpoints(db: Database) -> WSGIApp:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             path = ""
         if path == HEALTH_PATH:
-            code, body = health(db)
+            code, body = health(db, links)
             line = "200 OK" if code == 200 else "503 Service Unavailable"
             start_response(
                 line, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]

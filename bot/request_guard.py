@@ -23,7 +23,7 @@ from weakref import WeakKeyDictionary
 from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
-from bot import replays, request_body
+from bot import observability, replays, request_body
 from bot.error_reply import polite_answer
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class RequestGuard:
                     parsed = request_body.parse(body, str(environ.get("CONTENT_TYPE") or ""))
                 except request_body.Malformed as e:
                     raise Refusal(400, f"malformed request: {e}") from None
+                environ[observability.KIND_KEY] = observability.kind_of(parsed)  # for /metrics
             except Refusal as r:
                 log.warning("refused a request to /slack/events: %s", r)
                 return _answer(start_response, r.status, {}, str(r))

@@ -4,7 +4,7 @@ app, served by waitress (a production WSGI server, pure Python, threaded)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from slack_bolt import App
@@ -13,6 +13,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import observability
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.request_guard import protect
+from bot.slack_link import SlackLink
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -21,13 +22,14 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 EVENTS_PATH = "/slack/events"
+THREADS = 8  # waitress threads per HTTP process
 
 
-def wsgi_app(app: App, db: Database) -> WSGIApp:
+def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp:
     slack = SlackRequestHandler(app)
     # Signature, size, form and replays checked before Bolt; every answer timed.
     events = observability.timed(protect(app, slack))
-    ops = observability.endpoints(db)
+    ops = observability.endpoints(db, links)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -45,7 +47,7 @@ def wsgi_app(app: App, db: Database) -> WSGIApp:
     return application
 
 
-def serve(wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> None:
+def serve(wsgi: WSGIApp, host: str, port: int, threads: int = THREADS) -> None:
     """Serve until stopped: the whole app (`mapbot serve`) or the health and
     metrics routes alone (`mapbot worker`)."""
     from waitress import serve as waitress_serve

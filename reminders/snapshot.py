@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
@@ -37,8 +37,10 @@ class PlanInfo:
     weekends: bool
 
 
-@dataclass(frozen=True)
-class TaskInfo:
+class TaskInfo(NamedTuple):
+    # A tuple, not a frozen dataclass: the Monday pass makes one per open task of
+    # every digest plan (tens of thousands), and a frozen dataclass's __init__
+    # sets each field through object.__setattr__.
     id: int
     plan_id: int
     number: int

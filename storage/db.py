@@ -3,6 +3,7 @@ writes), PostgreSQL through DATABASE_URL."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +50,33 @@ def _setup_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _SqliteWriters:
+    """Writers to one SQLite file queue here: threads on an RLock, and the thread
+    holding it takes an exclusive `flock` on `<file>.writers` for other
+    processes (the kernel wakes the next waiter as soon as it is released).
+    Re-entrant within a thread; an in-memory database has no other process."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._path = f"{database}.writers" if database and database != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._path is not None:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
 class Database:
     """One engine and the two kinds of session the app uses."""
 
@@ -68,8 +96,9 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine)
         write_engine = self.engine.execution_options(sqlite_immediate=True)
+        self._write_engine = write_engine
         self._write_lock: AbstractContextManager[Any] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
+            _SqliteWriters(parsed.database) if self.is_sqlite else nullcontext()
         )
         # A read model is several SELECTs (plan, milestones, tasks…): on PostgreSQL
         # they share one snapshot, or a write committed between two of them shows
@@ -91,12 +120,20 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
-        # SQLite has one writer at a time. Queue this process's writers on a
-        # lock, which wakes the next one at once, instead of letting them poll
-        # the file lock (SQLite's busy handler sleeps up to 100 ms between tries).
-        # Other processes still wait through busy_timeout.
+        # SQLite has one writer at a time. Queue writers on a lock, which wakes
+        # the next one at once, instead of letting them poll the file lock
+        # (SQLite's busy handler sleeps up to 100 ms between tries): this
+        # process's threads on an RLock, other processes on a file lock beside
+        # the database (`serve --workers N` on one SQLite file).
         with self._write_lock, self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """One write transaction on a bare connection, no ORM session: for a
+        single statement on every request (the replay claim)."""
+        with self._write_lock, self._write_engine.begin() as conn:
+            yield conn
 
     def upgrade(self) -> None:
         from storage.migrate import upgrade

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
 
 from storage.db import Database
 from storage.models import SeenRequest
@@ -15,22 +16,36 @@ from storage.models import SeenRequest
 
 def claim(db: Database, kind: str, key: str, *, now: datetime, ttl: timedelta) -> bool:
     """True for the first claim of (kind, key) until it expires; False for every
-    other, including one racing it from another replica (the primary key decides)."""
-    try:
-        with db.write() as s:
-            # An expired claim no longer counts (it may not have been pruned yet).
-            s.execute(
-                delete(SeenRequest).where(
-                    SeenRequest.kind == kind,
-                    SeenRequest.key == key,
-                    SeenRequest.expires_at <= now,
-                )
-            )
-            s.add(SeenRequest(kind=kind, key=key, expires_at=now + ttl))
-            s.flush()
-    except IntegrityError:
-        return False
-    return True
+    other, including one racing it from another replica (the primary key decides).
+    One statement on every request: insert, or take over a claim that expired
+    (it may not have been pruned yet); a live claim is left alone and nothing
+    is written and no row comes back: whether one did says who won (RETURNING,
+    since psycopg reports no row count for an upsert)."""
+    with db.write_connection() as conn:
+        dialect = conn.dialect.name
+        stmt = _CLAIMS.get(dialect)
+        if stmt is None:
+            stmt = _CLAIMS.setdefault(dialect, _claim_statement(dialect))
+        won = conn.execute(stmt, {"kind": kind, "key": key, "now": now, "until": now + ttl})
+        return won.first() is not None
+
+
+_CLAIMS: dict[str, Executable] = {}
+
+
+def _claim_statement(dialect: str) -> Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    expires = SeenRequest.__table__.c.expires_at
+    stmt = insert(SeenRequest).values(
+        kind=bindparam("kind"),
+        key=bindparam("key"),
+        expires_at=bindparam("until", type_=expires.type),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=expires <= bindparam("now", type_=expires.type),
+    ).returning(SeenRequest.kind)
 
 
 def release(db: Database, kind: str, key: str) -> None:

@@ -1,7 +1,8 @@
 """`mapbot` as an operator runs it, in a subprocess: --version, configuration
-errors as one line and exit 2, a refused or unreachable Slack as one line and
-exit 1, Socket Mode with no signing secret, --db as a path, and `serve` /
-`worker` answering on $HOST:$PORT with logs as JSON lines."""
+errors as one line and exit 2, --db as a path, and `serve` (one process or
+several) / `worker` answering on $HOST:$PORT with logs as JSON lines. A refused
+or unreachable Slack does not stop `serve`, `socket` or `worker`: one log line,
+retries in the background, and /healthz says so (tests at the end)."""
 
 from __future__ import annotations
 
@@ -136,47 +137,6 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert "s3cret" not in line  # the password is never printed
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_a_token_slack_refuses_is_one_line(tmp_path: Path, local: LocalSlack, command: str) -> None:
-    result = mapbot(
-        tmp_path,
-        command,
-        SLACK_BOT_TOKEN="xoxb-revoked",
-        SLACK_SIGNING_SECRET="s",
-        SLACK_API_URL=local.base_url,
-    )
-    assert result.returncode == 1
-    assert _one_line(result) == "mapbot: Slack refused SLACK_BOT_TOKEN: invalid_auth"
-    assert [c.method for c in local.calls] == ["auth.test"]
-
-
-def test_an_unreachable_slack_is_one_line(tmp_path: Path) -> None:
-    api = f"http://127.0.0.1:{_closed_port()}/api/"
-    result = mapbot(
-        tmp_path, "serve", SLACK_BOT_TOKEN=GOOD, SLACK_SIGNING_SECRET="s", SLACK_API_URL=api
-    )
-    assert result.returncode == 1
-    line = _one_line(result)
-    assert line.startswith(f"mapbot: Slack's Web API not reachable at {api}")
-    assert "Connection refused" in line
-
-
-def test_socket_mode_needs_no_signing_secret(tmp_path: Path, local: LocalSlack) -> None:
-    # No SLACK_SIGNING_SECRET: the app starts, and gets as far as asking Slack for
-    # a WebSocket URL with the app token (which this Slack refuses).
-    result = mapbot(
-        tmp_path,
-        "socket",
-        SLACK_BOT_TOKEN=GOOD,
-        SLACK_APP_TOKEN="xapp-1-revoked",
-        SLACK_API_URL=local.base_url,
-    )
-    assert result.returncode == 1
-    assert _one_line(result) == "mapbot: Slack refused SLACK_APP_TOKEN: invalid_auth"
-    opened = local.calls_to("apps.connections.open")
-    assert [c.token for c in opened] == ["xapp-1-revoked"]
-
-
 def test_socket_mode_without_an_app_token_is_a_configuration_error(tmp_path: Path) -> None:
     result = mapbot(tmp_path, "socket", SLACK_BOT_TOKEN=GOOD)
     assert result.returncode == 2
@@ -198,7 +158,7 @@ def _wait_for(url: str, proc: subprocess.Popen[str]) -> tuple[int, str]:
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"exited {proc.returncode}: {proc.communicate()[1]}")
+            pytest.fail(f"exited {proc.returncode}: {_log(proc)}")
         try:
             return _get(url)
         except OSError:
@@ -207,26 +167,48 @@ def _wait_for(url: str, proc: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 def _started(tmp_path: Path, command: str, **env: str) -> tuple[subprocess.Popen[str], int]:
+    """The command running in the background; its stderr goes to a file (read
+    while it runs with `_log`, and in full by `_stop`)."""
     port = _closed_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", command],
-        env=_env(tmp_path, HOST="127.0.0.1", PORT=str(port), **env),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with (tmp_path / f"stderr-{port}.log").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", command],
+            env=_env(tmp_path, HOST="127.0.0.1", PORT=str(port), **env),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+    _LOGS[proc.pid] = tmp_path / f"stderr-{port}.log"
     return proc, port
+
+
+_LOGS: dict[int, Path] = {}  # pid → its stderr
+
+
+def _log(proc: subprocess.Popen[str]) -> str:
+    return _LOGS[proc.pid].read_text()
+
+
+def _logged(proc: subprocess.Popen[str], text: str) -> bool:
+    """Whether `text` is (or within 20 s comes to be) in the process's log."""
+    deadline = time.monotonic() + 20
+    while text not in _log(proc):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.terminate()
-    return proc.communicate(timeout=20)[1]
+    proc.wait(timeout=30)
+    return _log(proc)
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize(("command", "workers"), [("serve", "1"), ("serve", "2"), ("worker", "")])
 def test_serve_and_worker_answer_health_and_metrics_with_json_logs(
-    tmp_path: Path, local: LocalSlack, command: str
+    tmp_path: Path, local: LocalSlack, command: str, workers: str
 ) -> None:
     proc, port = _started(
         tmp_path,
@@ -235,12 +217,14 @@ def test_serve_and_worker_answer_health_and_metrics_with_json_logs(
         SLACK_SIGNING_SECRET="s",
         SLACK_API_URL=local.base_url,
         LOG_FORMAT="json",
+        MAPBOT_WORKERS=workers,
     )
     try:
         status, body = _wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert status == 200, body
         health = json.loads(body)
         assert health["database"] == "ok" and health["outbox"]["backlog"] == 0
+        assert health["slack"]["SLACK_BOT_TOKEN"]["state"] == "ok"
         status, metrics = _get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200 and "mapbot_outbox_backlog 0.0" in metrics
         # An unsigned POST: refused by the app, not served at all by the worker.
@@ -261,3 +245,117 @@ def test_log_level_debug_lets_the_libraries_speak(tmp_path: Path) -> None:
     loud = mapbot(tmp_path, "db", "upgrade", "--db", "b.db", LOG_LEVEL="debug")
     assert quiet.stderr == ""
     assert "alembic.runtime.migration" in loud.stderr and "Running upgrade" in loud.stderr
+
+
+def test_a_bad_worker_count_is_a_configuration_error(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": GOOD, "SLACK_SIGNING_SECRET": "s"}
+    result = mapbot(tmp_path, "serve", MAPBOT_WORKERS="many", **env)
+    assert result.returncode == 2
+    assert "MAPBOT_WORKERS: not a number of processes" in _one_line(result)
+    flag = mapbot(tmp_path, "serve", "--workers", "0", **env)
+    assert flag.returncode == 2 and "--workers: not a number of processes" in flag.stderr
+
+
+# --- Slack refusing or not answering: start anyway, say so, retry -------------------------
+
+
+def _slack_state(port: int, proc: subprocess.Popen[str], token: str, want: str) -> dict[str, str]:
+    """Wait until /healthz shows `token` in state `want`; that state."""
+    deadline = time.monotonic() + 45
+    body: dict[str, dict[str, dict[str, str]]] = {}
+    while time.monotonic() < deadline:
+        status, text = _wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        assert status == 200, text  # the database answers: healthy, whatever Slack says
+        body = json.loads(text)
+        state = body["slack"][token]
+        if state["state"] == want:
+            every_ok = all(link["state"] == "ok" for link in body["slack"].values())
+            assert body["status"] == ("ok" if every_ok else "degraded")
+            return state
+        time.sleep(0.2)
+    pytest.fail(f"{token} never became {want}: {body}")
+
+
+def _error_lines(stderr: str) -> list[str]:
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+@pytest.mark.parametrize(("command", "workers"), [("serve", "1"), ("serve", "2"), ("worker", "")])
+def test_a_token_slack_refuses_starts_anyway_and_recovers(
+    tmp_path: Path, local: LocalSlack, command: str, workers: str
+) -> None:
+    proc, port = _started(
+        tmp_path,
+        command,
+        SLACK_BOT_TOKEN="xoxb-revoked",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=local.base_url,
+        MAPBOT_WORKERS=workers,
+    )
+    try:
+        refused = _slack_state(port, proc, "SLACK_BOT_TOKEN", "refused")
+        assert refused["error"] == "invalid_auth" and refused["since"]
+        assert local.tokens is not None
+        local.tokens.add("xoxb-revoked")  # the token is good again (say, reinstalled)
+        _slack_state(port, proc, "SLACK_BOT_TOKEN", "ok")  # retried with backoff
+        assert _logged(proc, "Slack answers SLACK_BOT_TOKEN again")
+    finally:
+        stderr = _stop(proc)
+    # Said once, in one line, not once per retry (nor once per HTTP process).
+    assert _error_lines(stderr) == [
+        line
+        for line in stderr.splitlines()
+        if "Slack refused SLACK_BOT_TOKEN: invalid_auth" in line
+    ]
+    assert len(_error_lines(stderr)) == 1, stderr
+    assert "xoxb-revoked" not in stderr  # the token is never logged
+
+
+def test_an_unreachable_slack_starts_anyway_and_says_so(tmp_path: Path) -> None:
+    api = f"http://127.0.0.1:{_closed_port()}/api/"
+    proc, port = _started(
+        tmp_path,
+        "serve",
+        SLACK_BOT_TOKEN=GOOD,
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=api,
+        MAPBOT_WORKERS="1",
+    )
+    try:
+        state = _slack_state(port, proc, "SLACK_BOT_TOKEN", "unreachable")
+        assert "Connection refused" in state["error"]
+        # Requests are still taken (and refused on their signature, as ever).
+        assert _get(f"http://127.0.0.1:{port}/slack/events", b"command=/map")[0] == 401
+    finally:
+        stderr = _stop(proc)
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and "Slack not reachable for SLACK_BOT_TOKEN" in lines[0], stderr
+
+
+def test_socket_mode_needs_no_signing_secret_and_reports_a_refused_app_token(
+    tmp_path: Path, local: LocalSlack
+) -> None:
+    # No SLACK_SIGNING_SECRET: the app starts, asks Slack for a WebSocket URL with
+    # the app token (which this Slack refuses), keeps asking, and says so on
+    # /healthz, served on $PORT since Socket Mode has no HTTP of its own.
+    proc, port = _started(
+        tmp_path,
+        "socket",
+        SLACK_BOT_TOKEN=GOOD,
+        SLACK_APP_TOKEN="xapp-1-revoked",
+        SLACK_API_URL=local.base_url,
+    )
+    try:
+        state = _slack_state(port, proc, "SLACK_APP_TOKEN", "refused")
+        assert state["error"] == "invalid_auth"
+        _slack_state(port, proc, "SLACK_BOT_TOKEN", "ok")
+        deadline = time.monotonic() + 20
+        while len(local.calls_to("apps.connections.open")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stderr = _stop(proc)
+    opened = local.calls_to("apps.connections.open")
+    assert len(opened) >= 2 and {c.token for c in opened} == {"xapp-1-revoked"}  # retried
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and "Slack refused SLACK_APP_TOKEN: invalid_auth" in lines[0], stderr

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import case, literal
+from sqlalchemy import bindparam, case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from storage import clock
 from storage.models import Outbox
@@ -54,16 +55,39 @@ def mark(
     """Queue a refresh, or fold it into the one queued. `value` is what this mark
     asks for: for a card "repost" (post anew) or ""; for a Home a notice to show.
     A non-empty value wins over an empty one, so a pending repost or notice
-    survives a plain refresh."""
+    survives a plain refresh. One statement, built once per dialect: a click
+    pays for executing it, not for composing it."""
     recipient, subject = target
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    dialect = s.get_bind().dialect.name
+    stmt = _MARKS.get(dialect)
+    if stmt is None:
+        stmt = _MARKS.setdefault(dialect, _mark_statement(dialect))
+    s.connection().execute(  # Core: none of the ORM's bulk machinery for one row
+        stmt,
+        {
+            "kind": kind,
+            "team_id": team_id,
+            "recipient": recipient,
+            "subject": subject,
+            "text": value,
+            "at": at,
+        },
+    )
+
+
+_MARKS: dict[str, Executable] = {}
+
+
+def _mark_statement(dialect: str) -> Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    at = bindparam("at", type_=Outbox.__table__.c.created_at.type)
     stmt = insert(Outbox).values(
-        kind=kind,
-        team_id=team_id,
-        recipient=recipient,
-        subject=subject,
+        kind=bindparam("kind"),
+        team_id=bindparam("team_id"),
+        recipient=bindparam("recipient"),
+        subject=bindparam("subject"),
         local_date=NO_DATE,
-        text=value,
+        text=bindparam("text"),
         blocks="[]",
         state="pending",
         attempts=0,
@@ -73,7 +97,7 @@ def mark(
     )
     new = stmt.excluded
     idle = Outbox.state.in_(("sent", "failed"))
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["kind", "recipient", "subject", "local_date"],
         set_={
             "generation": Outbox.generation + 1,
@@ -87,7 +111,6 @@ def mark(
             "team_id": new.team_id,
         },
     )
-    s.execute(stmt)
 
 
 def cards_past_midnight(s: Session, at: datetime) -> int:
