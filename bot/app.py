@@ -68,7 +68,9 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     store = workspaces.store
     # Cards and Homes go out through the outbox; this process's worker sends them
     # (and whatever a crashed process left), paced per workspace in the database.
-    refresher = RefreshWorker(db, workspaces.client_for, interval=settings.card_update_interval)
+    refresher = RefreshWorker(
+        db, workspaces.client_for, interval=settings.card_update_interval, llm=settings.llm()
+    )
     home = HomePublisher(db, refresher.wake)
     publisher = CardPublisher(db, refresher.wake)
     deps = Deps(

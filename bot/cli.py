@@ -220,7 +220,7 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     client_for = workspaces_for(settings, db).client_for
     if at is not None:
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        sending = refreshers(db, settings.card_update_interval)
+        sending = refreshers(db, settings.card_update_interval, settings.llm())
         print(tick(db, at, client_for, pace=args.pace, refreshers=sending).summary())
         return 0
     from bot import observability
@@ -228,7 +228,9 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     from reminders.scheduler import start_scheduler
 
     # Cards and Homes too: what web processes marked (or left behind) goes out.
-    refresher = RefreshWorker(db, client_for, interval=settings.card_update_interval)
+    refresher = RefreshWorker(
+        db, client_for, interval=settings.card_update_interval, llm=settings.llm()
+    )
     refresher.start()
     scheduler = start_scheduler(db, client_for)
     _drain_on_sigterm(scheduler, refresher.stop)

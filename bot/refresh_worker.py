@@ -14,7 +14,9 @@ import time
 from sqlalchemy import func, select
 
 from bot.card_publisher import ClientFor, send_card
+from bot.draft_publisher import send_draft
 from bot.home_publisher import send_home
+from commands.drafting.llm import LlmExtractor
 from reminders import delivery, refreshes
 from storage.db import Database
 from storage.models import Outbox
@@ -24,20 +26,31 @@ log = logging.getLogger(__name__)
 POLL = 0.5  # seconds between looks when nothing woke us
 
 
-def refreshers(db: Database, interval: float) -> dict[str, tuple[delivery.Refresher, float]]:
+def refreshers(
+    db: Database, interval: float, llm: LlmExtractor | None = None
+) -> dict[str, tuple[delivery.Refresher, float]]:
     """How each refresh kind is sent, and its pacing per workspace: views.publish
-    is Tier 4, chat.update Tier 3, so Homes may go twice as often."""
+    is Tier 4, chat.update Tier 3, so Homes may go twice as often. A drafting modal
+    is one person waiting: not paced beyond Slack's own answer."""
     return {
         refreshes.CARD: (lambda c, item: send_card(db, c, item), interval),
         refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
+        refreshes.DRAFT: (lambda c, item: send_draft(db, llm, c, item), 0.0),
     }
 
 
 class RefreshWorker:
-    def __init__(self, db: Database, client_for: ClientFor, *, interval: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client_for: ClientFor,
+        *,
+        interval: float,
+        llm: LlmExtractor | None = None,
+    ) -> None:
         self._db = db
         self._client_for = client_for
-        self._refreshers = refreshers(db, interval)
+        self._refreshers = refreshers(db, interval, llm)
         self._name = f"refresh-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._wakeup = threading.Event()
         self._stopping = threading.Event()

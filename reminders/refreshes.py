@@ -22,7 +22,8 @@ from storage.models import Outbox
 
 CARD = "refresh.card"
 HOME = "refresh.home"
-KINDS = (CARD, HOME)
+DRAFT = "refresh.draft"  # a drafting modal: the model's proposal, then views.update
+KINDS = (CARD, HOME, DRAFT)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 
@@ -33,6 +34,10 @@ def card_target(plan_id: int) -> tuple[str, str]:
 
 def home_target(team_id: str, user_id: str) -> tuple[str, str]:
     return user_id, f"home:{team_id}"
+
+
+def draft_target(view_id: str, draft_id: int) -> tuple[str, str]:
+    return view_id, f"draft:{draft_id}"
 
 
 def mark(

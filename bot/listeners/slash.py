@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.identity import look_up_unknown
-from bot.listeners import create, modals
+from bot.listeners import create, drafting, modals
 from commands.handlers import NO_PLAN, Request, handle
 from storage.access import MembersUnknown
 
@@ -32,6 +32,14 @@ def register(app: App, deps: Deps) -> None:
             reply = deps.as_member(client, lambda: handle(deps.db, request))
         except MembersUnknown:  # Slack couldn't tell us who is in the channel: as if no plan
             ack(response_type="ephemeral", text=f":no_entry: {NO_PLAN}")
+            return
+        if reply.draft_dialog:  # checks first, acknowledges, then opens the modal
+            channel = command.get("channel_id", "")
+            problem, zone = drafting.check(deps.db, actor, channel, tz)
+            ack(response_type="ephemeral", text=problem) if problem else ack()
+            if not problem:
+                trigger = command.get("trigger_id", "")
+                drafting.open_notes(deps, client, actor.team_id, channel, trigger, zone)
             return
         if reply.create_dialog:
             problem = create.open_create(

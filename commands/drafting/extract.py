@@ -232,8 +232,10 @@ def _unwrap(lines: list[str]) -> list[str]:
             out.append("")
             continue
         prev = out[-1] if out else ""
+        after_bullet = bool(prev) and _starts_item(prev) and not line.strip()[:1].islower()
         joins = (
             prev
+            and not after_bullet
             and not _starts_item(line)
             and not re.search(r"[.!?:;)]$", prev)
             and len(prev.split()) > 6
