@@ -318,3 +318,18 @@ def test_the_shortcut_is_refused_to_a_buyer(h: Harness, db: Database) -> None:
     assert not h.local.calls_to("views.open")
     assert "seller team" in " ".join(e.text for e in h.local.ephemerals(CHANNEL, "W0MIKE"))
     assert count(db, Draft) == 0
+
+
+def test_an_author_placed_on_the_buyer_side_can_no_longer_submit(
+    h: Harness, db: Database
+) -> None:
+    from bot import identity
+    from storage.models import Person
+
+    review = draft(h)
+    with db.write() as s:  # `/map people` put them there (a contractor of the buyer, say)
+        s.scalars(select(Person).where(Person.user_id == "U0LEX")).one().side_override = "buyer"
+    identity.forget(db, SELLER_TEAM, "U0LEX")
+    values = review_state(review, title="Still mine?")
+    assert ids.F_DRAFT_GOLIVE in errors(submit(h, review, values, SELLER))
+    assert count(db, Plan) == 0
