@@ -53,6 +53,14 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str
     raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
 
 
+def _public_url(value: str | None) -> str:
+    if value is None:
+        return ""
+    if not value.startswith(("https://", "http://")) or " " in value:
+        raise ConfigError(f"PUBLIC_URL: not an http(s) URL: {value!r}")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     bot_token: str | None = None
@@ -74,6 +82,7 @@ class Settings:
     llm_model: str | None = None
     llm_key: str | None = None
     llm_timeout: float = 20.0
+    public_url: str = ""  # links to plans (they unfurl), e.g. https://mapbot.example.com
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +117,7 @@ class Settings:
             host=get("HOST") or cls.host,
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL"), LEVELS, "INFO"),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
+            public_url=_public_url(get("PUBLIC_URL")),
             llm_url=llm_url,
             llm_model=get("MAPBOT_LLM_MODEL"),
             llm_key=get("MAPBOT_LLM_KEY"),

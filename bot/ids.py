@@ -198,3 +198,9 @@ DRAFT_DUE = "draft.due"
 # Changing a review field sends block_actions; the submission reads them all.
 DRAFT_ELEMENT_RE = re.compile(r"^draft\.(keep|side|assignee|due)$")
 USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,20}")  # a user picked in a modal
+
+# Workflow Builder steps (custom functions; callback ids, also in manifest.yml).
+FN_CREATE_PLAN = "map_create_plan"
+FN_ADD_TASK = "map_add_task"
+FN_COMPLETE_TASK = "map_complete_task"
+FN_PLAN_STATUS = "map_plan_status"

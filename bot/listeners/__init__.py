@@ -15,6 +15,7 @@ from bot.listeners import (
     nudges,
     shortcuts,
     slash,
+    workflow_steps,
 )
 
 
@@ -28,3 +29,4 @@ def register(app: App, deps: Deps) -> None:
     create.register(app, deps)
     nudges.register(app, deps)
     drafting.register(app, deps)
+    workflow_steps.register(app, deps)

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.local_slack.checks import RateLimits, check_blocks, check_text, check_view
+from bot.local_slack.functions import FunctionError, Functions
 from bot.local_slack.records import Call, Ephemeral, Msg
 
 JSON_PARAMS = ("blocks", "view", "attachments")
@@ -122,6 +123,7 @@ class SlackApi:
         self.views: dict[str, dict[str, Any]] = {}
         self._home: dict[str, str] = {}  # user → view id
         self._messages: dict[str, list[Msg]] = {}
+        self.functions = Functions()  # Workflow Builder steps (bot/local_slack/functions.py)
         self._ephemerals: list[Ephemeral] = []
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
@@ -130,6 +132,8 @@ class SlackApi:
             "chat.delete": self._delete,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
+            "functions.completeSuccess": self._function_call(self.functions.complete_success),
+            "functions.completeError": self._function_call(self.functions.complete_error),
             "views.open": self._view_open,
             "views.push": self._view_open,
             "views.update": self._view_update,
@@ -290,8 +294,19 @@ class SlackApi:
         if not token:
             raise SlackError("not_authed")
         valid = token.startswith("xoxb-") if self.tokens is None else token in self.tokens
+        valid = valid or self.functions.accepts(token)  # a running step's workflow token
         if not valid:
             raise SlackError("invalid_auth")
+
+    @staticmethod
+    def _function_call(method: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        def run(p: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return method(p)
+            except FunctionError as e:
+                raise SlackError(e.error, **e.extra) from None
+
+        return run
 
     def _refuse(self, method: str, errors: list[str], error: str = "invalid_blocks") -> None:
         if errors:
