@@ -69,7 +69,11 @@ def build(settings: Settings, db: Database | None = None) -> MapBot:
     # Cards and Homes go out through the outbox; this process's worker sends them
     # (and whatever a crashed process left), paced per workspace in the database.
     refresher = RefreshWorker(
-        db, workspaces.client_for, interval=settings.card_update_interval, llm=settings.llm()
+        db,
+        workspaces.client_for,
+        interval=settings.card_update_interval,
+        llm=settings.llm(),
+        public_url=settings.public_url,
     )
     home = HomePublisher(db, refresher.wake)
     publisher = CardPublisher(db, refresher.wake)

@@ -220,7 +220,9 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     client_for = workspaces_for(settings, db).client_for
     if at is not None:
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        sending = refreshers(db, settings.card_update_interval, settings.llm())
+        sending = refreshers(
+            db, settings.card_update_interval, settings.llm(), settings.public_url
+        )
         print(tick(db, at, client_for, pace=args.pace, refreshers=sending).summary())
         return 0
     from bot import observability
@@ -229,7 +231,11 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
 
     # Cards and Homes too: what web processes marked (or left behind) goes out.
     refresher = RefreshWorker(
-        db, client_for, interval=settings.card_update_interval, llm=settings.llm()
+        db,
+        client_for,
+        interval=settings.card_update_interval,
+        llm=settings.llm(),
+        public_url=settings.public_url,
     )
     refresher.start()
     scheduler = start_scheduler(db, client_for)

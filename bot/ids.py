@@ -204,3 +204,7 @@ FN_CREATE_PLAN = "map_create_plan"
 FN_ADD_TASK = "map_add_task"
 FN_COMPLETE_TASK = "map_complete_task"
 FN_PLAN_STATUS = "map_plan_status"
+
+# A plan link's unfurl: its Complete button (value: task_value), checked again on
+# the server like any click, wherever the link was posted.
+UNFURL_COMPLETE = "unfurl.complete"

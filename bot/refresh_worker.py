@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.card_publisher import ClientFor, send_card
 from bot.draft_publisher import send_draft
 from bot.home_publisher import send_home
+from bot.unfurl_publisher import send_unfurl
 from commands.drafting.llm import LlmExtractor
 from reminders import delivery, refreshes
 from storage.db import Database
@@ -27,7 +28,7 @@ POLL = 0.5  # seconds between looks when nothing woke us
 
 
 def refreshers(
-    db: Database, interval: float, llm: LlmExtractor | None = None
+    db: Database, interval: float, llm: LlmExtractor | None = None, public_url: str = ""
 ) -> dict[str, tuple[delivery.Refresher, float]]:
     """How each refresh kind is sent, and its pacing per workspace: views.publish
     is Tier 4, chat.update Tier 3, so Homes may go twice as often. A drafting modal
@@ -36,6 +37,7 @@ def refreshers(
         refreshes.CARD: (lambda c, item: send_card(db, c, item), interval),
         refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
         refreshes.DRAFT: (lambda c, item: send_draft(db, llm, c, item), 0.0),
+        refreshes.UNFURL: (lambda c, item: send_unfurl(db, public_url, c, item), interval),
     }
 
 
@@ -47,10 +49,11 @@ class RefreshWorker:
         *,
         interval: float,
         llm: LlmExtractor | None = None,
+        public_url: str = "",
     ) -> None:
         self._db = db
         self._client_for = client_for
-        self._refreshers = refreshers(db, interval, llm)
+        self._refreshers = refreshers(db, interval, llm, public_url)
         self._name = f"refresh-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._wakeup = threading.Event()
         self._stopping = threading.Event()

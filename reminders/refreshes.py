@@ -23,7 +23,8 @@ from storage.models import Outbox
 CARD = "refresh.card"
 HOME = "refresh.home"
 DRAFT = "refresh.draft"  # a drafting modal: the model's proposal, then views.update
-KINDS = (CARD, HOME, DRAFT)
+UNFURL = "refresh.unfurl"  # a message's plan links: chat.unfurl with their live status
+KINDS = (CARD, HOME, DRAFT, UNFURL)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 
@@ -38,6 +39,11 @@ def home_target(team_id: str, user_id: str) -> tuple[str, str]:
 
 def draft_target(view_id: str, draft_id: int) -> tuple[str, str]:
     return view_id, f"draft:{draft_id}"
+
+
+def unfurl_target(channel: str, message: str) -> tuple[str, str]:
+    """`message`: its ts, or the composer's unfurl id (subject holds 64 characters)."""
+    return channel, f"unfurl:{message}"[:64]
 
 
 def mark(

@@ -15,6 +15,7 @@ from bot.listeners import (
     nudges,
     shortcuts,
     slash,
+    unfurls,
     workflow_steps,
 )
 
@@ -30,3 +31,4 @@ def register(app: App, deps: Deps) -> None:
     nudges.register(app, deps)
     drafting.register(app, deps)
     workflow_steps.register(app, deps)
+    unfurls.register(app, deps)

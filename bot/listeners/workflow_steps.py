@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot import ids
 from bot.deps import Deps, host_team
 from bot.identity import look_up_unknown, resolve_actor
+from bot.plan_links import link_for
 from bot.text import clean_text, unescape
 from commands.handlers import NO_PLAN
 from storage import access, lookup, services, template_store
@@ -201,5 +202,4 @@ def register(app: App, deps: Deps) -> None:
 
 def plan_url(deps: Deps, plan_id: int) -> str:
     """The plan's link (it unfurls); empty without PUBLIC_URL."""
-    base = deps.settings.public_url.rstrip("/")
-    return f"{base}/p/{plan_id}" if base else ""
+    return link_for(deps.settings.public_url, plan_id)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.local_slack.checks import RateLimits, check_blocks, check_text, check_view
 from bot.local_slack.functions import FunctionError, Functions
 from bot.local_slack.records import Call, Ephemeral, Msg
+from bot.local_slack.unfurls import UnfurlError, Unfurls
 
 JSON_PARAMS = ("blocks", "view", "attachments")
 MEMBERS_DEFAULT_LIMIT = 100  # conversations.members, as Slack documents it
@@ -124,6 +125,7 @@ class SlackApi:
         self._home: dict[str, str] = {}  # user → view id
         self._messages: dict[str, list[Msg]] = {}
         self.functions = Functions()  # Workflow Builder steps (bot/local_slack/functions.py)
+        self.unfurls = Unfurls(self.add_message)  # link_shared and chat.unfurl (unfurls.py)
         self._ephemerals: list[Ephemeral] = []
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
@@ -132,6 +134,7 @@ class SlackApi:
             "chat.delete": self._delete,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
+            "chat.unfurl": self._unfurl,
             "functions.completeSuccess": self._function_call(self.functions.complete_success),
             "functions.completeError": self._function_call(self.functions.complete_error),
             "views.open": self._view_open,
@@ -297,6 +300,12 @@ class SlackApi:
         valid = valid or self.functions.accepts(token)  # a running step's workflow token
         if not valid:
             raise SlackError("invalid_auth")
+
+    def _unfurl(self, p: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.unfurls.unfurl(p, self._caller_scopes)
+        except UnfurlError as e:
+            raise SlackError(e.error, **e.extra) from None
 
     @staticmethod
     def _function_call(method: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
