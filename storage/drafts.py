@@ -8,6 +8,7 @@ every kept task whose title is already in it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,6 +26,7 @@ from storage.rules import Actor, PersonFacts, person_side
 SELLERS_ONLY = "Only the seller team can draft a plan."
 GONE = "That draft is gone (already used, or not yours). Start again with `/map draft`."
 DUPLICATE_AT = 0.8  # words in common with a task already in the plan that make it the same
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")  # a channel (public or private) to plan in
 KNOWN_MAX = 500  # people read as the notes' cast: a channel's members, far above a deal's
 
 
@@ -55,7 +57,7 @@ def _require_seller(actor: Actor) -> None:
 def check_channel(s: Session, actor: Actor, channel: str) -> Plan | None:
     """The channel's plan a draft would go into (None: a new one), if `actor` may draft."""
     _require_seller(actor)
-    if not channel:
+    if not CHANNEL_ID.fullmatch(channel):
         raise services.Invalid("Draft from a deal channel.")
     plan = access.plan_in_channel(s, actor, channel)
     if plan is not None:

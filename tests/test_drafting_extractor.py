@@ -123,3 +123,9 @@ def test_anything_at_all_gives_a_proposal() -> None:
 def test_every_case_reads(path: object) -> None:
     case = load(path)  # type: ignore[arg-type]
     assert case.expected and case.notes.strip()
+
+
+def test_the_held_out_cases_read_and_stay_out_of_the_tuned_set() -> None:
+    held = cases(CORPUS / "heldout")
+    assert len(held) >= 5
+    assert not {c.name for c in held} & {c.name for c in cases()}

@@ -130,21 +130,22 @@ def register(app: App, deps: Deps) -> None:
         message: dict[str, Any] = body.get("message") or {}
         problem, zone = check(deps.db, actor, channel, tz)
         if problem:
-            respond(text=problem, response_type="ephemeral")
+            _tell(respond, body, problem)
             return
-        notes = str(message.get("text") or "")
-        if not notes.strip():
-            respond(
-                text=":no_entry: That message has no text to draft from.", response_type="ephemeral"
-            )
+        notes = message.get("text")
+        trigger_id = body.get("trigger_id")
+        if not isinstance(trigger_id, str) or not trigger_id:
+            return  # nothing to open a modal with
+        if not isinstance(notes, str) or not notes.strip():
+            _tell(respond, body, ":no_entry: That message has no text to draft from.")
             return
         call_date = _message_date(message.get("ts"), zone)
         if deps.settings.llm() is None:
             view, _ = _begin(deps, actor, channel, notes, call_date, None)
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+            client.views_open(trigger_id=trigger_id, view=view)
             return
         # Slack's trigger_id lasts 3 seconds: the modal first, the model after.
-        opened = client.views_open(trigger_id=body["trigger_id"], view=working_modal())
+        opened = client.views_open(trigger_id=trigger_id, view=working_modal())
         view_id = str((opened.get("view") or {}).get("id") or "")
         _, draft_id = _begin(deps, actor, channel, notes, call_date, view_id)
         mark_draft(deps.db, actor.team_id, view_id, draft_id)
@@ -196,6 +197,12 @@ def register(app: App, deps: Deps) -> None:
         client.chat_postEphemeral(
             channel=channel, user=actor.user_id, text=_summary(applied, title)
         )
+
+
+def _tell(respond: Respond, body: dict[str, Any], text: str) -> None:
+    """An ephemeral answer through the shortcut's response URL, when it has one."""
+    if isinstance(body.get("response_url"), str) and body["response_url"]:
+        respond(text=text, response_type="ephemeral")
 
 
 def _message_date(ts: object, tz: str) -> date:
