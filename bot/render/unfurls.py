@@ -31,7 +31,6 @@ from slack_sdk.models.metadata import (
 
 from bot import ids
 from bot.render.blocks import (
-    STATUS_ICON,
     context,
     progress_bar,
     short_date,
@@ -120,7 +119,3 @@ def task_entity(plan: PlanView, task: TaskView, url: str, posted: str) -> dict[s
         ),
     )
     return EventAndEntityMetadata(entities=[entity]).to_dict()
-
-
-def icon(task: TaskView) -> str:
-    return STATUS_ICON[task.status]
