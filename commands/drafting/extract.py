@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from commands.dates import Reading
+from commands.drafting import vocabulary as v
 from commands.drafting.model import (
     MAX_TASKS,
     NOTES_MAX,
@@ -33,121 +34,6 @@ from commands.drafting.when import find_dates, find_due
 
 DEFAULT_MILESTONE = "Next steps"
 
-# Milestones a deal goes through, and words that put a step in one.
-_MILESTONE_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    ("Go-live", ("go-live", "go live", "golive", "launch", "cutover", "cut-over", "rollout")),
-    ("Security review", (
-        "security", "questionnaire", "soc 2", "soc2", "soc-2", "pen test", "pentest",
-        "penetration", "sig lite", "sig ", "caiq", "infosec", "iso 27001", "vulnerability",
-        "sso", "saml", "encryption", "data residency", "hecvat", "vendor risk",
-    )),
-    ("Legal review", (
-        "msa", "contract", "redline", "legal", "terms", "nda", "dpa", "data processing",
-        "order form", "signature", "sign ", "docusign", "countersign", "liability", "baa",
-    )),
-    ("Procurement", (
-        "procurement", "purchase order", " po ", " po.", "po number", "vendor onboarding",
-        "vendor form", "supplier", "w-9", "w9", "invoice", "budget", "pricing", "quote",
-        "proposal", "discount", "billing", "approval", "cfo", "finance",
-    )),
-    ("Kickoff", (
-        "kickoff", "kick-off", "kick off", "onboarding", "implementation", "training",
-        "project plan", "sandbox", "provision", "admin access", "workspace setup",
-    )),
-    ("Technical validation", (
-        "pilot", "poc", "proof of concept", "trial", "technical validation", "integration",
-        "api", "architecture", "demo environment", "test plan", "sandbox",
-    )),
-    ("Discovery", (
-        "discovery", "requirements", "use case", "success criteria", "business case",
-        "stakeholder", "demo", "roi", "metrics", "pain", "champion", "deck", "recap",
-    )),
-]  # fmt: skip
-
-_ACTION_HEADINGS = re.compile(
-    r"^(?:next steps?|action items?|actions|ais?|to-?dos?|follow[- ]?ups?|owners?|"
-    r"tasks?|open items|takeaways|commitments|who does what)\b",
-    re.IGNORECASE,
-)
-_IGNORED_HEADINGS = re.compile(
-    r"^(?:attendees?|participants?|present|agenda|notes?|summary|context|background|"
-    r"discussion|recap|overview|risks?|questions?|open questions|decisions?|transcript)\b",
-    re.IGNORECASE,
-)
-_BULLET = re.compile(r"^\s*(?:[-*•‣◦▪>]+|\d{1,2}[.)](?=\s)|\[[ xX]?\])\s*(?:\[[ xX]?\]\s*)?")
-_HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s*(?P<h1>.+?)|\*\*(?P<h2>[^*]+)\*\*:?|(?P<h3>[^.!?:]{2,60}):)\s*$"
-)
-_SPEAKER = re.compile(
-    r"^\s*(?:\[?\(?\d{1,2}:\d{2}(?::\d{2})?\)?\]?\s*[-–]?\s*)?"
-    r"(?P<name>[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,2})\s*(?:\((?P<org>[^)]{1,40})\))?"
-    r"\s*[:：]\s+(?P<rest>\S.*)$"
-)
-_FIELD = re.compile(
-    r"^\s*(?P<key>date|call date|meeting date|subject|title|re|meeting|deal|account|"
-    r"go[- ]?live|target go[- ]?live|target date|launch date|attendees|participants)\s*[:\-–]\s*"
-    r"(?P<value>.+)$",
-    re.IGNORECASE,
-)
-_PREFIX = re.compile(
-    r"^(?:action(?: item)?|ai|todo|to-do|next step|follow[- ]?up|task|owner)s?\s*[:\-–]\s*",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-Z@])|;\s+")
-
-# "<subject> will <rest>": the commitment and who makes it.
-_MODAL = re.compile(
-    r"(?P<modal>\bwill\b|['’]ll\b|\bshall\b|\b(?:is|are|am) going to\b|\bgoing to\b|"
-    r"\b(?:has|have) agreed to\b|\bagreed to\b|\bcommitted to\b|\bpromised to\b|"
-    r"\boffered to\b|\bvolunteered to\b|\bneeds? to\b|\b(?:has|have) to\b|\bmust\b|"
-    r"\bowes?(?: us| them)?\b|\bto\b)\s+(?P<rest>\S.*)$",
-    re.IGNORECASE,
-)
-# Modals a party only needs to be named for ("The rollout will take 3 weeks" is no step).
-_WEAK_MODALS = {"to", "must", "need to", "needs to", "has to", "have to"}
-_NOT_A_COMMITMENT = re.compile(
-    r"\b(?:wants?|would like|hopes?|plans?|expects?|likes?|tries|trying|tried|used|"
-    r"happy|able|unable|asked|asking|told|tells|reminded|went|came|talked|spoke|"
-    r"wanted|needed|intends?|hoping|planning|looking|due|up|down|back|how|what|"
-    r"way|time|ready|moving|close)$",
-    re.IGNORECASE,
-)
-_NEGATED = re.compile(r"\b(?:won['’]t|will not|not going to|no need|don['’]t need|doesn['’]t|"
-                      r"never|cannot|can['’]t|shouldn['’]t)\b", re.IGNORECASE)  # fmt: skip
-_MUTUAL = re.compile(
-    r"\b(?:both|together|jointly|joint|all of us|everyone|the two teams|we all|"
-    r"us and them|they and we|we and they|each side)\b",
-    re.IGNORECASE,
-)
-_SELF = re.compile(r"^(?:i|i['’]m|me|my|we|we['’]re|us|our|ourselves|my team)\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:i|me|my)\b", re.IGNORECASE)
-_OTHER = re.compile(
-    r"^(?:he|she|they|they['’]re|them|their|the customer|customer|the client|client|the buyer|"
-    r"buyer|the prospect|prospect)\b",
-    re.IGNORECASE,
-)
-_SELLER_WORDS = re.compile(r"^(?:the )?(?:vendor|seller|our side)\b", re.IGNORECASE)
-# Who may be the subject of a weak modal: a person or a party, a team of one side.
-_TEAM_WORDS = re.compile(
-    r"\b(?:team|legal|security|infosec|procurement|finance|it|engineering|ops|cs|"
-    r"counsel|ciso|cto|cfo|ceo|vp|admin|champion|se|ae|csm|pm|sales|customer success)\b",
-    re.IGNORECASE,
-)
-_GOLIVE = re.compile(r"\b(?:go[- ]?live|go(?:ing)? live|launch(?:ing)?|cut-?over|live date)\b",
-                     re.IGNORECASE)  # fmt: skip
-_OWNER_TAIL = re.compile(
-    r"\s*(?:\((?:owner:?\s*)?(?P<p>[^()]{1,40})\)|\[(?P<b>[^\[\]]{1,40})\]|"
-    r"\s[-–—]\s*(?:owner:?\s*)?(?P<d>@?[\w.'’ -]{1,30})|,?\s*owner:?\s*(?P<o>@?[\w.'’ -]{1,30}))"
-    r"\s*[.!]?\s*$",
-    re.IGNORECASE,
-)
-_LEAD_FILLER = re.compile(
-    r"^(?:also|then|and|so|please|definitely|probably|likely|first|next|finally|"
-    r"go ahead and|try to|make sure to|get|be sure to|plan to)\s+",
-    re.IGNORECASE,
-)
-_MARKUP = re.compile(r"<(?P<inner>[^<>]*)>")
-
 
 @dataclass(frozen=True)
 class _Line:
@@ -160,28 +46,13 @@ class _Line:
     checkbox: bool = False
 
 
-_TRAILING = re.compile(r"[\s,;:–—-]+$")
-_CHECKBOX = re.compile(r"^\s*(?:[-*•]\s*)?\[[ xX]?\]")
-_INTERJECTION = re.compile(
-    r"^(?:(?:and|also|so|then|but|ok|okay|sure|great|yes|yeah|right|perfect|good|fine|"
-    r"cool|absolutely|of course)\b[,.!]?\s*)+",
-    re.IGNORECASE,
-)
-_NOT_A_STEP = re.compile(
-    r"^(?:also |probably |definitely |still )*(?:need|want|like|love|hear|think|know|see how|"
-    r"be happy|be glad|wait)\b",
-    re.IGNORECASE,
-)
-_LAST_PRONOUN = re.compile(r"\b(i|we|they|he|she)$", re.IGNORECASE)
-
-
 def _subject(before: str) -> str:
     """Who makes a commitment, from the words before it: the last clause ("If
     approved, their team" → "their team"), without "and"/"sure,", and a subordinate
     clause before a pronoun dropped ("Once legal is done I" → "I")."""
     clause = re.split(r"[,;:]\s*", before.strip(" ,:-–"))[-1]
-    clause = _INTERJECTION.sub("", clause).strip()
-    if len(clause.split()) > 1 and (m := _LAST_PRONOUN.search(clause)):
+    clause = v.INTERJECTION.sub("", clause).strip()
+    if len(clause.split()) > 1 and (m := v.LAST_PRONOUN.search(clause)):
         return m.group(1)
     return clause
 
@@ -192,7 +63,7 @@ def _cut_due(text: str, on: Reading) -> str:
 
 
 def _party_word(text: str) -> bool:
-    return bool(_SELF.match(text) or _OTHER.match(text) or _MUTUAL.search(text))
+    return bool(v.SELF.match(text) or v.OTHER.match(text) or v.MUTUAL.search(text))
 
 
 def _plain(text: str) -> str:
@@ -206,17 +77,17 @@ def _plain(text: str) -> str:
             return label or target[1:]
         return label or target
 
-    text = _MARKUP.sub(one, text)
+    text = v.MARKUP.sub(one, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _starts_item(line: str) -> bool:
     """A line that begins something of its own: a bullet, a heading, a speaker, a field."""
     return bool(
-        (_BULLET.match(line) and _BULLET.match(line).group(0).strip())  # type: ignore[union-attr]
-        or _HEADING.match(line.strip())
-        or _SPEAKER.match(line)
-        or _FIELD.match(line)
+        (v.BULLET.match(line) and v.BULLET.match(line).group(0).strip())  # type: ignore[union-attr]
+        or v.HEADING.match(line.strip())
+        or v.SPEAKER.match(line)
+        or v.FIELD.match(line)
     )
 
 
@@ -249,7 +120,7 @@ def _unwrap(lines: list[str]) -> list[str]:
 
 def milestone_for(text: str) -> str:
     padded = f" {text.lower()} "
-    for name, words in _MILESTONE_WORDS:
+    for name, words in v.MILESTONE_WORDS:
         if any(w in padded for w in words):
             return name
     return DEFAULT_MILESTONE
@@ -258,7 +129,7 @@ def milestone_for(text: str) -> str:
 def _heading_milestone(heading: str) -> str | None:
     """A heading as a milestone: a deal phase it names, else the heading itself."""
     cleaned = " ".join(heading.strip(" *_#:").split())
-    if not cleaned or _IGNORED_HEADINGS.match(cleaned) or _ACTION_HEADINGS.match(cleaned):
+    if not cleaned or v.IGNORED_HEADINGS.match(cleaned) or v.ACTION_HEADINGS.match(cleaned):
         return None
     named = milestone_for(cleaned)
     return named if named != DEFAULT_MILESTONE else cleaned[:1].upper() + cleaned[1:80]
@@ -299,18 +170,18 @@ class _Reader:
         out: list[_Line] = []
         in_actions, milestone = False, None
         for raw in _unwrap(_plain(text[:NOTES_MAX]).splitlines()):
-            marker = _BULLET.match(raw)
+            marker = v.BULLET.match(raw)
             bullet = marker is not None and bool(marker.group(0).strip())
-            line = _BULLET.sub("", raw, count=1).strip()
+            line = v.BULLET.sub("", raw, count=1).strip()
             if self._field(line):
                 continue
-            heading = _HEADING.match(line) or self._bare_heading(line, bullet)
+            heading = v.HEADING.match(line) or self._bare_heading(line, bullet)
             if heading is not None:
                 h = (heading["h1"] or heading["h2"] or heading["h3"] or "").strip(" *_#")
                 if not out and not self.title and heading["h3"] is None:
                     self.title = h[:150]  # the notes' own title, before anything else
                     continue
-                if _ACTION_HEADINGS.match(h):
+                if v.ACTION_HEADINGS.match(h):
                     in_actions = True
                     continue
                 if heading["h3"] is None or self._commitment(h) is None:
@@ -320,7 +191,7 @@ class _Reader:
                         self.title = h[:150]
                     continue
             speaker, speaker_side, rest = None, None, line
-            if sp := _SPEAKER.match(line):
+            if sp := v.SPEAKER.match(line):
                 known = self.roster.person_in(sp["name"])
                 side: Side | None = known.side if known else None
                 if sp["org"]:
@@ -337,7 +208,7 @@ class _Reader:
                             in_actions,
                             milestone,
                             bullet,
-                            bool(_CHECKBOX.match(raw)),
+                            bool(v.CHECKBOX.match(raw)),
                         )
                     )
         return out
@@ -346,7 +217,7 @@ class _Reader:
         """Sentences, and a sentence joining two commitments ("we will draft it by
         Nov 13 and Mike will review it") as two."""
         out: list[str] = []
-        for sentence in _SENTENCE.split(text):
+        for sentence in v.SENTENCE.split(text):
             parts = re.split(r",?\s+(?:and|but|while|then)\s+", sentence)
             current = parts[0]
             for part in parts[1:]:
@@ -364,16 +235,16 @@ class _Reader:
         words headings use (else a short line like "Send deck" would be one)."""
         if bullet or len(line.split()) > 5 or re.search(r"[.!?;,]$", line):
             return None
-        known = _ACTION_HEADINGS.match(line) or _IGNORED_HEADINGS.match(line)
+        known = v.ACTION_HEADINGS.match(line) or v.IGNORED_HEADINGS.match(line)
         if not known and milestone_for(line) == DEFAULT_MILESTONE:
             return None
         if self._commitment(line) is not None or find_dates(line, self.on):
             return None
-        return _HEADING.match(line + ":")
+        return v.HEADING.match(line + ":")
 
     def _field(self, line: str) -> bool:
         """`Date: …`, `Subject: …`, `Go-live: …` lines set the proposal, not a task."""
-        m = _FIELD.match(line)
+        m = v.FIELD.match(line)
         if m is None:
             return False
         key, value = m["key"].lower(), m["value"].strip()
@@ -402,9 +273,9 @@ class _Reader:
 
     def _task(self, line: _Line) -> DraftTask | None:
         text = line.text.strip()
-        if text.endswith("?") or _NEGATED.search(text):
+        if text.endswith("?") or v.NEGATED.search(text):
             return None
-        text = _PREFIX.sub("", text, count=1)
+        text = v.PREFIX.sub("", text, count=1)
         forced = text != line.text.strip() or line.in_actions or self._item(line, text)
         if self._golive_said(text):
             return None
@@ -425,16 +296,16 @@ class _Reader:
             return False
         if line.checkbox or line.speaker is not None:
             return True
-        tail = _OWNER_TAIL.search(_TRAILING.sub("", _cut_due(text, self.on)))
+        tail = v.OWNER_TAIL.search(v.TRAILING.sub("", _cut_due(text, self.on)))
         if tail is not None:
             who = (tail["p"] or tail["b"] or tail["d"] or tail["o"] or "").strip()
             if self.roster.person_in(who) or _party_word(who) or self.roster.org_in(who):
                 return True
-        return bool(_MUTUAL.search(text) and find_dates(text, self.on))
+        return bool(v.MUTUAL.search(text) and find_dates(text, self.on))
 
     def _golive_said(self, text: str) -> bool:
         """Says the target ("Go-live is March 1", "they want to launch by Feb 2"), no step."""
-        if not _GOLIVE.search(text):
+        if not v.GOLIVE.search(text):
             return False
         found = find_dates(text, self.on)
         if not found:
@@ -442,7 +313,7 @@ class _Reader:
         c = self._commitment(text)
         if (
             c is not None
-            and not _GOLIVE.search(c[1][:40])
+            and not v.GOLIVE.search(c[1][:40])
             and not re.search(r"\b(?:go|going) live\b|\blaunch\b", c[1][:25], re.IGNORECASE)
         ):
             return False  # "we'll schedule the go-live readiness review": a step
@@ -450,19 +321,19 @@ class _Reader:
         return True
 
     def _commitment(self, text: str) -> tuple[str, str] | None:
-        for m in _MODAL.finditer(text):
+        for m in v.MODAL.finditer(text):
             subject = _subject(text[: m.start()])
             modal = " ".join(m["modal"].lower().replace("’", "'").split())
-            if _NOT_A_STEP.match(m["rest"]):
+            if v.NOT_A_STEP.match(m["rest"]):
                 continue  # "we'll need the admin guide": a need, not a step
             if len(subject.split()) > 7:
                 continue
             if modal.startswith("'") and not subject:
                 continue
             party = self._party(subject, modal.startswith("'"))
-            if modal in _WEAK_MODALS and not party:
+            if modal in v.WEAK_MODALS and not party:
                 continue
-            if modal == "to" and _NOT_A_COMMITMENT.search(subject):
+            if modal == "to" and v.NOT_A_COMMITMENT.search(subject):
                 continue  # "Acme wants to replace…": a wish, not a step
             if not party and not re.match(r"^(?:we|i|they|you)\b", subject, re.IGNORECASE):
                 continue
@@ -477,33 +348,33 @@ class _Reader:
     def _party(self, subject: str, contracted: bool) -> bool:
         if not subject:
             return False
-        if _SELF.match(subject) or _OTHER.match(subject) or _MUTUAL.search(subject):
+        if v.SELF.match(subject) or v.OTHER.match(subject) or v.MUTUAL.search(subject):
             return True
-        if _SELLER_WORDS.match(subject) or self.roster.person_in(subject) is not None:
+        if v.SELLER_WORDS.match(subject) or self.roster.person_in(subject) is not None:
             return True
         if self.roster.org_in(subject) is not None:
             return True
-        return bool(_TEAM_WORDS.search(subject)) and len(subject.split()) <= 4
+        return bool(v.TEAM_WORDS.search(subject)) and len(subject.split()) <= 4
 
     def _who(self, subject: str, rest: str, line: _Line) -> tuple[Side, Known | None]:
         """The side and the assignee of a step, from its subject and its line."""
-        tail = _OWNER_TAIL.search(_TRAILING.sub("", rest))
+        tail = v.OWNER_TAIL.search(v.TRAILING.sub("", rest))
         named = self.roster.person_in(subject) if subject else None
         if named is None and tail is not None:
             named = self.roster.person_in(tail.group(0))
         if named is None and (m := re.search(r"@[UW][A-Z0-9]{2,}", rest)):
             named = self.roster.person_in(m.group(0))
         tail_text = tail.group(0).strip(" ()[]-–—,") if tail is not None else ""
-        if (subject and _MUTUAL.search(subject)) or (not subject and _MUTUAL.search(tail_text)):
+        if (subject and v.MUTUAL.search(subject)) or (not subject and v.MUTUAL.search(tail_text)):
             return "mutual", named
         if not subject and tail_text and named is None:
-            if _OTHER.match(tail_text):
+            if v.OTHER.match(tail_text):
                 return _other(line.speaker_side or "seller"), None
-            if _SELF.match(tail_text):
+            if v.SELF.match(tail_text):
                 return line.speaker_side or "seller", None
-        if not subject and _MUTUAL.search(rest):
+        if not subject and v.MUTUAL.search(rest):
             return "mutual", named
-        if named is not None and not _SELF.match(subject) and not _OTHER.match(subject):
+        if named is not None and not v.SELF.match(subject) and not v.OTHER.match(subject):
             return named.side, named
         speaker_side: Side = line.speaker_side or "seller"  # notes are the rep's
         if subject and re.fullmatch(r"he|she", subject, re.IGNORECASE):
@@ -511,17 +382,17 @@ class _Reader:
             if last is not None and last.side != (line.speaker_side or "seller"):
                 return last.side, last
             return _other(line.speaker_side or "seller"), None
-        if subject and _SELF.match(subject):
-            who = line.speaker if _FIRST_PERSON.match(subject) else named
+        if subject and v.SELF.match(subject):
+            who = line.speaker if v.FIRST_PERSON.match(subject) else named
             return speaker_side, who
-        if subject and _OTHER.match(subject):
+        if subject and v.OTHER.match(subject):
             return _other(speaker_side), named
         org = self.roster.org_in(subject) if subject else None
         if org is None and tail is not None:
             org = _side_of_org(tail.group(0).strip(" ()[]-–—"), self.roster)
         if org in ("buyer", "seller"):
             return org, named  # type: ignore[return-value]
-        if subject and _SELLER_WORDS.match(subject):
+        if subject and v.SELLER_WORDS.match(subject):
             return "seller", named
         if not subject and line.speaker is not None:
             return speaker_side, line.speaker
@@ -532,7 +403,7 @@ class _Reader:
     def _make(
         self, rest: str, due: date | None, side: Side, who: Known | None, line: _Line
     ) -> DraftTask | None:
-        title = _OWNER_TAIL.sub("", _TRAILING.sub("", rest))
+        title = v.OWNER_TAIL.sub("", v.TRAILING.sub("", rest))
         title = re.sub(r",?\s+(?:so that|so|because|since|as)\b.*$", "", title, flags=re.I)
         title = re.sub(
             r"[,\s]+(?:scheduled|planned|due|set|targeted|expected)(?: for)?$",
@@ -542,7 +413,7 @@ class _Reader:
         )
         title = re.sub(r"\s+([,.;:!])", r"\1", " ".join(title.split()))
         for _ in range(3):
-            title = _LEAD_FILLER.sub("", title)
+            title = v.LEAD_FILLER.sub("", title)
         title = re.sub(r"@([UW][A-Z0-9]{2,})", lambda m: "@" + self._name(m[1]), title)
         title = title.strip(" ,.;:!-–—")
         title = re.sub(r"\s+(?:and|by|on|before|for)$", "", title, flags=re.IGNORECASE)
