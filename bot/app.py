@@ -81,7 +81,13 @@ def build(
     store = workspaces.store
     # Cards and Homes go out through the outbox; this process's worker sends them
     # (and whatever a crashed process left), paced per workspace in the database.
-    refresher = RefreshWorker(db, workspaces.client_for, interval=settings.card_update_interval)
+    refresher = RefreshWorker(
+        db,
+        workspaces.client_for,
+        interval=settings.card_update_interval,
+        llm=settings.llm(),
+        public_url=settings.public_url,
+    )
     wake = refresher.wake if deliver else _nobody
     home = HomePublisher(db, wake)
     publisher = CardPublisher(db, wake)

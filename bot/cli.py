@@ -275,7 +275,13 @@ def _delivery(settings: Settings, db: Database, app: Deps | None = None) -> Call
         client_for, refresher = app.workspaces.client_for, app.refresher
     else:
         client_for = workspaces_for(settings, db).client_for
-        refresher = RefreshWorker(db, client_for, interval=settings.card_update_interval)
+        refresher = RefreshWorker(
+            db,
+            client_for,
+            interval=settings.card_update_interval,
+            llm=settings.llm(),
+            public_url=settings.public_url,
+        )
         refresher.start()
     scheduler = start_scheduler(db, client_for)
 
@@ -317,7 +323,7 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     db.upgrade()
     client_for = workspaces_for(settings, db).client_for
     at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    sending = refreshers(db, settings.card_update_interval)
+    sending = refreshers(db, settings.card_update_interval, settings.llm(), settings.public_url)
     print(tick(db, at, client_for, pace=args.pace, refreshers=sending).summary())
     return 0
 

@@ -7,12 +7,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.logs import FORMATS, LEVELS
 from storage.db import default_url, normalise_url
+
+if TYPE_CHECKING:
+    from commands.drafting.llm import LlmExtractor
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -68,6 +72,14 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str
     raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
 
 
+def _public_url(value: str | None) -> str:
+    if value is None:
+        return ""
+    if not value.startswith(("https://", "http://")) or " " in value:
+        raise ConfigError(f"PUBLIC_URL: not an http(s) URL: {value!r}")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     bot_token: str | None = None
@@ -92,6 +104,12 @@ class Settings:
     # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
     workers: int = field(default_factory=lambda: cores())
     delivery: str = "serve"
+    # Drafting with a language model (optional): an OpenAI-compatible endpoint.
+    llm_url: str | None = None  # as commands.drafting.llm.check_url returns it
+    llm_model: str | None = None
+    llm_key: str | None = None
+    llm_timeout: float = 20.0
+    public_url: str = ""  # links to plans (they unfurl), e.g. https://mapbot.example.com
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +119,16 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
+        llm_url = get("MAPBOT_LLM_URL")
+        if llm_url:
+            from commands.drafting.llm import check_url
+
+            try:
+                llm_url = check_url(llm_url)
+            except ValueError as e:
+                raise ConfigError(f"MAPBOT_LLM_URL: {e}") from None
+            if not get("MAPBOT_LLM_MODEL"):
+                raise ConfigError("MAPBOT_LLM_MODEL must be set with MAPBOT_LLM_URL")
         api = get("SLACK_API_URL") or SLACK_API_DEFAULT
         if not api.startswith(("http://", "https://")):
             raise ConfigError(f"SLACK_API_URL: not an http(s) URL: {api!r}")
@@ -119,6 +147,20 @@ class Settings:
             slack_timeout=_seconds("MAPBOT_SLACK_TIMEOUT", get("MAPBOT_SLACK_TIMEOUT"), 10),
             workers=workers(get("MAPBOT_WORKERS"), "MAPBOT_WORKERS"),
             delivery=_choice("MAPBOT_DELIVERY", get("MAPBOT_DELIVERY"), DELIVERY, "serve"),
+            public_url=_public_url(get("PUBLIC_URL")),
+            llm_url=llm_url,
+            llm_model=get("MAPBOT_LLM_MODEL"),
+            llm_key=get("MAPBOT_LLM_KEY"),
+        )
+
+    def llm(self) -> LlmExtractor | None:
+        """The drafting model, when one is configured (else the built-in extractor)."""
+        if not (self.llm_url and self.llm_model):
+            return None
+        from commands.drafting.llm import LlmExtractor, check_url
+
+        return LlmExtractor(
+            check_url(self.llm_url), self.llm_model, self.llm_key or "", self.llm_timeout
         )
 
     @property
@@ -128,7 +170,7 @@ class Settings:
 
     def __repr__(self) -> str:
         # Never print a secret, even by accident in a log line.
-        hidden = {"bot_token", "signing_secret", "app_token", "client_secret"}
+        hidden = {"bot_token", "signing_secret", "app_token", "client_secret", "llm_key"}
         parts = [f"{k}={'***' if k in hidden and v else v!r}" for k, v in self.__dict__.items()]
         return f"Settings({', '.join(parts)})"
 

@@ -178,3 +178,33 @@ CREATE_GOLIVE = "create.golive"
 NUDGE_SNOOZE = "nudge.snooze"  # value: "<task id>:<days>" or "<task id>:due"
 NUDGE_DONE = "nudge.done"  # value: task_value(plan, task)
 NUDGE_ACTION_RE = re.compile(r"^nudge\.(snooze|done)(\.\w+)?$")
+
+# Drafting a plan from call notes: `/map draft`, the message shortcut (also in
+# manifest.yml), the notes form, the "drafting…" modal and the review.
+SHORTCUT_DRAFT_FROM_MESSAGE = "plan.draft_from_message"
+VIEW_DRAFT_NOTES = "draft.notes"  # private_metadata: the channel
+VIEW_DRAFT_WORKING = "draft.working"
+VIEW_DRAFT_REVIEW = "draft.review"  # private_metadata: {"draft": id}
+F_DRAFT_NOTES = "draft.f.notes"
+F_DRAFT_CALL_DATE = "draft.f.date"
+F_DRAFT_TITLE = "draft.f.title"
+F_DRAFT_GOLIVE = "draft.f.golive"
+BLOCK_DRAFT_KEEP = "draft.k"  # + ".<task index>": the task's line, with its Keep box
+BLOCK_DRAFT_TASK = "draft.t"  # + ".<task index>": its side, assignee and date
+DRAFT_KEEP = "draft.keep"
+DRAFT_SIDE = "draft.side"
+DRAFT_ASSIGNEE = "draft.assignee"
+DRAFT_DUE = "draft.due"
+# Changing a review field sends block_actions; the submission reads them all.
+DRAFT_ELEMENT_RE = re.compile(r"^draft\.(keep|side|assignee|due)$")
+USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,20}")  # a user picked in a modal
+
+# Workflow Builder steps (custom functions; callback ids, also in manifest.yml).
+FN_CREATE_PLAN = "map_create_plan"
+FN_ADD_TASK = "map_add_task"
+FN_COMPLETE_TASK = "map_complete_task"
+FN_PLAN_STATUS = "map_plan_status"
+
+# A plan link's unfurl: its Complete button (value: task_value), checked again on
+# the server like any click, wherever the link was posted.
+UNFURL_COMPLETE = "unfurl.complete"

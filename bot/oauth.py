@@ -43,6 +43,8 @@ BOT_SCOPES = (
     "im:history",  # conversations.history: was that nudge already sent? (its metadata)
     "channels:history",  # the same check for nudges in public deal channels
     "groups:history",  # and in private ones
+    "links:read",  # link_shared: a plan link was posted
+    "links:write",  # chat.unfurl: show its live status
 )
 
 

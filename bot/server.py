@@ -12,6 +12,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import observability
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
+from bot.plan_links import parse_path
 from bot.request_guard import protect
 from bot.slack_link import SlackLink
 from storage.db import Database
@@ -23,6 +24,26 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 EVENTS_PATH = "/slack/events"
 THREADS = 8  # waitress threads per HTTP process
+# A plan link opened in a browser: its status lives in Slack (where it unfurls, for
+# those who may see it); the page says so and shows nothing of the plan.
+PLAN_LINK_PAGE = (
+    b"<!doctype html><html><head><meta charset='utf-8'><title>MAP bot plan</title></head>"
+    b"<body><p>This is a link to a mutual action plan in MAP bot. Paste it in Slack to "
+    b"see its status, or run <code>/map status</code> in the deal channel.</p></body></html>"
+)
+
+
+def plan_link_page(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(PLAN_LINK_PAGE))),
+            ("Cache-Control", "no-store"),
+            ("X-Robots-Tag", "noindex"),
+        ],
+    )
+    return [PLAN_LINK_PAGE]
 
 
 def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp:
@@ -38,6 +59,8 @@ def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp
             return ops(environ, start_response)
         if path == EVENTS_PATH and method == "POST":
             return events(environ, start_response)
+        if method == "GET" and parse_path(path) is not None:
+            return plan_link_page(environ, start_response)
         if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and app.oauth_flow:
             # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back.
             return slack(environ, start_response)

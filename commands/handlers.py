@@ -62,6 +62,7 @@ class Reply:
     repost_plan: int | None = None  # `/map status`: post the card anew at the bottom
     dialog: c.Dialog | None = None  # open this modal (bot.listeners.modals) instead
     create_dialog: bool = False  # open the create form (bot.listeners.create)
+    draft_dialog: bool = False  # open the notes form (bot.listeners.drafting)
 
 
 _STATUS_TOPIC = {"in_progress": "start", "completed": "done", "not_started": "reopen"}
@@ -93,6 +94,7 @@ def _verb_of(command: object) -> str:
         c.Country: "country",
         c.Remind: "remind",
         c.MuteDigests: "mute",
+        c.DraftDialog: "draft",
     }.get(type(command), "help")
 
 
@@ -164,6 +166,8 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
         return Reply(mine_message(view, req.actor.user_id, today))
     if isinstance(command, c.CreateDialog):
         return Reply(Message(text=""), create_dialog=True)
+    if isinstance(command, c.DraftDialog):  # checked again when the notes come back
+        return Reply(Message(text=""), draft_dialog=True)
     if isinstance(command, c.AddDialog | c.Overview | c.People):
         _plan_id(db, req)  # a modal needs the channel's plan: say so when there is none
         return Reply(Message(text=""), dialog=command)

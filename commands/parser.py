@@ -434,6 +434,7 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "remove": _remove,
     "overview": _no_arguments(c.Overview()),
     "people": _no_arguments(c.People()),
+    "draft": _no_arguments(c.DraftDialog()),
     "template": lambda rest, on: template_commands.parse_template(rest, on.today),
     "extend": lambda rest, on: template_commands.parse_extend(rest, on.today),
     "country": lambda rest, on: template_commands.parse_country(rest, on.today),

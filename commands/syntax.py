@@ -152,6 +152,11 @@ class People:
     """`/map people`: who is on the deal, their role, side and contact details."""
 
 
+@dataclass(frozen=True)
+class DraftDialog:
+    """`/map draft`: the modal to paste call notes in (bot.listeners.drafting)."""
+
+
 # Commands answered by opening a modal (the slash listener has the trigger_id).
 Dialog = AddDialog | Overview | People
 
@@ -229,6 +234,7 @@ Command = (
     | MuteDigests
     | Extend
     | Country
+    | DraftDialog
 )
 
 

@@ -60,6 +60,9 @@ _USAGE = {
     "overview": "`/map overview` — edit the plan's why, goals, success criteria and go-live.",
     "people": "`/map people` — who is on the deal: role, side and contact details; "
     "put someone on a role or a side.",
+    "draft": "`/map draft` — paste call notes or a transcript; you review the plan drafted "
+    "from them (keep or drop each task, side, assignee, date) before anything is created. "
+    "On a long message: the shortcut “Draft plan from this”.",
 }
 
 USAGE: dict[str, str] = {verb: escape(text) for verb, text in _USAGE.items()}
@@ -81,6 +84,7 @@ _SUMMARY = {
     "remove": "remove a task or milestone",
     "overview": "the plan's why, goals and success criteria",
     "people": "who is on the deal",
+    "draft": "draft the plan from call notes",
     "template": "list, save, show, import and export templates",
     "extend": "add a template's milestones (after signature: onboarding)",
     "country": "public holidays to skip in dates",

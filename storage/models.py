@@ -354,3 +354,25 @@ class SeenRequest(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # signature|event|submission
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- drafts: a plan proposed from call notes, waiting for the rep's review -----------
+
+
+class Draft(Base):
+    """Notes pasted by a rep and what an extractor proposed from them. Nothing of it
+    is in a plan until the rep approves the review modal (`storage.drafts.apply`)."""
+
+    __tablename__ = "draft"
+    __table_args__ = (Index("ix_draft_owner", "team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))  # the seller team
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))  # the rep; only they may review it
+    notes: Mapped[str] = mapped_column(Text)
+    call_date: Mapped[date] = mapped_column(Date)
+    proposal: Mapped[str] = mapped_column(Text, default="")  # JSON; "" while extracting
+    view_id: Mapped[str | None] = mapped_column(String(32))  # the modal showing it
+    state: Mapped[str] = mapped_column(String(12), default="working")  # working|ready|applied
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -232,9 +232,14 @@ class Harness:
 
 @contextmanager
 def running_app(
-    db: Database, *, update_interval: float = 0.0, slack_timeout: int = 10
+    db: Database,
+    *,
+    update_interval: float = 0.0,
+    slack_timeout: int = 10,
+    settings: dict[str, Any] | None = None,
 ) -> Iterator[Harness]:
-    """The whole app over HTTP, with the Slack stand-in and two teams' people."""
+    """The whole app over HTTP, with the Slack stand-in and two teams' people;
+    `settings`: more Settings fields (e.g. a drafting model's endpoint)."""
     with LocalSlack(team_id=SELLER_TEAM) as local:
         for uid, name, team, tz in (
             ("U0LEX", "lex", SELLER_TEAM, "America/New_York"),
@@ -245,15 +250,16 @@ def running_app(
             local.add_user(uid, team_id=team, name=name, tz=tz)
         local.add_user("U0GUEST", team_id=SELLER_TEAM, name="guest", is_restricted=True)
         local.add_channel(CHANNEL, "monsters-deal", shared=True)
-        settings = Settings(
+        app_settings = Settings(
             bot_token=TOKEN,
             signing_secret=SECRET,
             slack_api_url=local.base_url,
             database_url=db.url,
             card_update_interval=update_interval,
             slack_timeout=slack_timeout,
+            **(settings or {}),
         )
-        bot = build(settings, db)
+        bot = build(app_settings, db)
         with serve_wsgi(wsgi_app(bot.app, bot.deps.db)) as port:
             harness = Harness(local, bot, port)
             yield harness

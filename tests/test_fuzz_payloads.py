@@ -288,8 +288,83 @@ def bases(h: Harness, db: Database) -> list[Base_]:
             },
         )
     )
+    out += drafting_bases(h, pid, t2.id)
     h.settle()
     return out
+
+
+def drafting_bases(h: Harness, pid: int, task_id: int) -> list[Base_]:
+    """The drafting forms and shortcut, and a plan link's Complete button."""
+    notes = "Next steps\n- we will send the DPA by Friday"
+    form = opened(h, lambda: h.command("draft"))
+    form_values = state_values(form, **{ids.F_DRAFT_NOTES: notes})
+    notes_value = ("view", "state", "values", ids.F_DRAFT_NOTES, ids.F_DRAFT_NOTES, "value")
+    review = submission_payload(form, form_values)["view"]
+    answer = h.signed(urlencode({"payload": json.dumps(submission_payload(form, form_values))}))
+    review = {**answer.json()["view"], "id": review["id"]}  # a draft of its own, kept
+    review_values = state_values(review)
+    for b in review["blocks"]:
+        if b.get("block_id", "").startswith(ids.BLOCK_DRAFT_KEEP + "."):
+            review_values[b["block_id"]] = {
+                ids.DRAFT_KEEP: {
+                    "type": "checkboxes",
+                    "selected_options": b["accessory"]["options"],
+                }
+            }
+    junk = lambda rng: rng.choice([*JUNK_TEXT, *HUGE_IDS, True, 12, [], {}])  # noqa: E731
+    drafted = [
+        Base_(
+            ids.VIEW_DRAFT_NOTES,
+            submission_payload(form, form_values),
+            {
+                ("view", "private_metadata"): junk,  # the channel
+                notes_value: lambda rng: rng.choice([None, "", " ", 5, [], {}, nested(40)]),
+                ("user",): None,
+                ("user", "id"): None,
+            },
+        ),
+        Base_(
+            ids.VIEW_DRAFT_REVIEW,
+            submission_payload(review, review_values),
+            {
+                ("view", "private_metadata"): lambda rng: rng.choice(
+                    [json.dumps({"draft": v}) for v in (0, -1, 2**31, "1", None, [1], 99999)]
+                    + [None, "", "{", "[]", 12]
+                ),
+                ("user",): None,
+                ("user", "id"): None,
+            },
+        ),
+        view_base(
+            ids.VIEW_DRAFT_WORKING, {**review, "callback_id": ids.VIEW_DRAFT_WORKING}, {}, SELLER
+        ),
+    ]
+    shortcut = payloads.message_shortcut_body(
+        user_id=SELLER[0],
+        user_team_id=SELLER[1],
+        team_id=SELLER_TEAM,
+        channel_id=CHANNEL,
+        message={"ts": "1.000001", "text": notes, "user": "U0LEX", "type": "message"},
+        callback_id=ids.SHORTCUT_DRAFT_FROM_MESSAGE,
+    )
+    drafted.append(
+        Base_(
+            ids.SHORTCUT_DRAFT_FROM_MESSAGE,
+            dict(json.loads(parse_qs(shortcut)["payload"][0])),
+            {
+                ("message",): None,
+                ("message", "text"): None,
+                ("channel",): None,
+                ("channel", "id"): junk,
+                ("callback_id",): None,
+                ("user",): None,
+                ("trigger_id",): None,
+            },
+        )
+    )
+    complete = button(ids.UNFURL_COMPLETE, ids.task_value(pid, task_id))
+    drafted.append(action_base(h, ids.UNFURL_COMPLETE, complete, ("actions", 0, "value")))
+    return drafted
 
 
 ID_PREFIXES = ("TASK_", "REMOVE_", "PLAN_", "MILESTONE_", "GOLIVE_", "NUDGE_", "VIEW_", "CREATE_")
@@ -334,6 +409,11 @@ BASE_IDS = {
     ids.VIEW_NOTICE,
     ids.CREATE_VIEW,
     ids.SHORTCUT_ADD_FROM_MESSAGE,
+    ids.VIEW_DRAFT_NOTES,
+    ids.VIEW_DRAFT_REVIEW,
+    ids.VIEW_DRAFT_WORKING,
+    ids.SHORTCUT_DRAFT_FROM_MESSAGE,
+    ids.UNFURL_COMPLETE,
 }
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.listeners import actions, create, events, home, modals, nudges, shortcuts, slash
+from bot.listeners import (
+    actions,
+    create,
+    drafting,
+    events,
+    home,
+    modals,
+    nudges,
+    shortcuts,
+    slash,
+    unfurls,
+    workflow_steps,
+)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -17,3 +29,6 @@ def register(app: App, deps: Deps) -> None:
     shortcuts.register(app, deps)
     create.register(app, deps)
     nudges.register(app, deps)
+    drafting.register(app, deps)
+    workflow_steps.register(app, deps)
+    unfurls.register(app, deps)

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot import error_reply
 from bot.deps import Deps
 from bot.identity import CHECKING_WHO, LookupNeeded, look_up_unknown, require_known
-from bot.listeners import create, modals
+from bot.listeners import create, drafting, modals
 from bot.render.blocks import Message
 from commands import syntax as c
 from commands.handlers import NO_PLAN, Reply, Request, handle
@@ -54,7 +54,7 @@ def register(app: App, deps: Deps) -> None:
             )
             try:
                 # Nothing here calls Slack: an unknown member list or person raises.
-                outcome = _outcome(deps, command, known.actor, handle(deps.db, request))
+                outcome = _outcome(deps, command, known.actor, known.tz, handle(deps.db, request))
             except (LookupNeeded, MembersUnknown):
                 pass  # Slack must tell us first: after the ack
             else:
@@ -82,10 +82,18 @@ def _request(
     )
 
 
-def _outcome(deps: Deps, command: dict[str, Any], actor: Actor, reply: Reply) -> Outcome:
+def _outcome(
+    deps: Deps, command: dict[str, Any], actor: Actor, tz: str, reply: Reply
+) -> Outcome:
     """What the typer is told, and the Slack work for after the answer. The
     card's repost or refresh is an outbox row (marked here, sent by the worker)."""
     channel, trigger = command.get("channel_id", ""), command.get("trigger_id", "")
+    if reply.draft_dialog:  # `/map draft`: checked here, the notes form after the ack
+        problem, zone = drafting.check(deps.db, actor, channel, tz)
+        if problem:
+            return Message(text=problem), None
+        team = actor.team_id
+        return None, lambda client: drafting.open_notes(deps, client, team, channel, trigger, zone)
     if reply.create_dialog:
         form = create.create_view(deps, actor, channel)
         if isinstance(form, str):
@@ -140,7 +148,7 @@ def _after_ack(
     )
     try:
         reply = deps.as_member(client, lambda: handle(deps.db, request))
-        message, then = _outcome(deps, command, actor, reply)
+        message, then = _outcome(deps, command, actor, tz, reply)
     except MembersUnknown:  # Slack couldn't tell us who is in the channel: as if no plan
         message, then = Message(text=f":no_entry: {NO_PLAN}"), None
     if then is not None:

@@ -13,9 +13,11 @@ from typing import Any
 from bot.local_slack.base import SlackError, decode_params
 from bot.local_slack.chat import ChatMethods
 from bot.local_slack.conversations import ConversationMethods
+from bot.local_slack.functions import FunctionError, Functions
 from bot.local_slack.rates import PER_CHANNEL, POST_BURST, POST_PER_SECOND, RateLimits
 from bot.local_slack.records import Call, Ephemeral, Msg
 from bot.local_slack.scopes import needed_scope
+from bot.local_slack.unfurls import UnfurlError, Unfurls
 from bot.local_slack.views import ViewMethods
 
 __all__ = ["DEFAULT_TOKEN", "SlackApi", "SlackError", "decode_params"]
@@ -91,6 +93,8 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         self._home: dict[str, str] = {}  # user → view id
         self._stacks: dict[str, list[str]] = {}
         self._messages: dict[str, list[Msg]] = {}
+        self.functions = Functions()  # Workflow Builder steps (bot/local_slack/functions.py)
+        self.unfurls = Unfurls(self.add_message)  # link_shared and chat.unfurl (unfurls.py)
         self._ephemerals: list[Ephemeral] = []
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
@@ -99,6 +103,9 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             "chat.delete": self._delete,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
+            "chat.unfurl": self._unfurl,
+            "functions.completeSuccess": self._function_call(self.functions.complete_success),
+            "functions.completeError": self._function_call(self.functions.complete_error),
             "views.open": self._view_open,
             "views.push": self._view_push,
             "views.update": self._view_update,
@@ -276,6 +283,8 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         # user or workspace or the app has been removed".
         if not token:
             raise SlackError("not_authed")
+        if self.functions.accepts(token):  # a running Workflow Builder step's token
+            return
         with self._lock:
             if token in self.revoked:
                 raise SlackError("token_revoked")
@@ -290,6 +299,22 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         if needed and needed not in self._caller_scopes:
             provided = ",".join(sorted(self._caller_scopes))
             raise SlackError("missing_scope", needed=needed, provided=provided)
+
+    def _unfurl(self, p: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.unfurls.unfurl(p, self._caller_scopes)
+        except UnfurlError as e:
+            raise SlackError(e.error, **e.extra) from None
+
+    @staticmethod
+    def _function_call(method: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+        def run(p: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return method(p)
+            except FunctionError as e:
+                raise SlackError(e.error, **e.extra) from None
+
+        return run
 
     def _rate_key(self, method: str, p: dict[str, Any]) -> str:
         """What a method's limit is kept per: the channel for chat.postMessage, else the team."""

@@ -16,6 +16,9 @@ record the result. One outbox, rows told apart by `kind`:
                 has (thread replies vs. top-level history), never resend blindly.
 - `pacing`      Slack's per-channel and per-workspace limits, kept in the database
                 so every process together stays under them.
+- `welcomes`    the ephemeral welcome a newcomer to a deal channel gets (sent once).
+- `draft`       a plan drafted by a language model, filled into its review modal.
+- `unfurl`      plan and task links unfurled (`chat.unfurl`) for those who may see them.
 - `refresh_worker`  the in-process thread of a web process that sends refreshes.
 
 Adding a kind: a message sent once (a notice, an announcement) is an

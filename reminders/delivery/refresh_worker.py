@@ -14,11 +14,14 @@ import time
 
 from sqlalchemy import func, select
 
+from commands.drafting.llm import LlmExtractor
 from reminders import delivery
 from reminders.delivery import refreshes
 from reminders.delivery.card import ClientFor, send_card
+from reminders.delivery.draft import send_draft
 from reminders.delivery.home import send_home
 from reminders.delivery.outgoing import LIVE_KINDS
+from reminders.delivery.unfurl import send_unfurl
 from storage.db import Database
 from storage.models import Outbox
 
@@ -27,20 +30,33 @@ log = logging.getLogger(__name__)
 POLL = 0.5  # seconds between looks when nothing woke us
 
 
-def refreshers(db: Database, interval: float) -> dict[str, tuple[delivery.Refresher, float]]:
+def refreshers(
+    db: Database, interval: float, llm: LlmExtractor | None = None, public_url: str = ""
+) -> dict[str, tuple[delivery.Refresher, float]]:
     """How each refresh kind is sent, and its pacing per workspace: views.publish
-    is Tier 4, chat.update Tier 3, so Homes may go twice as often."""
+    is Tier 4, chat.update Tier 3, so Homes may go twice as often. A drafting modal
+    is one person waiting: not paced beyond Slack's own answer."""
     return {
         refreshes.CARD: (lambda c, item: send_card(db, c, item), interval),
         refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
+        refreshes.DRAFT: (lambda c, item: send_draft(db, llm, c, item), 0.0),
+        refreshes.UNFURL: (lambda c, item: send_unfurl(db, public_url, c, item), interval),
     }
 
 
 class RefreshWorker:
-    def __init__(self, db: Database, client_for: ClientFor, *, interval: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client_for: ClientFor,
+        *,
+        interval: float,
+        llm: LlmExtractor | None = None,
+        public_url: str = "",
+    ) -> None:
         self._db = db
         self._client_for = client_for
-        self._refreshers = refreshers(db, interval)
+        self._refreshers = refreshers(db, interval, llm, public_url)
         self._name = f"refresh-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._wakeup = threading.Event()
         self._stopping = threading.Event()

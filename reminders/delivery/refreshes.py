@@ -24,7 +24,9 @@ from storage.models import Outbox
 
 CARD = "refresh.card"
 HOME = "refresh.home"
-KINDS = (CARD, HOME)
+DRAFT = "refresh.draft"  # a drafting modal: the model's proposal, then views.update
+UNFURL = "refresh.unfurl"  # a message's plan links: chat.unfurl with their live status
+KINDS = (CARD, HOME, DRAFT, UNFURL)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 
@@ -47,6 +49,13 @@ def mark_home(s: Session, team_id: str, user_id: str, notice: str = "") -> None:
     """The person's App Home shows the latest state soon; `notice` (escaped) on top."""
     if user_id:
         mark(s, HOME, team_id, home_target(team_id, user_id), notice, clock.wall())
+def draft_target(view_id: str, draft_id: int) -> tuple[str, str]:
+    return view_id, f"draft:{draft_id}"
+
+
+def unfurl_target(channel: str, message: str) -> tuple[str, str]:
+    """`message`: its ts, or the composer's unfurl id (subject holds 64 characters)."""
+    return channel, f"unfurl:{message}"[:64]
 
 
 def mark(

@@ -1,0 +1,84 @@
+"""Plan links: `link_shared` queues the message's unfurl (rendered and sent by the
+outbox worker, `reminders.delivery.unfurl`), and the unfurl's Complete button, checked
+like any click: the clicker must reach the plan (a buyer only while in its deal
+channel), see the task (never an internal one for a buyer) and own its side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import ids, plan_links
+from bot.deps import Deps, host_team
+from reminders.delivery.unfurl import MAX_LINKS, mark_unfurl
+from storage import access, lookup, services
+
+
+def register(app: App, deps: Deps) -> None:
+    public_url = deps.settings.public_url
+
+    @app.event("link_shared")
+    def link_shared(event: dict[str, Any], context: BoltContext) -> None:
+        links = [
+            str(link.get("url"))
+            for link in event.get("links") or []
+            if isinstance(link, dict) and isinstance(link.get("url"), str)
+        ]
+        ours = [u for u in links if plan_links.parse(u, public_url)][:MAX_LINKS]
+        channel, ts = str(event.get("channel") or ""), str(event.get("message_ts") or "")
+        unfurl_id, source = str(event.get("unfurl_id") or ""), str(event.get("source") or "")
+        if not ours or not channel or not (ts or unfurl_id):
+            return
+        data = {
+            "user": str(event.get("user") or ""),
+            "channel": channel,
+            "ts": ts,
+            "unfurl_id": unfurl_id,
+            "source": source,
+            "links": ours,
+            "bot": context.bot_user_id or "",  # a member of every channel it unfurls in
+        }
+        mark_unfurl(deps.db, host_team(context), channel, ts or unfurl_id, data)
+        deps.refresher.wake()
+
+    @app.action(ids.UNFURL_COMPLETE)
+    def complete_from_unfurl(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        actor, _tz = deps.actor(context, client, body.get("user"))
+        action = (body.get("actions") or [{}])[0]
+        parsed = ids.parse_task_value(action.get("value"))
+
+        def complete() -> tuple[int, int]:
+            if parsed is None:
+                raise services.NotFound(access.NOT_FOUND)
+            with deps.db.write() as s:
+                plan = access.plan_for(s, actor, parsed[0])
+                task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
+                services.set_task_status(s, actor, plan, task, "completed")
+                return plan.id, task.number
+
+        try:
+            plan_id, number = deps.as_member(client, complete)
+        except services.DomainError as e:
+            respond(
+                text=f":no_entry: {e.message}", response_type="ephemeral", replace_original=False
+            )
+            return
+        deps.publisher.refresh(actor.team_id, plan_id)
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        ts = str(container.get("message_ts") or "")
+        if channel and ts:  # the unfurl shows the change too
+            data = {
+                "user": actor.user_id,
+                "channel": channel,
+                "ts": ts,
+                "links": [plan_links.link_for(public_url, plan_id, number)],
+                "bot": context.bot_user_id or "",
+            }
+            mark_unfurl(deps.db, actor.team_id, channel, ts, data)
+            deps.refresher.wake()
