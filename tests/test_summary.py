@@ -222,3 +222,28 @@ def test_a_change_of_health_is_one_activity_row(
     with db.read() as s:
         row = s.get_one(PlanHealth, plan_id)
         assert "no movement for 11 days" in row.reasons and row.assessed_on == date(2026, 12, 4)
+
+
+def test_the_weekly_digest_and_the_rep_s_digest_carry_health_and_forecast(
+    h: Harness, db: Database, fixed_clock: FixedClock
+) -> None:
+    from reminders.tick import tick
+
+    _deal(h, db)
+    # Monday 15:00 UTC: past 09:00 in New York, the plan's zone and the rep's.
+    result = tick(db, MONDAY, h.bot.deps.workspaces.client_for)
+    assert result.delivery.sent == result.due > 0
+    posts = {
+        str(c.params["channel"]): json.dumps(c.params, ensure_ascii=False)
+        for c in h.local.calls_to("chat.postMessage")
+        if "digest" in str(c.params.get("text", "")).lower()
+        or "Your deals today" in str(c.params.get("text", ""))
+    }
+    weekly, rep = posts[CHANNEL], posts["U0LEX"]
+    # The channel's digest: a buyer's copy of the health, without the internal task.
+    assert "🟠 *At risk* — 2 buyer tasks overdue; Legal review 1 business day late" in weekly
+    assert "too little history to forecast (2 tasks completed)" in weekly
+    assert "seller task" not in weekly and "SECRET" not in weekly
+    # The rep's DM: the seller's copy, internal work counted.
+    assert "Plan health: 1 at risk or stalled" in rep
+    assert "Monsters rollout: 🟠 *At risk* — 2 buyer tasks overdue; 1 seller task overdue" in rep
