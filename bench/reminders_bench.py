@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from reminders import snapshot  # noqa: E402
+from reminders import due  # noqa: E402
 from reminders.due import digests_due, due_messages  # noqa: E402
 from reminders.snapshot import digest_candidates, load_state, nudge_dates  # noqa: E402
 from reminders.tick import plan_pass  # noqa: E402
@@ -211,14 +211,15 @@ def monday_pass(db: Database, at: datetime) -> Callable[[], object]:
 
 @contextmanager
 def without_insight() -> Iterator[None]:
-    """The Monday pass as it was before plan health and the forecast: no plan facts
-    loaded, so no digest carries a health or forecast line (bench only)."""
-    real = snapshot.plan_facts
-    snapshot.plan_facts = lambda _s, _ids: {}  # type: ignore[assignment]
+    """The Monday pass with no health or forecast worked out or rendered (bench
+    only). The plan facts are still read: the digests' tasks come from them."""
+    real = due.insight_lines, due._unhealthy
+    due.insight_lines = lambda _facts, _today: []  # type: ignore[assignment]
+    due._unhealthy = lambda _state, _plans: list  # type: ignore[assignment]
     try:
         yield
     finally:
-        snapshot.plan_facts = real
+        due.insight_lines, due._unhealthy = real
 
 
 def measure(label: str, url: str, plans: int) -> dict[str, float]:
