@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from reminders import due  # noqa: E402
+from reminders import due, health_pass  # noqa: E402
 from reminders.due import digests_due, due_messages  # noqa: E402
 from reminders.snapshot import digest_candidates, load_state, nudge_dates  # noqa: E402
 from reminders.tick import plan_pass  # noqa: E402
@@ -249,6 +249,13 @@ def measure(label: str, url: str, plans: int) -> dict[str, float]:
         for m in messages  # type: ignore[attr-defined]
         if m.kind == "digest.plan_weekly" and "🔮" in str(m.blocks)
     )
+    # The tick's health pass: every plan assessed on its first day, then again the
+    # next day (each plan's local date moved on); statements per batch of plans.
+    counter.n = 0
+    first_health, changed = timed(lambda: health_pass.run(db, MONDAY), repeat=1)
+    first_statements = counter.n
+    counter.n = 0
+    next_health, _ = timed(lambda: health_pass.run(db, MONDAY + timedelta(days=1)), repeat=1)
     # Peak memory in a separate run: tracemalloc slows Python several-fold.
     tracemalloc.start()
     monday_pass(db, MONDAY)()
@@ -262,7 +269,10 @@ def measure(label: str, url: str, plans: int) -> dict[str, float]:
         f"{mon_statements} statements, {digests} digests, peak {peak / 2**20:5.0f} MiB)\n"
         f"{'':10} Monday without health and forecast {bare_time * 1000:7.0f} ms "
         f"({bare_statements} statements): with them {mon_time / bare_time:4.2f}× "
-        f"({with_lines} digests with a forecast line)"
+        f"({with_lines} digests with a forecast line)\n"
+        f"{'':10} health pass (in the tick): first day {first_health * 1000:7.0f} ms "
+        f"({changed} plans changed health, {first_statements} statements), "
+        f"next day {next_health * 1000:7.0f} ms ({counter.n} statements)"
     )
     db.dispose()
     return {

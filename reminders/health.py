@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
-from storage import clock
 from storage.clock import zone
 from storage.plan_facts import HealthSettings, MilestoneFact, PlanFacts, TaskFact
 from storage.rules import derive_milestone_status
@@ -158,8 +157,3 @@ def _on_track_words(facts: PlanFacts, today: date, idle: int) -> str:
     done = sum(1 for t in facts.tasks if not t.is_open)
     moved = "moved today" if idle == 0 else f"last movement {_plural(idle, 'day')} ago"
     return f"nothing overdue, {done} of {len(facts.tasks)} tasks completed, {moved}"
-
-
-def local_today(facts: PlanFacts, at: datetime | None = None) -> date:
-    """Today in the plan's zone at `at` (default now)."""
-    return clock.today_in(facts.tz, at)
