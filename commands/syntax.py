@@ -207,6 +207,21 @@ class Country:
     code: str | None
 
 
+@dataclass(frozen=True)
+class Summary:
+    """`summary`: the MAP summary for me; `summary share`: the buyer-safe one, in the channel."""
+
+    share: bool = False
+
+
+@dataclass(frozen=True)
+class HealthCommand:
+    """`health`: the plan's health, forecast and thresholds; `health stall 10 …` sets
+    thresholds (a name of storage.plan_facts.HealthSettings → days/count, None: default)."""
+
+    changes: tuple[tuple[str, int | None], ...] = ()
+
+
 Command = (
     Help
     | Create
@@ -235,6 +250,8 @@ Command = (
     | Extend
     | Country
     | DraftDialog
+    | Summary
+    | HealthCommand
 )
 
 

@@ -19,11 +19,14 @@ from functools import partial
 from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
+from bot.render.summary import health_line, insight_lines
 from reminders.delivery.outgoing import Kind, Outgoing
+from reminders.health import SEVERITY, Health
 from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
 from reminders.snapshot import digest_days as digest_days
 from reminders.snapshot import digests_due as digests_due
 from reminders.snapshot import local_day as local_day
+from storage.plan_facts import PlanFacts
 from storage.rules import PersonFacts, Side, person_side, visible_to
 
 STALLED_AFTER = timedelta(days=7)
@@ -139,7 +142,10 @@ def weekly_digests(state: ReminderState) -> Iterator[Pending]:
         last_by = {tid: who for tid, who in state.completed_by.get(plan_id, [])}
         done = [(tid, who) for tid, who in last_by.items() if tid in still_done]
         milestones = state.milestones.get(plan_id, [])
-        render = partial(digest_message, plan, visible, done, milestones, today)
+        facts = state.facts.get(plan_id)
+        render = partial(
+            _with_insight, digest_message, facts, today, plan, visible, done, milestones, today
+        )
         yield Pending(
             "digest.plan_weekly", plan.team_id, plan.channel_id, f"plan:{plan.id}", today, render
         )
@@ -182,8 +188,35 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
         ]
         if not urgent and not stalled:
             continue
-        render = partial(rep_digest_message, urgent, stalled, today)
+        # The health the tick recorded is the seller's view: a rep placed on the buyer
+        # side is not told it.
+        unhealthy = _unhealthy(state, plans) if side == "seller" else list
+        render = partial(rep_digest_message, urgent, stalled, today, health=unhealthy)
         yield Pending("digest.rep_daily", team, rep, f"rep:{rep}", today, render)
+
+
+def _with_insight(
+    render: Callable[..., Rendered], facts: PlanFacts | None, today: date, *args: Any
+) -> Rendered:
+    """A weekly digest with the plan's health and forecast, as buyers may read them."""
+    lines = insight_lines(facts.for_side("buyer"), today) if facts is not None else []
+    return render(*args, insight=lines)
+
+
+def _unhealthy(state: ReminderState, plans: list[PlanInfo]) -> Callable[[], list[tuple[str, str]]]:
+    """The rep's plans at risk or stalled as the tick last recorded them (title, health
+    line), worst first; worked out when the digest is rendered."""
+
+    def lines() -> list[tuple[str, str]]:
+        rated = [
+            (p, Health(h[0], h[1]))  # type: ignore[arg-type]
+            for p in plans
+            if (h := state.recorded_health.get(p.id)) is not None and h[0] in SEVERITY
+        ]
+        rated.sort(key=lambda ph: (-SEVERITY[ph[1].state], ph[0].id))
+        return [(p.title, health_line(h)) for p, h in rated]
+
+    return lines
 
 
 def pending(state: ReminderState) -> Iterator[Pending]:

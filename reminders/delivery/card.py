@@ -19,12 +19,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.render.card import render_card
+from bot.render.summary import health_line
 from reminders.delivery import recovery, refreshes
 from reminders.delivery.outbox import Claimed, LookupPending
+from reminders.health import assess
 from storage import clock, services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Activity, Outbox, Plan
+from storage.plan_facts import plan_facts
 from storage.readmodel import plan_view
 
 log = logging.getLogger(__name__)
@@ -69,7 +72,9 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
             return
         view = plan_view(s, plan, "buyer")
         seen = _last_change(s, plan_id)
-    message = render_card(view, today_in(view.tz))
+        facts = plan_facts(s, [plan_id])[plan_id].for_side("buyer")
+    today = today_in(view.tz)
+    message = render_card(view, today, health_line(assess(facts, today)))
     if item.posting_since is not None and _adopt_posted(db, client, item, view.channel_id):
         repost = False  # the post that began before a crash is the card now: update it
         with db.read() as s:
