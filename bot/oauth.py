@@ -43,6 +43,7 @@ BOT_SCOPES = (
     "im:history",  # conversations.history: was that nudge already sent? (its metadata)
     "channels:history",  # the same check for nudges in public deal channels
     "groups:history",  # and in private ones
+    "files:write",  # files_upload_v2: the timeline picture, the pipeline CSV
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.local_slack.checks import RateLimits, check_blocks, check_text, check_view
+from bot.local_slack.files import FileError, Files
 from bot.local_slack.records import Call, Ephemeral, Msg
 
 JSON_PARAMS = ("blocks", "view", "attachments")
@@ -140,7 +141,10 @@ class SlackApi:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
+            "files.getUploadURLExternal": self._files(lambda p: self.files.get_upload_url(p)),
+            "files.completeUploadExternal": self._files(lambda p: self.files.complete(p)),
         }
+        self.files = Files(self.upload_url, self._shareable)
 
     # --- registry ------------------------------------------------------------
 
@@ -255,6 +259,7 @@ class SlackApi:
             self._ephemerals.clear()
             self.rate_limited.clear()
             self._rates.reset()
+            self.files.reset()
 
     # --- dispatch --------------------------------------------------------------
 
@@ -320,6 +325,29 @@ class SlackApi:
         for key in keys:
             if not params.get(key):
                 raise SlackError("channel_not_found" if key == "channel" else "invalid_arguments")
+
+    # --- files (bot/local_slack/files.py) ----------------------------------------
+
+    def upload_url(self, file_id: str) -> str:
+        """Where a file's bytes go (LocalSlack serves it on loopback)."""
+        return f"https://files.slack.invalid/upload/v1/{file_id}"
+
+    def _shareable(self, channel: str) -> bool:
+        """A channel we know, or a DM (or user id) of a person we know."""
+        if channel in self._channels:
+            return True
+        user = channel[1:] if channel[:1] == "D" else channel
+        return user in self._users
+
+    def _files(self, method: Handler) -> Handler:
+        def run(p: dict[str, Any]) -> dict[str, Any]:
+            try:
+                self.files.need_scope(self._caller_scopes)
+                return method(p)
+            except FileError as e:
+                raise SlackError(e.error, **e.extra) from None
+
+        return run
 
     # --- methods ---------------------------------------------------------------
 
