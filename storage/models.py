@@ -354,3 +354,18 @@ class SeenRequest(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # signature|event|submission
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- managers: who sees every plan of the workspace in the pipeline ------------------
+
+
+class Manager(Base):
+    """A seller who sees every plan of the workspace in `/map pipeline` and App
+    Home (`/map managers add`). With none set, each seller sees their own plans."""
+
+    __tablename__ = "manager"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # installing team
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
