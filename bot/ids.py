@@ -178,3 +178,9 @@ CREATE_GOLIVE = "create.golive"
 NUDGE_SNOOZE = "nudge.snooze"  # value: "<task id>:<days>" or "<task id>:due"
 NUDGE_DONE = "nudge.done"  # value: task_value(plan, task)
 NUDGE_ACTION_RE = re.compile(r"^nudge\.(snooze|done)(\.\w+)?$")
+
+
+# --- the pipeline (/map pipeline, App Home) and its CSV ---
+PIPELINE_CSV = "pipeline.csv"  # value: the filter ("at-risk", "owner:U123"), re-checked
+BLOCK_PIPELINE = "pipeline"  # + ".head", ".<plan id>", ".more", ".actions"
+BLOCK_HOME_PIPELINE = "home.pipeline"  # the same in App Home

@@ -33,7 +33,7 @@ from bot.text import escape
 from reminders import recovery
 from reminders import refreshes as refresh_rows
 from reminders.outgoing import Outgoing
-from storage import clock, pacing, services
+from storage import clock, pacing, services, uploads
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor
@@ -466,6 +466,9 @@ def _deliver_one(
         )
         _finish(db, item, state="sent", ts=str(response.get("ts")), error=None)
         result.sent += 1
+        if item.kind == "digest.plan_weekly":  # the timeline picture follows the digest
+            with db.write() as s:
+                uploads.follow_digest(s, item.team_id, item.recipient, item.key, now())
     except SlackApiError as e:
         status = e.response.status_code
         error = str(e.response.get("error") or f"http_{status}")
@@ -510,7 +513,9 @@ def _refresh_one(
     if client is None:
         _finish(db, item, state="failed", error="workspace_uninstalled")
         return
-    method = "chat.update" if item.kind == refresh_rows.CARD else "views.publish"
+    method = {refresh_rows.CARD: "chat.update", refresh_rows.HOME: "views.publish"}.get(
+        item.kind, "files.upload"  # uploads: paced apart from cards and Homes
+    )
     bucket = f"{method}:{item.team_id}"
     wait = pacer.wait(bucket, interval)
     if wait:

@@ -22,7 +22,10 @@ from storage.models import Outbox
 
 CARD = "refresh.card"
 HOME = "refresh.home"
-KINDS = (CARD, HOME)
+# Uploads (storage.uploads) are sent like refreshes: rendered when sent, coalesced.
+TIMELINE = "upload.timeline"
+PIPELINE_CSV = "upload.pipeline_csv"
+KINDS = (CARD, HOME, TIMELINE, PIPELINE_CSV)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 

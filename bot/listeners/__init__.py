@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.deps import Deps
 from bot.listeners import actions, create, events, home, modals, nudges, shortcuts, slash
+from bot.listeners import pipeline as pipeline_listener
 
 
 def register(app: App, deps: Deps) -> None:
@@ -17,3 +18,4 @@ def register(app: App, deps: Deps) -> None:
     shortcuts.register(app, deps)
     create.register(app, deps)
     nudges.register(app, deps)
+    pipeline_listener.register(app, deps)
