@@ -14,18 +14,18 @@ from sqlalchemy import select, union
 
 from bot.card_publisher import Wake
 from bot.identity import resolve_actor
-from bot.render.pipeline import HOME_ROWS, pipeline_home_blocks
 from bot.members import fetch_members
 from bot.render.home import render_home
+from bot.render.pipeline import HOME_ROWS, pipeline_home_blocks
 from reminders import refreshes
 from reminders.delivery import Claimed
 from storage import clock
 from storage.clock import today_in
 from storage.db import Database
-from storage.pipeline import pipeline
 from storage.home_readmodel import home_channels, home_view
 from storage.membership import unknown_channels
 from storage.models import Plan, Task
+from storage.pipeline import pipeline
 
 
 class HomePublisher:
@@ -73,7 +73,9 @@ def send_home(db: Database, client: WebClient, item: Claimed) -> None:
     with db.read() as s:
         home = home_view(s, team_id, user_id, actor.side, today_in(tz))
         # Sellers also see their pipeline (every plan, for a manager); buyers never.
-        extra = pipeline_home_blocks(
-            pipeline(s, actor, forecast_rows=HOME_ROWS)
-        ) if actor.side == "seller" else []
+        extra = (
+            pipeline_home_blocks(pipeline(s, actor, forecast_rows=HOME_ROWS))
+            if actor.side == "seller"
+            else []
+        )
     client.views_publish(user_id=user_id, view=render_home(home, item.text or None, extra))

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from reminders.forecast import forecast
+from reminders.health import local_today
 from slack_sdk import WebClient
+from storage.plan_facts import PlanFacts, plan_facts
 
 from bot.identity import resolve_actor
 from bot.render.pipeline import pipeline_csv
 from bot.render.timeline_png import ForecastRange, Timeline, alt_text, render_png, timeline_of
 from bot.text import escape
 from reminders.delivery import Claimed
-from reminders.forecast import forecast
-from reminders.health import local_today
 from storage import services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan
 from storage.pipeline import FORECAST_RUNS, FORECAST_SEED, parse_spec, pipeline
-from storage.plan_facts import PlanFacts, plan_facts
 from storage.readmodel import plan_view
 from storage.uploads import plan_of_key
 

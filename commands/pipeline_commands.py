@@ -9,6 +9,7 @@ plan, reached through `storage.access`, and buyer-safe.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from bot.render.blocks import Message
 from bot.render.pipeline import PAGE, pipeline_message
 from bot.render.replies import text_message

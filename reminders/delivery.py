@@ -514,7 +514,8 @@ def _refresh_one(
         _finish(db, item, state="failed", error="workspace_uninstalled")
         return
     method = {refresh_rows.CARD: "chat.update", refresh_rows.HOME: "views.publish"}.get(
-        item.kind, "files.upload"  # uploads: paced apart from cards and Homes
+        item.kind,
+        "files.upload",  # uploads: paced apart from cards and Homes
     )
     bucket = f"{method}:{item.team_id}"
     wait = pacer.wait(bucket, interval)

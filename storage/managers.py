@@ -59,7 +59,9 @@ def add_manager(s: Session, actor: Actor, user_id: str) -> bool:
     if s.get(Manager, (actor.team_id, user_id)) is not None:
         return False
     s.add(
-        Manager(team_id=actor.team_id, user_id=user_id, added_by=actor.user_id, added_at=clock.now())
+        Manager(
+            team_id=actor.team_id, user_id=user_id, added_by=actor.user_id, added_at=clock.now()
+        )
     )
     return True
 

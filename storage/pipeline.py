@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from reminders.forecast import Forecast, forecast
+from reminders.health import SEVERITY, Health, assess, local_today
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reminders.forecast import Forecast, forecast
-from reminders.health import SEVERITY, Health, assess, local_today
 from storage import services
 from storage.managers import is_manager
 from storage.models import Plan
@@ -98,9 +98,7 @@ def pipeline(
         rows = [r for r in rows if r.health.state == "stalled"]
     rows.sort(key=risk_order)
     limit = len(rows) if forecast_rows is None else forecast_rows
-    rows = [
-        _with_forecast(r, facts[r.plan_id]) if n < limit else r for n, r in enumerate(rows)
-    ]
+    rows = [_with_forecast(r, facts[r.plan_id]) if n < limit else r for n, r in enumerate(rows)]
     return PipelineView(kind, owner, everyone, tuple(rows))
 
 

@@ -40,9 +40,7 @@ def follow_digest(s: Session, team_id: str, channel_id: str, digest_key: str, at
     """After a plan's weekly digest went to its channel: its timeline, right after."""
     plan_id = plan_of_key(digest_key)
     if plan_id is not None:
-        refreshes.mark(
-            s, refreshes.TIMELINE, team_id, timeline_target(plan_id, channel_id), "", at
-        )
+        refreshes.mark(s, refreshes.TIMELINE, team_id, timeline_target(plan_id, channel_id), "", at)
 
 
 def request_pipeline_csv(

@@ -20,7 +20,11 @@ INVALID = "That button is no longer valid."
 def register(app: App, deps: Deps) -> None:
     @app.action(ids.PIPELINE_CSV)
     def csv_download(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
     ) -> None:
         ack()
         actor, _tz = deps.actor(context, client, body.get("user"))

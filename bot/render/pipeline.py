@@ -31,7 +31,11 @@ from storage.pipeline import PipelineRow, PipelineView, filter_spec
 
 PAGE = 20  # rows in the ephemeral message (each one section: far under 50 blocks)
 HOME_ROWS = 8  # rows in App Home, which also lists the person's open tasks
-HEALTH_ICON = {"on_track": ":large_green_circle:", "at_risk": ":warning:", "stalled": ":red_circle:"}
+HEALTH_ICON = {
+    "on_track": ":large_green_circle:",
+    "at_risk": ":warning:",
+    "stalled": ":red_circle:",
+}
 FILTER_WORDS = {
     "all": "",
     "mine": "your plans",
@@ -116,7 +120,9 @@ def _rows_blocks(view: PipelineView, prefix: str, limit: int) -> list[Block]:
 def pipeline_message(view: PipelineView) -> Message:
     """The ephemeral reply to `/map pipeline`."""
     blocks: list[Block] = [
-        SectionBlock(block_id=f"{ids.BLOCK_PIPELINE}.head", text=MarkdownTextObject(text=_heading(view)))
+        SectionBlock(
+            block_id=f"{ids.BLOCK_PIPELINE}.head", text=MarkdownTextObject(text=_heading(view))
+        )
     ]
     if not view.rows:
         blocks.append(context("No plans here yet.", f"{ids.BLOCK_PIPELINE}.empty"))

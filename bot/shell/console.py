@@ -9,14 +9,13 @@ with numbered buttons.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import secrets
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any, TextIO
 
 from slack_bolt.request import BoltRequest
@@ -217,8 +216,10 @@ class Shell:
                 continue
             path = Path.cwd() / f"mapbot-{Path(upload.filename).name}"
             path.write_bytes(upload.data)
-            where = "DM from MAP bot" if upload.channels[:1] == ["D" + self.me.user_id] else (
-                f"#{self.channel} · MAP bot"
+            where = (
+                "DM from MAP bot"
+                if upload.channels[:1] == ["D" + self.me.user_id]
+                else (f"#{self.channel} · MAP bot")
             )
             self.say(f"{where}: shared {upload.title!r}, written to {path}")
             if upload.alt_txt:
