@@ -7,7 +7,7 @@ seller side sees the plans they own. Buyers see no pipeline at all, manager or n
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import clock, services
@@ -69,7 +69,8 @@ def add_manager(s: Session, actor: Actor, user_id: str) -> bool:
 def remove_manager(s: Session, actor: Actor, user_id: str) -> bool:
     """False when they weren't a manager."""
     _require_seller(actor)
-    gone = s.execute(
-        delete(Manager).where(Manager.team_id == actor.team_id, Manager.user_id == user_id)
-    )
-    return bool(gone.rowcount)
+    row = s.get(Manager, (actor.team_id, user_id))
+    if row is None:
+        return False
+    s.delete(row)
+    return True
