@@ -11,7 +11,9 @@ import pytest
 from bot.shell.console import run_shell
 
 
-def test_pipeline_and_timeline_in_the_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_and_timeline_in_the_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     run_shell(
