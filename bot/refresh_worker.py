@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.card_publisher import ClientFor, send_card
 from bot.home_publisher import send_home
-from bot.upload_publisher import send_pipeline_csv, send_timeline
+from bot.upload_publisher import send_pipeline_csv, send_pipeline_reply, send_timeline
 from reminders import delivery, refreshes
 from storage.db import Database
 from storage.models import Outbox
@@ -34,6 +34,7 @@ def refreshers(db: Database, interval: float) -> dict[str, tuple[delivery.Refres
         # files.getUploadURLExternal / completeUploadExternal are Tier 4, like views.publish
         refreshes.TIMELINE: (lambda c, item: send_timeline(db, c, item), interval / 2),
         refreshes.PIPELINE_CSV: (lambda c, item: send_pipeline_csv(db, c, item), interval / 2),
+        refreshes.PIPELINE_REPLY: (lambda c, item: send_pipeline_reply(db, c, item), interval / 2),
     }
 
 

@@ -12,23 +12,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from reminders.forecast import forecast
-from reminders.health import local_today
 from slack_sdk import WebClient
-from storage.plan_facts import PlanFacts, plan_facts
 
 from bot.identity import resolve_actor
-from bot.render.pipeline import pipeline_csv
+from bot.render.pipeline import PAGE, pipeline_csv, pipeline_message
 from bot.render.timeline_png import ForecastRange, Timeline, alt_text, render_png, timeline_of
 from bot.text import escape
 from reminders.delivery import Claimed
+from reminders.forecast import forecast
+from reminders.health import local_today
 from storage import services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan
 from storage.pipeline import FORECAST_RUNS, FORECAST_SEED, parse_spec, pipeline
+from storage.plan_facts import PlanFacts, plan_facts
 from storage.readmodel import plan_view
-from storage.uploads import plan_of_key
+from storage.uploads import channel_of_key, plan_of_key
 
 
 def plan_timeline(db: Database, plan_id: int, team_id: str) -> Timeline | None:
@@ -87,4 +87,23 @@ def send_pipeline_csv(db: Database, client: WebClient, item: Claimed) -> None:
         filename=f"pipeline-{day.isoformat()}.csv",
         title="Pipeline",
         initial_comment=f"Your pipeline: {len(view.rows)} plans, riskiest first.",
+    )
+
+
+def send_pipeline_reply(db: Database, client: WebClient, item: Claimed) -> None:
+    """The pipeline asked for with `/map pipeline` when it was too big to answer in the
+    ack: ephemeral where it was asked, for the asker on their side now."""
+    spec = parse_spec(item.text) or ("all", None)
+    actor, _tz = resolve_actor(db, client, item.team_id, item.recipient, None)
+    try:
+        with db.read() as s:
+            view = pipeline(s, actor, *spec, forecast_rows=PAGE)
+    except services.DomainError:
+        return
+    message = pipeline_message(view)
+    client.chat_postEphemeral(
+        channel=channel_of_key(item.key),
+        user=item.recipient,
+        text=message.text,
+        blocks=message.blocks,
     )

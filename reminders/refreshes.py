@@ -25,7 +25,8 @@ HOME = "refresh.home"
 # Uploads (storage.uploads) are sent like refreshes: rendered when sent, coalesced.
 TIMELINE = "upload.timeline"
 PIPELINE_CSV = "upload.pipeline_csv"
-KINDS = (CARD, HOME, TIMELINE, PIPELINE_CSV)
+PIPELINE_REPLY = "reply.pipeline"  # a pipeline too big to work out before the ack
+KINDS = (CARD, HOME, TIMELINE, PIPELINE_CSV, PIPELINE_REPLY)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from reminders.forecast import Forecast, forecast
-from reminders.health import SEVERITY, Health, assess, local_today
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reminders.forecast import Forecast, forecast
+from reminders.health import SEVERITY, Health, assess, local_today
 from storage import services
 from storage.managers import is_manager
 from storage.models import Plan

@@ -1,8 +1,8 @@
-"""Asking for a file to be uploaded: the timeline picture into a plan's channel, the
-pipeline CSV to a seller by DM. Each is an outbox row (`reminders.refreshes`:
-rendered from the database when it is sent, and coalesced — asking twice before
-it went costs one upload), written in the transaction of the request; the
-delivery worker sends it (`bot.upload_publisher`)."""
+"""Asking for a file to be uploaded (the timeline picture into a plan's channel, the
+pipeline CSV to a seller by DM), or for a pipeline too big to answer at once. Each
+is an outbox row (`reminders.refreshes`: rendered from the database when it is
+sent, and coalesced — asking twice before it went costs one send), written in the
+transaction of the request; the delivery worker sends it (`bot.upload_publisher`)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,25 @@ def request_pipeline_csv(
         filter_spec(kind, owner),
         at,
     )
+
+
+def request_pipeline_reply(
+    s: Session, actor: Actor, channel_id: str, kind: str, owner: str | None, at: datetime
+) -> None:
+    """A pipeline too big to work out within Slack's 3 seconds: posted to the asker
+    (ephemeral, in `channel_id`) by the worker. Checked like the CSV."""
+    scope_ids(s, actor, kind, owner)
+    refreshes.mark(
+        s,
+        refreshes.PIPELINE_REPLY,
+        actor.team_id,
+        (actor.user_id, f"pipeline:{channel_id}"),
+        filter_spec(kind, owner),
+        at,
+    )
+
+
+def channel_of_key(key: str) -> str:
+    """The channel of a deferred pipeline reply, from its key."""
+    subject = key.split("|")[2] if key.count("|") >= 3 else ""
+    return subject.removeprefix("pipeline:")

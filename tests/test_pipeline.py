@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, func, select
 
 from bot import ids
 from bot.local_slack.checks import check_message
 from bot.render.pipeline import PAGE, pipeline_csv, pipeline_message
+from commands import pipeline_commands
 from storage import clock, services
 from storage.db import Database
 from storage.models import Manager, Outbox
@@ -256,3 +258,19 @@ def test_statements_do_not_grow_with_the_number_of_plans(db: Database) -> None:
         return len(seen)
 
     assert statements_for(10) == statements_for(100)
+
+
+def test_a_big_pipeline_comes_after_the_ack(
+    h: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack waits 3 seconds for the ack: a pipeline of more plans than can be worked
+    out in that time is posted (ephemeral, to the asker) by the worker."""
+    monkeypatch.setattr(pipeline_commands, "SYNC_MAX_PLANS", 2)
+    for n in range(3):
+        make_plan(db, LEX, f"C{n:04d}", f"Deal {n}")
+    resp = h.command("pipeline at-risk")
+    assert "Working out the pipeline of 3 plans" in resp.body
+    h.command("pipeline", user="U0GUEST")  # refused at once, nothing queued for later
+    h.settle()
+    (later,) = h.local.ephemerals(CHANNEL)
+    assert later.user == "U0LEX" and "at risk or stalled" in json.dumps(later.blocks)
