@@ -16,7 +16,7 @@ from bot.card_publisher import Wake
 from bot.identity import resolve_actor
 from bot.members import fetch_members
 from bot.render.home import render_home
-from bot.render.pipeline import HOME_ROWS, pipeline_home_blocks
+from bot.render.pipeline import HOME_MAX_PLANS, HOME_ROWS, pipeline_home_blocks
 from reminders import refreshes
 from reminders.delivery import Claimed
 from storage import clock
@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.home_readmodel import home_channels, home_view
 from storage.membership import unknown_channels
 from storage.models import Plan, Task
-from storage.pipeline import pipeline
+from storage.pipeline import pipeline_up_to
 
 
 class HomePublisher:
@@ -74,7 +74,7 @@ def send_home(db: Database, client: WebClient, item: Claimed) -> None:
         home = home_view(s, team_id, user_id, actor.side, today_in(tz))
         # Sellers also see their pipeline (every plan, for a manager); buyers never.
         extra = (
-            pipeline_home_blocks(pipeline(s, actor, forecast_rows=HOME_ROWS))
+            pipeline_home_blocks(pipeline_up_to(s, actor, HOME_MAX_PLANS, forecast_rows=HOME_ROWS))
             if actor.side == "seller"
             else []
         )

@@ -102,6 +102,18 @@ def pipeline(
     return PipelineView(kind, owner, everyone, tuple(rows))
 
 
+def pipeline_up_to(
+    s: Session, actor: Actor, most: int, *, forecast_rows: int | None = None
+) -> PipelineView | int:
+    """The viewer's whole pipeline if it has at most `most` plans, else how many it
+    has (App Home is rendered by the refresh worker, which must not spend seconds
+    on one manager's Home while cards wait)."""
+    everyone, ids = scope_ids(s, actor, "all")
+    if len(ids) > most:
+        return len(ids)
+    return pipeline(s, actor, forecast_rows=forecast_rows)
+
+
 def risk_order(row: PipelineRow) -> tuple[int, int, date, int]:
     """Stalled, then at risk, then on track; more reasons first; the nearer target first."""
     return (

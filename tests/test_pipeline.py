@@ -274,3 +274,21 @@ def test_a_big_pipeline_comes_after_the_ack(
     h.settle()
     (later,) = h.local.ephemerals(CHANNEL)
     assert later.user == "U0LEX" and "at risk or stalled" in json.dumps(later.blocks)
+
+
+def test_a_big_pipeline_is_only_pointed_to_in_app_home(
+    h: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Homes are rendered by the refresh worker: a manager's thousands of plans are
+    not worked out on every refresh while cards wait."""
+    from bot import home_publisher
+
+    monkeypatch.setattr(home_publisher, "HOME_MAX_PLANS", 2)
+    for n in range(3):
+        make_plan(db, LEX, f"C{n:04d}", f"Deal {n}")
+    h.bot.deps.home.refresh_user(SELLER_TEAM, "U0LEX")
+    h.settle()
+    home = json.dumps(h.local.home_view("U0LEX"))
+    assert "3 plans: `/map pipeline` shows the riskiest" in home
+    assert "Deal 0" in home, "still listed under My plans"
+    assert ids.PIPELINE_CSV in home

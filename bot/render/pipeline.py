@@ -31,6 +31,7 @@ from storage.pipeline import PipelineRow, PipelineView, filter_spec
 
 PAGE = 20  # rows in the ephemeral message (each one section: far under 50 blocks)
 HOME_ROWS = 8  # rows in App Home, which also lists the person's open tasks
+HOME_MAX_PLANS = 300  # beyond this App Home points to `/map pipeline` (see pipeline_up_to)
 HEALTH_ICON = {
     "on_track": ":large_green_circle:",
     "at_risk": ":warning:",
@@ -132,13 +133,26 @@ def pipeline_message(view: PipelineView) -> Message:
     return Message(text=_heading(view).replace("*", ""), blocks=to_dicts(blocks))
 
 
-def pipeline_home_blocks(view: PipelineView) -> list[Block]:
-    """The Pipeline section of a seller's App Home."""
+def pipeline_home_blocks(view: PipelineView | int) -> list[Block]:
+    """The Pipeline section of a seller's App Home; for a pipeline too big to work
+    out on every Home refresh (`view` is its number of plans), a pointer to it."""
     blocks: list[Block] = [
         DividerBlock(),
         HeaderBlock(block_id=f"{ids.BLOCK_HOME_PIPELINE}.header", text="Pipeline"),
-        context(_heading(view), f"{ids.BLOCK_HOME_PIPELINE}.head"),
     ]
+    if isinstance(view, int):
+        blocks.append(
+            context(
+                f"{view} plans: `/map pipeline` shows the riskiest (`at-risk`, `stalled`, "
+                "`mine`, `owner @someone` narrow it), and the CSV has them all.",
+                f"{ids.BLOCK_HOME_PIPELINE}.head",
+            )
+        )
+        blocks.append(
+            _csv_button(PipelineView("all", None, True, ()), f"{ids.BLOCK_HOME_PIPELINE}.actions")
+        )
+        return blocks
+    blocks.append(context(_heading(view), f"{ids.BLOCK_HOME_PIPELINE}.head"))
     blocks += _rows_blocks(view, ids.BLOCK_HOME_PIPELINE, HOME_ROWS)
     if view.rows:
         blocks.append(_csv_button(view, f"{ids.BLOCK_HOME_PIPELINE}.actions"))
