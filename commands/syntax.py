@@ -231,6 +231,21 @@ class Timeline:
     """`timeline`: the plan's timeline picture, uploaded to the channel."""
 
 
+@dataclass(frozen=True)
+class Summary:
+    """`summary`: the MAP summary for me; `summary share`: the buyer-safe one, in the channel."""
+
+    share: bool = False
+
+
+@dataclass(frozen=True)
+class HealthCommand:
+    """`health`: the plan's health, forecast and thresholds; `health stall 10 …` sets
+    thresholds (a name of storage.plan_facts.HealthSettings → days/count, None: default)."""
+
+    changes: tuple[tuple[str, int | None], ...] = ()
+
+
 Command = (
     Help
     | Create
@@ -261,6 +276,8 @@ Command = (
     | Managers
     | Pipeline
     | Timeline
+    | Summary
+    | HealthCommand
 )
 
 

@@ -141,7 +141,9 @@ _MOVEMENT = or_(Activity.action.like("task.%"), Activity.action.like("milestone.
 
 
 def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
-    """Facts for each plan id that exists: six statements whatever the count."""
+    """Facts for each plan id that exists: four statements whatever the count
+    (plans with their health row; milestones; tasks with their assignee's name;
+    the latest activity of each kind)."""
     ids = sorted(set(plan_ids))
     if not ids:
         return {}
@@ -157,7 +159,15 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
                 Plan.country,
                 Plan.created_by,
                 Plan.created_at,
-            ).where(Plan.id.in_(ids))
+                PlanHealth.overdue_tasks,
+                PlanHealth.milestone_late_days,
+                PlanHealth.stall_days,
+                PlanHealth.buyer_silence_days,
+                PlanHealth.state,
+                PlanHealth.reasons,
+            )
+            .outerjoin(PlanHealth, PlanHealth.plan_id == Plan.id)
+            .where(Plan.id.in_(ids))
         )
     )
     milestones: dict[int, list[MilestoneFact]] = defaultdict(list)
@@ -176,6 +186,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
         milestones[mrow[0]].append(MilestoneFact(*mrow[1:]))
     order = {m.id: m.position for ms in milestones.values() for m in ms}
     tasks: dict[int, list[tuple[int, int, TaskFact]]] = defaultdict(list)
+    names: dict[int, dict[str, str]] = defaultdict(dict)
     for trow in s.execute(
         select(
             Task.plan_id,
@@ -191,7 +202,11 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             Task.due_date,
             Task.completed_at,
             Task.created_at,
-        ).where(Task.plan_id.in_(ids))
+            Person.name,
+        )
+        .join(Plan, Plan.id == Task.plan_id)
+        .outerjoin(Person, and_(Person.team_id == Plan.team_id, Person.user_id == Task.assignee_id))
+        .where(Task.plan_id.in_(ids))
     ):
         (plan_id, position, task_id, number, title, milestone_id, owner_side) = trow[:7]
         completed = as_utc(trow[11]) if trow[11] is not None else None
@@ -209,6 +224,8 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             created_at=as_utc(trow[12]),
         )
         tasks[plan_id].append((order.get(milestone_id, 0), position, fact))
+        if fact.assignee_id and trow[13]:
+            names[plan_id][fact.assignee_id] = trow[13]
     # The latest activity of each kind per plan: grouped in SQL, so the rows read
     # are a handful per plan however long its history.
     internal = func.coalesce(Task.internal, False)
@@ -225,42 +242,8 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
         .group_by(Activity.plan_id, Activity.actor_side, internal, movement)
     ):
         activity[plan_id].append(ActivityMark(side, bool(on_internal), bool(moved), as_utc(at)))
-    health: dict[int, tuple[HealthSettings, str | None, tuple[str, ...]]] = {}
-    for hrow in s.execute(
-        select(
-            PlanHealth.plan_id,
-            PlanHealth.overdue_tasks,
-            PlanHealth.milestone_late_days,
-            PlanHealth.stall_days,
-            PlanHealth.buyer_silence_days,
-            PlanHealth.state,
-            PlanHealth.reasons,
-        ).where(PlanHealth.plan_id.in_(ids))
-    ):
-        reasons = tuple(r for r in (hrow.reasons or "").split("\n") if r)
-        settings = HealthSettings(
-            hrow.overdue_tasks, hrow.milestone_late_days, hrow.stall_days, hrow.buyer_silence_days
-        )
-        health[hrow.plan_id] = (settings, hrow.state, reasons)
-    assignees = {
-        (p.team_id, t.assignee_id)
-        for p in plans
-        for _, _, t in tasks.get(p.id, ())
-        if t.assignee_id
-    }
-    names: dict[tuple[str, str], str] = {}
-    if assignees:
-        for team, uid, name in s.execute(
-            select(Person.team_id, Person.user_id, Person.name).where(
-                Person.user_id.in_({uid for _, uid in assignees})
-            )
-        ):
-            if (team, uid) in assignees and name:
-                names[(team, uid)] = name
     out: dict[int, PlanFacts] = {}
     for p in plans:
-        plan_settings, state, recorded = health.get(p.id, (HealthSettings(), None, ()))
-        plan_tasks = tuple(t for _, _, t in sorted(tasks.get(p.id, ()), key=_task_order))
         out[p.id] = PlanFacts(
             id=p.id,
             team_id=p.team_id,
@@ -272,21 +255,22 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             created_by=p.created_by,
             created_at=as_utc(p.created_at),
             milestones=tuple(milestones.get(p.id, ())),
-            tasks=plan_tasks,
+            tasks=tuple(t for _, _, t in sorted(tasks.get(p.id, ()), key=_task_order)),
             activity=tuple(activity.get(p.id, ())),
-            health_settings=plan_settings,
-            recorded_health=state,
-            recorded_reasons=recorded,
-            names=tuple(
-                sorted(
-                    (uid, names[(p.team_id, uid)])
-                    for uid in {t.assignee_id for t in plan_tasks if t.assignee_id}
-                    if (p.team_id, uid) in names
-                )
+            health_settings=HealthSettings(
+                p.overdue_tasks, p.milestone_late_days, p.stall_days, p.buyer_silence_days
             ),
+            recorded_health=p.state,
+            recorded_reasons=tuple(r for r in (p.reasons or "").split("\n") if r),
+            names=tuple(sorted(names.get(p.id, {}).items())),
         )
     return out
 
 
 def _task_order(item: tuple[int, int, TaskFact]) -> tuple[int, int, int]:
     return item[0], item[1], item[2].number
+
+
+def facts_for(s: Session, plan_id: int, side: Side) -> PlanFacts:
+    """One plan's facts as `side` may see them (the caller checked access)."""
+    return plan_facts(s, [plan_id])[plan_id].for_side(side)
