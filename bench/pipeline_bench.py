@@ -65,7 +65,7 @@ def floor_open_tasks(db: Database) -> Callable[[], object]:
 def the_pipeline(db: Database) -> Callable[[], object]:
     def run() -> object:
         with db.read() as s:
-            view = pipeline(s, VIEWER, at=MONDAY, forecast_rows=PAGE)
+            view = pipeline(s, VIEWER, at=MONDAY, rows=PAGE)
         return pipeline_message(view), len(view.rows)
 
     return run

@@ -74,7 +74,7 @@ def send_home(db: Database, client: WebClient, item: Claimed) -> None:
         home = home_view(s, team_id, user_id, actor.side, today_in(tz))
         # Sellers also see their pipeline (every plan, for a manager); buyers never.
         extra = (
-            pipeline_home_blocks(pipeline_up_to(s, actor, HOME_MAX_PLANS, forecast_rows=HOME_ROWS))
+            pipeline_home_blocks(pipeline_up_to(s, actor, HOME_MAX_PLANS, rows=HOME_ROWS))
             if actor.side == "seller"
             else []
         )

@@ -97,7 +97,7 @@ def send_pipeline_reply(db: Database, client: WebClient, item: Claimed) -> None:
     actor, _tz = resolve_actor(db, client, item.team_id, item.recipient, None)
     try:
         with db.read() as s:
-            view = pipeline(s, actor, *spec, forecast_rows=PAGE)
+            view = pipeline(s, actor, *spec, rows=PAGE)
     except services.DomainError:
         return
     message = pipeline_message(view)

@@ -111,7 +111,7 @@ def _pipeline(db: Database, actor: Actor, channel_id: str, cmd: c.Pipeline) -> M
     with db.read() as s:
         _everyone, ids = scope_ids(s, actor, flt.kind, flt.owner)
         if len(ids) <= SYNC_MAX_PLANS:
-            return pipeline_message(pipeline(s, actor, flt.kind, flt.owner, forecast_rows=PAGE))
+            return pipeline_message(pipeline(s, actor, flt.kind, flt.owner, rows=PAGE))
     with db.write() as s:
         uploads.request_pipeline_reply(s, actor, channel_id, flt.kind, flt.owner, clock.now())
     return text_message(

@@ -7,10 +7,11 @@ anything is read). A manager (`storage.managers`) sees every plan of the
 workspace; any other seller the plans they own. Filters narrow that scope, never
 widen it: `owner @x` for a seller who is no manager finds only their own.
 
-Cost: a fixed number of statements whatever the number of plans (the scope, the
-managers, then `storage.plan_facts`), and pure rules over the facts. The forecast
-(a simulation per plan) is worked out only for the rows that will be shown, unless
-asked for all of them (the CSV).
+Cost: a fixed number of statements whatever the number of plans (the managers,
+the scope with each plan's recorded health, then `storage.plan_facts` for the
+plans not assessed today and for the rows shown), and pure rules over the facts.
+The rows shown (all of them for the CSV) are worked out in full, the forecast (a
+simulation per plan) included; the others are only ranked and counted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +27,9 @@ from sqlalchemy.orm import Session
 from reminders.forecast import Forecast, forecast
 from reminders.health import SEVERITY, Health, assess, local_today
 from storage import services
+from storage.clock import today_in
 from storage.managers import is_manager
-from storage.models import Plan
+from storage.models import Plan, PlanHealth
 from storage.plan_facts import PlanFacts, TaskFact, plan_facts
 from storage.rules import Actor
 
@@ -58,24 +61,33 @@ class PipelineView:
     kind: str  # one of FILTERS
     owner: str | None
     everyone: bool  # a manager's view: every plan of the workspace
-    rows: tuple[PipelineRow, ...]
+    rows: tuple[PipelineRow, ...]  # the riskiest, worked out in full
+    total: int  # plans in the view (after the filter), shown or not
+
+
+def _scoped(actor: Actor, kind: str, owner: str | None, everyone: bool, *columns: Any) -> Any:
+    if kind not in FILTERS:
+        raise services.Invalid("Unknown pipeline filter “{kind}”.", kind=kind)
+    query = select(*columns).where(Plan.team_id == actor.team_id, Plan.archived.is_(False))
+    if not everyone or kind == "mine":
+        query = query.where(Plan.created_by == actor.user_id)
+    if kind == "owner":
+        query = query.where(Plan.created_by == (owner or ""))
+    return query.order_by(Plan.id)
+
+
+def _everyone(s: Session, actor: Actor) -> bool:
+    if actor.side != "seller":
+        raise services.Forbidden(SELLERS_ONLY)
+    return is_manager(s, actor)
 
 
 def scope_ids(
     s: Session, actor: Actor, kind: str, owner: str | None = None
 ) -> tuple[bool, list[int]]:
     """(whether the viewer sees everyone's plans, the ids of the plans in scope)."""
-    if actor.side != "seller":
-        raise services.Forbidden(SELLERS_ONLY)
-    if kind not in FILTERS:
-        raise services.Invalid("Unknown pipeline filter “{kind}”.", kind=kind)
-    everyone = is_manager(s, actor)
-    query = select(Plan.id).where(Plan.team_id == actor.team_id, Plan.archived.is_(False))
-    if not everyone or kind == "mine":
-        query = query.where(Plan.created_by == actor.user_id)
-    if kind == "owner":
-        query = query.where(Plan.created_by == (owner or ""))
-    return everyone, list(s.scalars(query.order_by(Plan.id)))
+    everyone = _everyone(s, actor)
+    return everyone, list(s.scalars(_scoped(actor, kind, owner, everyone, Plan.id)))
 
 
 def pipeline(
@@ -85,42 +97,63 @@ def pipeline(
     owner: str | None = None,
     at: datetime | None = None,
     *,
-    forecast_rows: int | None = None,
+    rows: int | None = None,
 ) -> PipelineView:
-    """The viewer's pipeline at `at` (default now); forecasts for the first
-    `forecast_rows` rows (None: all)."""
-    everyone, ids = scope_ids(s, actor, kind, owner)
-    facts = plan_facts(s, ids)
-    rows = [_row(f, local_today(f, at)) for f in facts.values()]
+    """The viewer's pipeline at `at` (default now), riskiest first; the first `rows`
+    (None: all, as for the CSV) worked out in full, forecast included.
+
+    Ranking every plan reads the health the tick's health pass keeps in
+    `plan_health` (`reminders.health_pass`: assessed again after any activity and
+    each local day), so the thousands of plans a manager sees cost one query; a plan
+    with no assessment for its local today yet is assessed here. The rows shown are
+    assessed afresh from their facts."""
+    everyone = _everyone(s, actor)
+    scope = s.execute(
+        _scoped(actor, kind, owner, everyone, Plan.id, Plan.tz, Plan.target_date)
+        .add_columns(PlanHealth.state, PlanHealth.reasons, PlanHealth.assessed_on)
+        .outerjoin(PlanHealth, PlanHealth.plan_id == Plan.id)
+    ).all()
+    standing: dict[int, tuple[date | None, Health]] = {}
+    stale: list[int] = []
+    for plan_id, tz, target, state, reasons, assessed in scope:
+        if state in SEVERITY and assessed == today_in(tz, at):
+            standing[plan_id] = (target, Health(state, tuple(r for r in reasons.split("\n") if r)))
+        else:
+            stale.append(plan_id)
+    facts = plan_facts(s, stale)
+    fresh = {pid: _row(f, local_today(f, at)) for pid, f in facts.items()}
+    standing.update({pid: (row.target, row.health) for pid, row in fresh.items()})
+    ranked = sorted(standing, key=lambda pid: risk_order(pid, *standing[pid]))
     if kind == "at-risk":
-        rows = [r for r in rows if r.health.state != "on_track"]
+        ranked = [pid for pid in ranked if standing[pid][1].state != "on_track"]
     elif kind == "stalled":
-        rows = [r for r in rows if r.health.state == "stalled"]
-    rows.sort(key=risk_order)
-    limit = len(rows) if forecast_rows is None else forecast_rows
-    rows = [_with_forecast(r, facts[r.plan_id]) if n < limit else r for n, r in enumerate(rows)]
-    return PipelineView(kind, owner, everyone, tuple(rows))
+        ranked = [pid for pid in ranked if standing[pid][1].state == "stalled"]
+    chosen = ranked if rows is None else ranked[:rows]
+    facts.update(plan_facts(s, [pid for pid in chosen if pid not in facts]))
+    full = [
+        _with_forecast(fresh.get(pid) or _row(facts[pid], local_today(facts[pid], at)), facts[pid])
+        for pid in chosen
+    ]
+    return PipelineView(kind, owner, everyone, tuple(full), len(ranked))
 
 
-def pipeline_up_to(
-    s: Session, actor: Actor, most: int, *, forecast_rows: int | None = None
-) -> PipelineView | int:
-    """The viewer's whole pipeline if it has at most `most` plans, else how many it
-    has (App Home is rendered by the refresh worker, which must not spend seconds
-    on one manager's Home while cards wait)."""
+def pipeline_up_to(s: Session, actor: Actor, most: int, *, rows: int) -> PipelineView | int:
+    """The viewer's pipeline if it has at most `most` plans, else how many it has
+    (App Home is rendered by the refresh worker, which must not spend seconds on
+    one manager's Home, should the health pass not have run, while cards wait)."""
     everyone, ids = scope_ids(s, actor, "all")
     if len(ids) > most:
         return len(ids)
-    return pipeline(s, actor, forecast_rows=forecast_rows)
+    return pipeline(s, actor, rows=rows)
 
 
-def risk_order(row: PipelineRow) -> tuple[int, int, date, int]:
+def risk_order(plan_id: int, target: date | None, health: Health) -> tuple[int, int, date, int]:
     """Stalled, then at risk, then on track; more reasons first; the nearer target first."""
     return (
-        -SEVERITY[row.health.state],
-        -len(row.health.reasons) if row.health.state != "on_track" else 0,
-        row.target or date.max,
-        row.plan_id,
+        -SEVERITY[health.state],
+        -len(health.reasons) if health.state != "on_track" else 0,
+        target or date.max,
+        plan_id,
     )
 
 

@@ -252,7 +252,7 @@ def test_statements_do_not_grow_with_the_number_of_plans(db: Database) -> None:
         for i in range(n):
             make_plan(db, LEX, f"C{n}-{i}", f"Deal {i}", overdue=i % 3)
         with db.read() as s, counted(db) as seen:
-            view = pipeline(s, LEX, forecast_rows=None)
+            view = pipeline(s, LEX, rows=None)
             pipeline_csv(view)
         assert len(view.rows) >= n
         return len(seen)
@@ -292,3 +292,40 @@ def test_a_big_pipeline_is_only_pointed_to_in_app_home(
     assert "3 plans: `/map pipeline` shows the riskiest" in home
     assert "Deal 0" in home, "still listed under My plans"
     assert ids.PIPELINE_CSV in home
+
+
+def test_ranking_reads_the_health_the_tick_recorded(db: Database, fixed_clock: object) -> None:
+    """After the tick's health pass, every plan is ranked and counted from
+    plan_health; only the rows shown are read in full — in the same statements
+    however many plans there are."""
+    from reminders import health_pass
+
+    def statements_for(n: int) -> tuple[int, int, list[str]]:
+        for i in range(n):
+            make_plan(db, LEX, f"C{n}-{i}", f"Deal {n}-{i}", overdue=2 if i == n - 1 else 0)
+        health_pass.run(db, clock.now())
+        with db.read() as s, counted(db) as seen:
+            view = pipeline(s, LEX, "at-risk", rows=1)
+        return len(seen), view.total, [r.title for r in view.rows]
+
+    small = statements_for(10)
+    big = statements_for(100)
+    assert small[1:] == (1, ["Deal 10-9"])
+    assert big[1] == 2 and big[2] == ["Deal 10-9"], "ties go by plan id"
+    assert small[0] == big[0]
+
+
+def test_a_plan_is_ranked_by_its_recorded_health(db: Database, fixed_clock: object) -> None:
+    from sqlalchemy import update
+
+    from reminders import health_pass
+    from storage.models import PlanHealth
+
+    calm = make_plan(db, LEX, "C1", "Calm deal")
+    health_pass.run(db, clock.now())
+    with db.write() as s:  # as a pass that found it stalled would have left it
+        s.execute(update(PlanHealth).where(PlanHealth.plan_id == calm).values(state="stalled"))
+    with db.read() as s:
+        assert pipeline(s, LEX, "stalled", rows=0).total == 1
+        (row,) = pipeline(s, LEX, "stalled").rows
+    assert row.health.state == "on_track", "the row shown is assessed afresh"

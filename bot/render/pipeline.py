@@ -82,7 +82,7 @@ def _heading(view: PipelineView) -> str:
     if view.kind == "owner":
         words = f"owned by <@{view.owner}>"
     which = f" — {words}" if words else ""
-    n = len(view.rows)
+    n = view.total
     return f"*Pipeline*{which}: {n} plan{'s' if n != 1 else ''} ({scope}), riskiest first"
 
 
@@ -106,7 +106,7 @@ def _rows_blocks(view: PipelineView, prefix: str, limit: int) -> list[Block]:
         )
         for row in view.rows[:limit]
     ]
-    hidden = len(view.rows) - limit
+    hidden = view.total - min(limit, len(view.rows))
     if hidden > 0:
         blocks.append(
             context(
@@ -149,7 +149,9 @@ def pipeline_home_blocks(view: PipelineView | int) -> list[Block]:
             )
         )
         blocks.append(
-            _csv_button(PipelineView("all", None, True, ()), f"{ids.BLOCK_HOME_PIPELINE}.actions")
+            _csv_button(
+                PipelineView("all", None, True, (), view), f"{ids.BLOCK_HOME_PIPELINE}.actions"
+            )
         )
         return blocks
     blocks.append(context(_heading(view), f"{ids.BLOCK_HOME_PIPELINE}.head"))
