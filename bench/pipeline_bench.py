@@ -4,9 +4,11 @@
 
 For SQLite and PostgreSQL, the same data as bench/reminders_bench.py (10,000 plans,
 200,000 tasks), seen by a manager (every plan of the workspace):
-- `/map pipeline`: scope, facts, health for every plan, riskiest first, forecasts
-  for the page shown, rendered — beside its floor, one query reading every open
-  plan's tasks, measured in the same run;
+- `/map pipeline` as it runs once the tick's health pass has recorded every plan's
+  health (rank and count every plan from it, the page shown read, assessed and
+  forecast in full, rendered) — beside its floor, one query reading every open
+  plan's tasks, measured in the same run; and cold, before any health is recorded
+  (every plan assessed by the pipeline itself);
 - SQL statements of the pipeline at two sizes (they must not grow with the plans);
 - a timeline PNG for a 12-milestone plan (cold: the first in the process; warm).
 Targets (issue 11): pipeline ≤ 5× floor; timeline ≤ 300 ms.
@@ -31,6 +33,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from bench.reminders_bench import MONDAY, TEAM, Counter, fresh_pg, seed, timed  # noqa: E402
 from bot.render.pipeline import PAGE, pipeline_message  # noqa: E402
 from bot.render.timeline_png import Bar, ForecastRange, Timeline, render_png  # noqa: E402
+from reminders import health_pass  # noqa: E402
 from storage import clock  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Manager, Plan, Task  # noqa: E402
@@ -66,7 +69,7 @@ def the_pipeline(db: Database) -> Callable[[], object]:
     def run() -> object:
         with db.read() as s:
             view = pipeline(s, VIEWER, at=MONDAY, rows=PAGE)
-        return pipeline_message(view), len(view.rows)
+        return pipeline_message(view), view.total
 
     return run
 
@@ -83,13 +86,22 @@ def measure(label: str, url: str, plans: int) -> None:
     clock.set_clock(lambda: MONDAY)
     counter = Counter(db)
     floor, _ = timed(floor_open_tasks(db))
+    # Cold: no health recorded yet, every plan is assessed by the pipeline itself.
+    counter.n = 0
+    cold, _ = timed(the_pipeline(db), repeat=1)
+    cold_statements = counter.n
+    t0 = time.perf_counter()
+    health_pass.run(db, MONDAY)  # what every tick does (reminders.health_pass)
+    recorded = time.perf_counter() - t0
     counter.n = 0
     took, result = timed(the_pipeline(db))
     statements = counter.n // 3
     shown = result[1]  # type: ignore[index]
     print(
-        f"{label:10} plans={plans:6} | pipeline {took * 1000:7.0f} ms for {shown} plans "
-        f"(floor {floor * 1000:6.0f} ms, {took / floor:4.1f}×, {statements} statements)"
+        f"{label:10} plans={plans:6} | pipeline {took * 1000:6.0f} ms for {shown} plans "
+        f"(floor {floor * 1000:5.0f} ms, {took / floor:4.1f}×, {statements} statements) | "
+        f"cold {cold * 1000:6.0f} ms ({cold / floor:4.1f}×, {cold_statements} statements) | "
+        f"health pass {recorded * 1000:6.0f} ms"
     )
     clock.set_clock(None)
     db.dispose()
