@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from bot import ids
+from bot.local_slack import payloads
 from bot.local_slack.checks import check_message
 from bot.render.pipeline import PAGE, pipeline_csv, pipeline_message
 from commands import pipeline_commands
@@ -329,3 +330,27 @@ def test_a_plan_is_ranked_by_its_recorded_health(db: Database, fixed_clock: obje
         assert pipeline(s, LEX, "stalled", rows=0).total == 1
         (row,) = pipeline(s, LEX, "stalled").rows
     assert row.health.state == "on_track", "the row shown is assessed afresh"
+
+
+def test_download_csv_from_app_home(h: Harness, db: Database) -> None:
+    make_plan(db, LEX, CHANNEL, "Lex deal")
+    h.bot.deps.home.refresh_user(SELLER_TEAM, "U0LEX")
+    h.settle()
+    home = h.local.home_view("U0LEX")
+    assert home is not None
+    (button,) = [
+        e
+        for b in home["blocks"]
+        if b.get("block_id") == f"{ids.BLOCK_HOME_PIPELINE}.actions"
+        for e in b["elements"]
+    ]
+    action = {"action_id": button["action_id"], "block_id": "b", "value": button["value"]}
+    body = payloads.view_block_actions_body(
+        user_id="U0LEX", user_team_id=SELLER_TEAM, team_id=SELLER_TEAM, view=home, action=action
+    )
+    assert h.signed(body).status == 200
+    h.settle()
+    (shared,) = h.local.files.shared("DU0LEX")
+    assert shared.data is not None and b"Lex deal" in shared.data
+    home = h.local.home_view("U0LEX")
+    assert home is not None and "CSV file in a DM" in json.dumps(home)
