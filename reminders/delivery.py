@@ -46,6 +46,7 @@ PERMANENT = {
     "account_inactive",
     "is_archived",
     "user_not_found",
+    "missing_scope",  # e.g. files:write on an install from before it was asked for
 }
 MAX_ATTEMPTS = 6
 METADATA_EVENT = recovery.METADATA_EVENT

@@ -148,3 +148,24 @@ def test_the_weekly_digest_carries_the_timeline(h: Harness, db: Database) -> Non
         c for c in h.local.calls_to("chat.postMessage") if c.params.get("text") == "Weekly digest"
     ]
     assert posts and posts[0].at <= completes[0].at, "the picture comes after the digest"
+
+
+def test_an_install_without_files_write_fails_once_and_says_so(h: Harness, db: Database) -> None:
+    """Workspaces installed before the app asked for files:write: Slack answers
+    missing_scope; the upload is given up (not retried for ever) until re-installed."""
+    from sqlalchemy import select
+
+    from bot.oauth import BOT_SCOPES
+    from storage.models import Outbox
+    from tests.harness import TOKEN
+
+    h.local.grant(TOKEN, [s for s in BOT_SCOPES if s != "files:write"])
+    _plan_with_secret(db, secret=False)
+    h.command("timeline")
+    h.settle()
+    assert h.local.files.shared() == []
+    with db.read() as s:
+        state, error = s.execute(
+            select(Outbox.state, Outbox.error).where(Outbox.kind == "upload.timeline")
+        ).one()
+    assert (state, error) == ("failed", "missing_scope")
