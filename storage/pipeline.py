@@ -107,6 +107,28 @@ def pipeline(
     each local day), so the thousands of plans a manager sees cost one query; a plan
     with no assessment for its local today yet is assessed here. The rows shown are
     assessed afresh from their facts."""
+    view = _pipeline(s, actor, kind, owner, at, rows, None)
+    assert isinstance(view, PipelineView)
+    return view
+
+
+def pipeline_up_to(s: Session, actor: Actor, most: int, *, rows: int) -> PipelineView | int:
+    """The viewer's pipeline, or only how many plans it has when more than `most`
+    of them have no health recorded for today (App Home is rendered by the refresh
+    worker, which must not spend seconds assessing one manager's plans, should the
+    health pass not have run, while cards wait)."""
+    return _pipeline(s, actor, "all", None, None, rows, most)
+
+
+def _pipeline(
+    s: Session,
+    actor: Actor,
+    kind: str,
+    owner: str | None,
+    at: datetime | None,
+    rows: int | None,
+    most_stale: int | None,
+) -> PipelineView | int:
     everyone = _everyone(s, actor)
     scope = s.execute(
         _scoped(actor, kind, owner, everyone, Plan.id, Plan.tz, Plan.target_date)
@@ -120,6 +142,8 @@ def pipeline(
             standing[plan_id] = (target, Health(state, tuple(r for r in reasons.split("\n") if r)))
         else:
             stale.append(plan_id)
+    if most_stale is not None and len(stale) > most_stale:
+        return len(scope)
     facts = plan_facts(s, stale)
     fresh = {pid: _row(f, local_today(f, at)) for pid, f in facts.items()}
     standing.update({pid: (row.target, row.health) for pid, row in fresh.items()})
@@ -135,16 +159,6 @@ def pipeline(
         for pid in chosen
     ]
     return PipelineView(kind, owner, everyone, tuple(full), len(ranked))
-
-
-def pipeline_up_to(s: Session, actor: Actor, most: int, *, rows: int) -> PipelineView | int:
-    """The viewer's pipeline if it has at most `most` plans, else how many it has
-    (App Home is rendered by the refresh worker, which must not spend seconds on
-    one manager's Home, should the health pass not have run, while cards wait)."""
-    everyone, ids = scope_ids(s, actor, "all")
-    if len(ids) > most:
-        return len(ids)
-    return pipeline(s, actor, rows=rows)
 
 
 def risk_order(plan_id: int, target: date | None, health: Health) -> tuple[int, int, date, int]:

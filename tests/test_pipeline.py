@@ -291,8 +291,16 @@ def test_a_big_pipeline_is_only_pointed_to_in_app_home(
     h.settle()
     home = json.dumps(h.local.home_view("U0LEX"))
     assert "3 plans: `/map pipeline` shows the riskiest" in home
-    assert "Deal 0" in home, "still listed under My plans"
+    assert f"{ids.BLOCK_HOME_PIPELINE}.1" not in home
     assert ids.PIPELINE_CSV in home
+    # Once the tick's health pass has assessed them, the Home ranks them from it.
+    from reminders import health_pass
+
+    health_pass.run(db, clock.now())
+    h.bot.deps.home.refresh_user(SELLER_TEAM, "U0LEX")
+    h.settle()
+    home = json.dumps(h.local.home_view("U0LEX"))
+    assert f"{ids.BLOCK_HOME_PIPELINE}.1" in home and "3 plans (your plans)" in home
 
 
 def test_ranking_reads_the_health_the_tick_recorded(db: Database, fixed_clock: object) -> None:

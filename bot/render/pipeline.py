@@ -31,7 +31,7 @@ from storage.pipeline import PipelineRow, PipelineView, filter_spec
 
 PAGE = 20  # rows in the ephemeral message (each one section: far under 50 blocks)
 HOME_ROWS = 8  # rows in App Home, which also lists the person's open tasks
-HOME_MAX_PLANS = 300  # beyond this App Home points to `/map pipeline` (see pipeline_up_to)
+HOME_MAX_PLANS = 300  # plans App Home may assess itself (storage.pipeline.pipeline_up_to)
 HEALTH_ICON = {
     "on_track": ":large_green_circle:",
     "at_risk": ":warning:",
@@ -134,8 +134,8 @@ def pipeline_message(view: PipelineView) -> Message:
 
 
 def pipeline_home_blocks(view: PipelineView | int) -> list[Block]:
-    """The Pipeline section of a seller's App Home; for a pipeline too big to work
-    out on every Home refresh (`view` is its number of plans), a pointer to it."""
+    """The Pipeline section of a seller's App Home; for a pipeline too costly to work
+    out on this Home refresh (`view` is its number of plans), a pointer to it."""
     blocks: list[Block] = [
         DividerBlock(),
         HeaderBlock(block_id=f"{ids.BLOCK_HOME_PIPELINE}.header", text="Pipeline"),
