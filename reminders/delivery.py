@@ -516,7 +516,7 @@ def _refresh_one(
         return
     method = {refresh_rows.CARD: "chat.update", refresh_rows.HOME: "views.publish"}.get(
         item.kind,
-        "files.upload",  # uploads: paced apart from cards and Homes
+        "files.upload",  # uploads (and deferred pipeline replies): paced apart
     )
     bucket = f"{method}:{item.team_id}"
     wait = pacer.wait(bucket, interval)
