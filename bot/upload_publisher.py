@@ -20,7 +20,6 @@ from bot.render.timeline_png import ForecastRange, Timeline, alt_text, render_pn
 from bot.text import escape
 from reminders.delivery import Claimed
 from reminders.forecast import forecast
-from reminders.health import local_today
 from storage import services
 from storage.clock import today_in
 from storage.db import Database
@@ -39,7 +38,7 @@ def plan_timeline(db: Database, plan_id: int, team_id: str) -> Timeline | None:
             return None
         view = plan_view(s, plan, "buyer")
         facts = plan_facts(s, [plan_id])[plan_id].for_side("buyer")
-    today = local_today(facts)
+    today = today_in(facts.tz)
     return timeline_of(view, today, _started(facts, today), _range(facts, today))
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.forecast import Forecast, forecast
-from reminders.health import SEVERITY, Health, assess, local_today
+from reminders.health import SEVERITY, Health, assess
 from storage import services
 from storage.clock import today_in
 from storage.managers import is_manager
@@ -145,7 +145,7 @@ def _pipeline(
     if most_stale is not None and len(stale) > most_stale:
         return len(scope)
     facts = plan_facts(s, stale)
-    fresh = {pid: _row(f, local_today(f, at)) for pid, f in facts.items()}
+    fresh = {pid: _row(f, today_in(f.tz, at)) for pid, f in facts.items()}
     standing.update({pid: (row.target, row.health) for pid, row in fresh.items()})
     ranked = sorted(standing, key=lambda pid: risk_order(pid, *standing[pid]))
     if kind == "at-risk":
@@ -155,7 +155,7 @@ def _pipeline(
     chosen = ranked if rows is None else ranked[:rows]
     facts.update(plan_facts(s, [pid for pid in chosen if pid not in facts]))
     full = [
-        _with_forecast(fresh.get(pid) or _row(facts[pid], local_today(facts[pid], at)), facts[pid])
+        _with_forecast(fresh.get(pid) or _row(facts[pid], today_in(facts[pid].tz, at)), facts[pid])
         for pid in chosen
     ]
     return PipelineView(kind, owner, everyone, tuple(full), len(ranked))
