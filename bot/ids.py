@@ -216,3 +216,9 @@ VIEW_SUMMARY = "view.summary"
 BLOCK_SUMMARY_HEAD = "summary.head"
 BLOCK_SUMMARY_BODY = "summary.body"  # + ".<n>"
 BLOCK_HEALTH = "plan.health"  # the card's health line
+
+
+# --- the pipeline (/map pipeline, App Home) and its CSV ---
+PIPELINE_CSV = "pipeline.csv"  # value: the filter ("at-risk", "owner:U123"), re-checked
+BLOCK_PIPELINE = "pipeline"  # + ".head", ".<plan id>", ".more", ".actions"
+BLOCK_HOME_PIPELINE = "home.pipeline"  # the same in App Home

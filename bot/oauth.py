@@ -45,6 +45,7 @@ BOT_SCOPES = (
     "groups:history",  # and in private ones
     "links:read",  # link_shared: a plan link was posted
     "links:write",  # chat.unfurl: show its live status
+    "files:write",  # files_upload_v2: the timeline picture, the pipeline CSV
 )
 
 

@@ -23,7 +23,7 @@ from bot.render.replies import (
     text_message,
 )
 from bot.text import escape, truncate
-from commands import insight_commands, remind_commands, template_commands
+from commands import insight_commands, pipeline_commands, remind_commands, template_commands
 from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
@@ -95,6 +95,9 @@ def _verb_of(command: object) -> str:
         c.Remind: "remind",
         c.MuteDigests: "mute",
         c.DraftDialog: "draft",
+        c.Managers: "managers",
+        c.Pipeline: "pipeline",
+        c.Timeline: "timeline",
         c.Summary: "summary",
         c.HealthCommand: "health",
     }.get(type(command), "help")
@@ -186,6 +189,9 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
     if isinstance(command, c.MuteDigests):  # about me, not the plan: works anywhere
         with db.write() as s:
             return Reply(text_message(remind_commands.run_mute(s, req.actor, None, command, today)))
+    if isinstance(command, c.Managers | c.Pipeline | c.Timeline):  # the deals at a glance
+        run = pipeline_commands.run
+        return Reply(run(db, req.actor, req.channel_id, command, req.look_up))
     if isinstance(command, c.GoLive) and command.target is not None:
         preview = _golive_preview(db, req, command.target, today)
         if preview is not None:

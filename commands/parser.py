@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from commands import insight_commands, remind_commands, template_commands
+from commands import insight_commands, pipeline_commands, remind_commands, template_commands
 from commands import syntax as c
 from commands.dates import DateError, Reading, parse_date, quote
 from commands.usage import USAGE
@@ -441,6 +441,9 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "remind": lambda rest, on: remind_commands.parse_remind(rest, on.today),
     "mute": lambda rest, on: remind_commands.parse_mute(True)(rest, on.today),
     "unmute": lambda rest, on: remind_commands.parse_mute(False)(rest, on.today),
+    "managers": lambda rest, on: pipeline_commands.parse_managers(rest, _user_id),
+    "pipeline": lambda rest, on: pipeline_commands.parse_pipeline(rest, _user_id),
+    "timeline": _no_arguments(c.Timeline()),
     "summary": lambda rest, on: insight_commands.parse_summary(rest),
     "health": lambda rest, on: insight_commands.parse_health(rest),
 }

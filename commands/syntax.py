@@ -208,6 +208,35 @@ class Country:
 
 
 @dataclass(frozen=True)
+class Managers:
+    """`managers [list]`, `managers add @x`, `managers remove @x` (seller only)."""
+
+    action: Literal["list", "add", "remove"]
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineFilter:
+    """Which plans of the pipeline: all I may see, mine, at risk, stalled, one owner's."""
+
+    kind: Literal["all", "mine", "at-risk", "stalled", "owner"] = "all"
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """`pipeline [mine|at-risk|stalled|owner @x] [csv]`: the deals at a glance."""
+
+    filter: PipelineFilter
+    csv: bool = False  # the whole list as a CSV file, by DM
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """`timeline`: the plan's timeline picture, uploaded to the channel."""
+
+
+@dataclass(frozen=True)
 class Summary:
     """`summary`: the MAP summary for me; `summary share`: the buyer-safe one, in the channel."""
 
@@ -250,6 +279,9 @@ Command = (
     | Extend
     | Country
     | DraftDialog
+    | Managers
+    | Pipeline
+    | Timeline
     | Summary
     | HealthCommand
 )

@@ -49,6 +49,14 @@ _USAGE = {
     "Example: `/map remind digest monday 9:00`",
     "mute": "`/map mute digests` — no daily digest DM for you (`/map unmute digests` undoes it).",
     "unmute": "`/map unmute digests` — your daily digest DM again.",
+    "managers": "`/map managers [list]`, `/map managers add @someone`, `/map managers remove "
+    "@someone` — who sees every plan of the workspace in the pipeline (seller team only; "
+    "without managers, each of you sees your own plans). Example: `/map managers add @mercy`",
+    "pipeline": "`/map pipeline [mine|at-risk|stalled|owner @someone] [csv]` — every deal you "
+    "may see, riskiest first: milestone, progress, health, target, forecast, next buyer step, "
+    "last movement; `csv` sends the whole list as a file by DM. Example: `/map pipeline at-risk`",
+    "timeline": "`/map timeline` — the plan's timeline picture (milestones, target, today, "
+    "forecast), posted in the channel.",
     "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
     "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "
@@ -102,6 +110,9 @@ _SUMMARY = {
     "remind": "reminder settings: lead time, weekly digest, weekends",
     "mute": "mute your daily digest",
     "unmute": "your daily digest again",
+    "managers": "who sees every deal in the pipeline",
+    "pipeline": "every deal at a glance, riskiest first",
+    "timeline": "the plan's timeline picture",
     "summary": "the plan at a glance; `share` posts it in the channel",
     "health": "plan health, the go-live forecast, and the health thresholds",
 }

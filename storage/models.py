@@ -378,6 +378,21 @@ class Draft(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# --- managers: who sees every plan of the workspace in the pipeline ------------------
+
+
+class Manager(Base):
+    """A seller who sees every plan of the workspace in `/map pipeline` and App
+    Home (`/map managers add`). With none set, each seller sees their own plans."""
+
+    __tablename__ = "manager"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # installing team
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- plan health: thresholds per plan and the last assessment (reminders.health) -------
 
 

@@ -33,6 +33,8 @@ METHOD_SCOPES = {
     "conversations.members": "channels:read",
     "conversations.open": "im:write",
     "conversations.history": "channels:history",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 
 

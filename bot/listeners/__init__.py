@@ -18,6 +18,7 @@ from bot.listeners import (
     unfurls,
     workflow_steps,
 )
+from bot.listeners import pipeline as pipeline_listener
 
 
 def register(app: App, deps: Deps) -> None:
@@ -32,3 +33,4 @@ def register(app: App, deps: Deps) -> None:
     drafting.register(app, deps)
     workflow_steps.register(app, deps)
     unfurls.register(app, deps)
+    pipeline_listener.register(app, deps)

@@ -13,6 +13,7 @@ from typing import Any
 from bot.local_slack.base import SlackError, decode_params
 from bot.local_slack.chat import ChatMethods
 from bot.local_slack.conversations import ConversationMethods
+from bot.local_slack.files import FileError, Files
 from bot.local_slack.functions import FunctionError, Functions
 from bot.local_slack.rates import PER_CHANNEL, POST_BURST, POST_PER_SECOND, RateLimits
 from bot.local_slack.records import Call, Ephemeral, Msg
@@ -116,7 +117,10 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
+            "files.getUploadURLExternal": self._files(lambda p: self.files.get_upload_url(p)),
+            "files.completeUploadExternal": self._files(lambda p: self.files.complete(p)),
         }
+        self.files = Files(self.upload_url, self._shareable)
 
     # --- registry ------------------------------------------------------------
 
@@ -242,6 +246,7 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             self._ephemerals.clear()
             self.rate_limited.clear()
             self._rates.reset()
+            self.files.reset()
 
     # --- dispatch --------------------------------------------------------------
 
@@ -379,6 +384,29 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
         """The most calls to `method` for `key` (default this team) in any `seconds`."""
         with self._lock:
             return self._rates.peak(method, key or self.team_id, seconds)
+
+    # --- files (bot/local_slack/files.py) ----------------------------------------
+
+    def upload_url(self, file_id: str) -> str:
+        """Where a file's bytes go (LocalSlack serves it on loopback)."""
+        return f"https://files.slack.invalid/upload/v1/{file_id}"
+
+    def _shareable(self, channel: str) -> bool:
+        """A channel we know, or a DM (or user id) of a person we know."""
+        if channel in self._channels:
+            return True
+        user = channel[1:] if channel[:1] == "D" else channel
+        return user in self._users
+
+    def _files(self, method: Handler) -> Handler:
+        def run(p: dict[str, Any]) -> dict[str, Any]:
+            try:
+                self.files.need_scope(self._caller_scopes)
+                return method(p)
+            except FileError as e:
+                raise SlackError(e.error, **e.extra) from None
+
+        return run
 
     # --- methods ---------------------------------------------------------------
 

@@ -76,6 +76,9 @@ class LocalSlack(SlackApi):
             raise RuntimeError("LocalSlack is not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def upload_url(self, file_id: str) -> str:
+        return f"{self.root_url}/upload/{file_id}"
+
     @property
     def base_url(self) -> str:
         """For `WebClient(base_url=...)`."""
@@ -287,8 +290,13 @@ def _handler_for(local: LocalSlack) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             params: dict[str, Any] = dict(parse_qsl(url.query))
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode() if length else ""
+            data = self.rfile.read(length) if length else b""
             local._through_gate()
+            if url.path.startswith("/upload/"):  # a file's bytes (files_upload_v2's step 2)
+                status, text = local.files.receive(url.path.removeprefix("/upload/"), data)
+                self._send(status, {}, {"ok": status == 200, "message": text})
+                return
+            raw = data.decode()
             if "json" in (self.headers.get("Content-Type") or ""):
                 params.update(json.loads(raw) if raw else {})
             else:

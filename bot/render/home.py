@@ -8,6 +8,7 @@ visible tasks, so nothing internal can reach this renderer for them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -87,14 +88,17 @@ def _plans_part(home: HomeView) -> list[Block]:
     return blocks
 
 
-def render_home(home: HomeView, notice: str | None = None) -> dict[str, Any]:
-    """The Home tab view; `notice` (already escaped) is shown on top, e.g. a refused click."""
+def render_home(
+    home: HomeView, notice: str | None = None, extra: Sequence[Block] = ()
+) -> dict[str, Any]:
+    """The Home tab view; `notice` (already escaped) is shown on top, e.g. a refused click;
+    `extra` at the bottom (a seller's pipeline), its blocks kept out of the tasks' budget."""
     head: list[Block] = [HeaderBlock(block_id=ids.BLOCK_HOME_HEADER, text="My open tasks")]
     if notice:
         head.append(context(notice, ids.BLOCK_HOME_NOTICE))
     if home.side == "buyer":
         head.append(context("Tasks assigned to you in the deals you share with us."))
-    tail = _plans_part(home)
+    tail = _plans_part(home) + list(extra)
     budget = VIEW_MAX_BLOCKS - len(head) - len(tail) - 1  # one spare for "+ N more"
     body: list[Block] = []
     shown = 0

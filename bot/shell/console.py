@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any, TextIO
 
 from slack_bolt.request import BoltRequest
@@ -192,6 +193,8 @@ class Shell:
                     self.show("App Home", "", view.get("blocks"), "", view)
             elif call.method == "chat.delete" and call.ok:
                 self.forget(channel, str(p.get("ts", "")))
+            elif call.method == "files.completeUploadExternal" and call.ok:
+                self.save_files(call.result.get("files") or [])
             elif call.method == "chat.update":
                 self.show(
                     f"#{self.channel} · MAP bot (updated)",
@@ -205,6 +208,23 @@ class Shell:
         for eph in mine[self.seen_ephemerals.get(self.me.user_id, 0) :]:
             self.show("only visible to you", eph.text, eph.blocks, eph.channel, "")
         self.seen_ephemerals[self.me.user_id] = len(mine)
+
+    def save_files(self, shared: list[dict[str, Any]]) -> None:
+        """A file MAP bot shared (the timeline, a CSV): written next to the shell."""
+        for f in shared:
+            upload = self.local.files.uploads.get(str(f.get("id")))
+            if upload is None or upload.data is None:
+                continue
+            path = Path.cwd() / f"mapbot-{Path(upload.filename).name}"
+            path.write_bytes(upload.data)
+            where = (
+                "DM from MAP bot"
+                if upload.channels[:1] == ["D" + self.me.user_id]
+                else (f"#{self.channel} · MAP bot")
+            )
+            self.say(f"{where}: shared {upload.title!r}, written to {path}")
+            if upload.alt_txt:
+                self.say(f"  ({upload.alt_txt})")
 
     def show_ephemeral_response(self, body: str) -> None:
         import json

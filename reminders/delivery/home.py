@@ -15,6 +15,7 @@ from sqlalchemy import select, union
 from bot.identity import resolve_actor
 from bot.members import fetch_members
 from bot.render.home import render_home
+from bot.render.pipeline import HOME_MAX_PLANS, HOME_ROWS, pipeline_home_blocks
 from reminders.delivery import refreshes
 from reminders.delivery.card import Wake
 from reminders.delivery.outbox import Claimed
@@ -24,6 +25,7 @@ from storage.db import Database
 from storage.home_readmodel import home_channels, home_view
 from storage.membership import unknown_channels
 from storage.models import Plan, Task
+from storage.pipeline import pipeline_up_to
 
 
 class HomePublisher:
@@ -70,4 +72,10 @@ def send_home(db: Database, client: WebClient, item: Claimed) -> None:
             fetch_members(db, client, team_id, channel)
     with db.read() as s:
         home = home_view(s, team_id, user_id, actor.side, today_in(tz))
-    client.views_publish(user_id=user_id, view=render_home(home, item.text or None))
+        # Sellers also see their pipeline (every plan, for a manager); buyers never.
+        extra = (
+            pipeline_home_blocks(pipeline_up_to(s, actor, HOME_MAX_PLANS, rows=HOME_ROWS))
+            if actor.side == "seller"
+            else []
+        )
+    client.views_publish(user_id=user_id, view=render_home(home, item.text or None, extra))

@@ -33,7 +33,7 @@ from bot.text import escape
 from reminders.delivery import pacing, recovery, welcomes
 from reminders.delivery import refreshes as refresh_rows
 from reminders.delivery.outgoing import LIVE_KINDS, WELCOME, Outgoing
-from storage import clock, services
+from storage import clock, services, uploads
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor
@@ -46,6 +46,7 @@ PERMANENT = {
     "account_inactive",
     "is_archived",
     "user_not_found",
+    "missing_scope",  # e.g. files:write on an install from before it was asked for
 }
 MAX_ATTEMPTS = 6
 METADATA_EVENT = recovery.METADATA_EVENT
@@ -480,6 +481,9 @@ def _deliver_one(
         )
         _finish(db, item, state="sent", ts=str(response.get("ts")), error=None)
         result.sent += 1
+        if item.kind == "digest.plan_weekly":  # the timeline picture follows the digest
+            with db.write() as s:
+                uploads.follow_digest(s, item.team_id, item.recipient, item.key, now())
     except SlackApiError as e:
         status = e.response.status_code
         error = str(e.response.get("error") or f"http_{status}")
@@ -562,7 +566,10 @@ def _refresh_one(
     if client is None:
         _finish(db, item, state="failed", error="workspace_uninstalled")
         return
-    method = "chat.update" if item.kind == refresh_rows.CARD else "views.publish"
+    method = {refresh_rows.CARD: "chat.update", refresh_rows.HOME: "views.publish"}.get(
+        item.kind,
+        "files.upload",  # uploads (and deferred pipeline replies): paced apart
+    )
     bucket = f"{method}:{item.team_id}"
     wait = pacer.wait(bucket, interval)
     if wait:

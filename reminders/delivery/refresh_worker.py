@@ -22,6 +22,7 @@ from reminders.delivery.draft import send_draft
 from reminders.delivery.home import send_home
 from reminders.delivery.outgoing import LIVE_KINDS
 from reminders.delivery.unfurl import send_unfurl
+from reminders.delivery.upload import send_pipeline_csv, send_pipeline_reply, send_timeline
 from storage.db import Database
 from storage.models import Outbox
 
@@ -41,6 +42,10 @@ def refreshers(
         refreshes.HOME: (lambda c, item: send_home(db, c, item), interval / 2),
         refreshes.DRAFT: (lambda c, item: send_draft(db, llm, c, item), 0.0),
         refreshes.UNFURL: (lambda c, item: send_unfurl(db, public_url, c, item), interval),
+        # files.getUploadURLExternal / completeUploadExternal are Tier 4, like views.publish
+        refreshes.TIMELINE: (lambda c, item: send_timeline(db, c, item), interval / 2),
+        refreshes.PIPELINE_CSV: (lambda c, item: send_pipeline_csv(db, c, item), interval / 2),
+        refreshes.PIPELINE_REPLY: (lambda c, item: send_pipeline_reply(db, c, item), interval / 2),
     }
 
 

@@ -26,7 +26,11 @@ CARD = "refresh.card"
 HOME = "refresh.home"
 DRAFT = "refresh.draft"  # a drafting modal: the model's proposal, then views.update
 UNFURL = "refresh.unfurl"  # a message's plan links: chat.unfurl with their live status
-KINDS = (CARD, HOME, DRAFT, UNFURL)
+# Uploads (storage.uploads) are sent like refreshes: rendered when sent, coalesced.
+TIMELINE = "upload.timeline"
+PIPELINE_CSV = "upload.pipeline_csv"
+PIPELINE_REPLY = "reply.pipeline"  # a pipeline too big to work out before the ack
+KINDS = (CARD, HOME, DRAFT, UNFURL, TIMELINE, PIPELINE_CSV, PIPELINE_REPLY)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 
