@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.logs import FORMATS, LEVELS
+from storage import secret_box
 from storage.db import default_url, normalise_url
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -74,6 +75,10 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
+        try:  # unset is fine (webhooks and feeds then say so); set must be usable
+            secret_box.check(get(secret_box.ENV))
+        except secret_box.SecretKeyError as e:
+            raise ConfigError(str(e)) from None
         api = get("SLACK_API_URL") or SLACK_API_DEFAULT
         if not api.startswith(("http://", "https://")):
             raise ConfigError(f"SLACK_API_URL: not an http(s) URL: {api!r}")

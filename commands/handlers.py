@@ -23,7 +23,7 @@ from bot.render.replies import (
     text_message,
 )
 from bot.text import escape, truncate
-from commands import remind_commands, template_commands
+from commands import remind_commands, template_commands, webhook_commands
 from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
@@ -92,6 +92,8 @@ def _verb_of(command: object) -> str:
         c.Country: "country",
         c.Remind: "remind",
         c.MuteDigests: "mute",
+        c.WebhookCommand: "webhook",
+        c.CalendarCommand: "calendar",
     }.get(type(command), "help")
 
 
@@ -170,6 +172,11 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
         return _ask_remove(db, req, command)
     if isinstance(command, c.TemplateCommand):
         return _template(db, req, command, today)
+    if isinstance(command, c.WebhookCommand):  # the workspace's, not one plan's
+        return Reply(text_message(webhook_commands.run_webhook(db, req.actor, command)))
+    if isinstance(command, c.CalendarCommand):
+        text = webhook_commands.run_calendar(db, req.actor, req.channel_id, command)
+        return Reply(text_message(text))
     if isinstance(command, c.MuteDigests):  # about me, not the plan: works anywhere
         with db.write() as s:
             return Reply(text_message(remind_commands.run_mute(s, req.actor, None, command, today)))

@@ -202,6 +202,24 @@ class Country:
     code: str | None
 
 
+@dataclass(frozen=True)
+class WebhookCommand:
+    """`webhook add <url> [internal]`, `webhook list`, `webhook remove <n>`,
+    `webhook test [<n>]` (commands.webhook_commands)."""
+
+    action: Literal["add", "list", "remove", "test"]
+    url: str = ""
+    internal: bool = False
+    endpoint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CalendarCommand:
+    """`calendar` (the feed's URL) or `calendar reset` (a new one; the old stops)."""
+
+    reset: bool = False
+
+
 Command = (
     Help
     | Create
@@ -229,6 +247,8 @@ Command = (
     | MuteDigests
     | Extend
     | Country
+    | WebhookCommand
+    | CalendarCommand
 )
 
 

@@ -49,6 +49,13 @@ _USAGE = {
     "Example: `/map remind digest monday 9:00`",
     "mute": "`/map mute digests` — no daily digest DM for you (`/map unmute digests` undoes it).",
     "unmute": "`/map unmute digests` — your daily digest DM again.",
+    "webhook": "`/map webhook add <https url> [internal]` — send this workspace's plan events "
+    "there, signed (the secret is shown once; `internal` adds internal tasks and seller-only "
+    "fields) · `webhook list` · `webhook remove <number>` · `webhook test [<number>]`. "
+    "Seller team only.",
+    "calendar": "`/map calendar` — the address of this plan's calendar feed (milestones, due "
+    "dates, go-live; never an internal task) · `/map calendar reset` — a new address, the old "
+    "one stops working.",
     "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
     "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "
@@ -87,6 +94,8 @@ _SUMMARY = {
     "remind": "reminder settings: lead time, weekly digest, weekends",
     "mute": "mute your daily digest",
     "unmute": "your daily digest again",
+    "webhook": "signed webhooks of plan events (seller team)",
+    "calendar": "the plan's calendar feed",
 }
 
 

@@ -37,6 +37,7 @@ from storage import clock, pacing, services
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor
+from webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,8 @@ def deliver(
                 continue
             if item.kind in refresh_rows.KINDS:
                 _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
+            elif item.kind == webhook_delivery.KIND:  # an HTTP POST, not a Slack message
+                webhook_delivery.send(db, item, result, now)
             else:
                 _deliver_one(db, clients, worker, item, pacer, result, now)
     count_deliveries(

@@ -18,6 +18,8 @@ Kind = Literal[
     "digest.plan_weekly",
     "digest.rep_daily",
     "notice.delivery_failed",
+    "notice.webhook_disabled",
+    "webhook",  # a signed POST to an endpoint (webhooks.delivery); text is the body
 ]
 
 
