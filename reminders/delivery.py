@@ -330,7 +330,7 @@ def deliver(
             if item.kind in refresh_rows.KINDS:
                 _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
             elif item.kind == webhook_delivery.KIND:  # an HTTP POST, not a Slack message
-                webhook_delivery.send(db, item, result, now)
+                webhook_delivery.send(db, worker, item, result, now, lease_seconds())
             else:
                 _deliver_one(db, clients, worker, item, pacer, result, now)
     count_deliveries(

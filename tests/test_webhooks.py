@@ -22,7 +22,7 @@ from storage import clock
 from storage.db import Database
 from storage.models import Outbox, WebhookEndpoint
 from tests.harness import Harness
-from tests.test_modals import BUYER, SELLER, click, last_view, menu, ok, state_of, submit
+from tests.test_modals import BUYER, click, last_view, menu, ok, state_of, submit
 from tests.webhook_receiver import Receiver, receiving
 
 SCHEMA = json.loads(

@@ -50,7 +50,14 @@ def _finish(db: Database, row_id: int, **values: object) -> None:
         s.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 
 
-def send(db: Database, item: Claimed, result: DeliveryResult, now: Callable[[], datetime]) -> None:
+def send(
+    db: Database,
+    worker: str,
+    item: Claimed,
+    result: DeliveryResult,
+    now: Callable[[], datetime],
+    lease: float,
+) -> None:
     endpoint_id = webhook_events.endpoint_of(item.recipient)
     with db.read() as s:
         row = s.get(Outbox, item.id)
@@ -76,6 +83,17 @@ def send(db: Database, item: Claimed, result: DeliveryResult, now: Callable[[], 
         target, ip = address.check(endpoint.url)
     except address.Refused as e:
         _retry(db, item, f"refused: {e}", result, now, queued_at)
+        return
+    # The fence: a row whose lease ran out while it waited in this batch may be
+    # another worker's now; it is left to it. Else the lease is renewed for the send.
+    with db.write() as s:
+        mine = s.execute(
+            update(Outbox)
+            .where(Outbox.id == item.id, Outbox.claimed_by == worker, Outbox.state == "sending")
+            .values(lease_until=now() + timedelta(seconds=lease + sender.timeout_seconds()))
+            .returning(Outbox.id)
+        ).first()
+    if mine is None:
         return
     answer = sender.post(
         target, ip, item.text, sender.headers(secret, event_id, item.text, clock.wall())
