@@ -105,7 +105,7 @@ def _log(
         "at": clock.now(),
     }
     s.execute(_INSERT_ACTIVITY, row)
-    webhook_events.note(s, plan.team_id, [row])  # its events are queued at commit
+    webhook_events.note(s, [row])  # its events are queued at commit
 
 
 _INSERT_ACTIVITY = insert(Activity)
@@ -652,7 +652,7 @@ def add_tasks(s: Session, actor: Actor, plan: Plan, new: list[NewTask]) -> list[
         for (task_id, _), row in zip(ids, rows, strict=True)
     ]
     s.execute(_INSERT_ACTIVITY, activity)
-    webhook_events.note(s, plan.team_id, activity)
+    webhook_events.note(s, activity)
     return [(task_id, number) for task_id, number in ids]
 
 
