@@ -16,12 +16,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render.card import render_card
+from bot.render.summary import health_line
 from reminders import refreshes
 from reminders.delivery import Claimed
+from reminders.health import assess
 from storage import clock, services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan
+from storage.plan_facts import plan_facts
 from storage.readmodel import plan_view
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,9 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
         if plan is None or plan.archived or plan.team_id != item.team_id:
             return
         view = plan_view(s, plan, "buyer")
-    message = render_card(view, today_in(view.tz))
+        facts = plan_facts(s, [plan_id])[plan_id].for_side("buyer")
+    today = today_in(view.tz)
+    message = render_card(view, today, health_line(assess(facts, today)))
     if not repost and view.card_ts and view.card_channel:
         try:
             client.chat_update(

@@ -82,7 +82,7 @@ PLAN_FULL = "plan.full"  # value: plan id
 PLAN_PAGE = "plan.page"  # value: "plan:page"
 PLAN_ADD_MILESTONE = "plan.add_milestone"  # value: plan id
 MILESTONE_EDIT = "milestone.edit"  # value: "plan:milestone"
-PLAN_BUTTON_RE = re.compile(r"^(plan\.(add_task|full|page|add_milestone)|milestone\.edit)$")
+PLAN_BUTTON_RE = re.compile(r"^(plan\.(add_task|full|page|add_milestone|summary)|milestone\.edit)$")
 
 # The per-task overflow menu; an option's value is "<verb>:<plan>:<task>". Slack allows
 # five options, so removing a task lives in its Edit form.
@@ -178,3 +178,12 @@ CREATE_GOLIVE = "create.golive"
 NUDGE_SNOOZE = "nudge.snooze"  # value: "<task id>:<days>" or "<task id>:due"
 NUDGE_DONE = "nudge.done"  # value: task_value(plan, task)
 NUDGE_ACTION_RE = re.compile(r"^nudge\.(snooze|done)(\.\w+)?$")
+
+
+# The MAP summary and plan health (bot.render.summary): the card's Summary button
+# (value: plan id, matched by PLAN_BUTTON_RE), its modal, and their blocks.
+PLAN_SUMMARY = "plan.summary"
+VIEW_SUMMARY = "view.summary"
+BLOCK_SUMMARY_HEAD = "summary.head"
+BLOCK_SUMMARY_BODY = "summary.body"  # + ".<n>"
+BLOCK_HEALTH = "plan.health"  # the card's health line

@@ -23,7 +23,7 @@ from bot.render.replies import (
     text_message,
 )
 from bot.text import escape, truncate
-from commands import remind_commands, template_commands, webhook_commands
+from commands import insight_commands, remind_commands, template_commands, webhook_commands
 from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
@@ -94,6 +94,8 @@ def _verb_of(command: object) -> str:
         c.MuteDigests: "mute",
         c.WebhookCommand: "webhook",
         c.CalendarCommand: "calendar",
+        c.Summary: "summary",
+        c.HealthCommand: "health",
     }.get(type(command), "help")
 
 
@@ -177,6 +179,11 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
     if isinstance(command, c.CalendarCommand):
         text = webhook_commands.run_calendar(db, req.actor, req.channel_id, command)
         return Reply(text_message(text))
+    if isinstance(command, c.Summary | c.HealthCommand):
+        message, changed = insight_commands.run(
+            db, req.actor, lambda s: _require_plan(s, req), command, today
+        )
+        return Reply(message, refresh_plan=changed)
     if isinstance(command, c.MuteDigests):  # about me, not the plan: works anywhere
         with db.write() as s:
             return Reply(text_message(remind_commands.run_mute(s, req.actor, None, command, today)))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from commands import remind_commands, template_commands, webhook_commands
+from commands import insight_commands, remind_commands, template_commands, webhook_commands
 from commands import syntax as c
 from commands.dates import DateError, Reading, parse_date, quote
 from commands.usage import USAGE
@@ -442,6 +442,8 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "unmute": lambda rest, on: remind_commands.parse_mute(False)(rest, on.today),
     "webhook": lambda rest, on: webhook_commands.parse_webhook(rest),
     "calendar": lambda rest, on: webhook_commands.parse_calendar(rest),
+    "summary": lambda rest, on: insight_commands.parse_summary(rest),
+    "health": lambda rest, on: insight_commands.parse_health(rest),
 }
 
 

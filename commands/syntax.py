@@ -220,6 +220,21 @@ class CalendarCommand:
     reset: bool = False
 
 
+@dataclass(frozen=True)
+class Summary:
+    """`summary`: the MAP summary for me; `summary share`: the buyer-safe one, in the channel."""
+
+    share: bool = False
+
+
+@dataclass(frozen=True)
+class HealthCommand:
+    """`health`: the plan's health, forecast and thresholds; `health stall 10 …` sets
+    thresholds (a name of storage.plan_facts.HealthSettings → days/count, None: default)."""
+
+    changes: tuple[tuple[str, int | None], ...] = ()
+
+
 Command = (
     Help
     | Create
@@ -249,6 +264,8 @@ Command = (
     | Country
     | WebhookCommand
     | CalendarCommand
+    | Summary
+    | HealthCommand
 )
 
 

@@ -69,6 +69,17 @@ _USAGE = {
     "put someone on a role or a side.",
 }
 
+_USAGE |= {
+    "summary": "`/map summary` — the plan at a glance, for you: health, forecast, completed "
+    "this week, the next 14 days, who owns what, each milestone.\n"
+    "`/map summary share` — post the version both teams see in the channel.",
+    "health": "`/map health` — the plan's health with its reasons, the go-live forecast and "
+    "the thresholds.\n"
+    "`/map health [overdue <tasks>] [late <business days>] [stall <days>] [silence <days>]` — "
+    "this plan's own thresholds (`default` puts one back).\n"
+    "Example: `/map health stall 10 silence 21`",
+}
+
 USAGE: dict[str, str] = {verb: escape(text) for verb, text in _USAGE.items()}
 
 _SUMMARY = {
@@ -96,6 +107,8 @@ _SUMMARY = {
     "unmute": "your daily digest again",
     "webhook": "signed webhooks of plan events (seller team)",
     "calendar": "the plan's calendar feed",
+    "summary": "the plan at a glance; `share` posts it in the channel",
+    "health": "plan health, the go-live forecast, and the health thresholds",
 }
 
 

@@ -19,11 +19,14 @@ from functools import partial
 from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
+from bot.render.summary import health_line, insight_lines
+from reminders.health import SEVERITY, assess
 from reminders.outgoing import Kind, Outgoing
 from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
 from reminders.snapshot import digest_days as digest_days
 from reminders.snapshot import digests_due as digests_due
 from reminders.snapshot import local_day as local_day
+from storage.plan_facts import PlanFacts
 from storage.rules import PersonFacts, Side, person_side, visible_to
 
 STALLED_AFTER = timedelta(days=7)
@@ -139,7 +142,10 @@ def weekly_digests(state: ReminderState) -> Iterator[Pending]:
         last_by = {tid: who for tid, who in state.completed_by.get(plan_id, [])}
         done = [(tid, who) for tid, who in last_by.items() if tid in still_done]
         milestones = state.milestones.get(plan_id, [])
-        render = partial(digest_message, plan, visible, done, milestones, today)
+        facts = state.facts.get(plan_id)
+        render = partial(
+            _with_insight, digest_message, facts, today, plan, visible, done, milestones, today
+        )
         yield Pending(
             "digest.plan_weekly", plan.team_id, plan.channel_id, f"plan:{plan.id}", today, render
         )
@@ -182,8 +188,32 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
         ]
         if not urgent and not stalled:
             continue
-        render = partial(rep_digest_message, urgent, stalled, today)
+        facts = [state.facts[p.id].for_side(side) for p in plans if p.id in state.facts]
+        render = partial(
+            rep_digest_message, urgent, stalled, today, health=_unhealthy(facts, today)
+        )
         yield Pending("digest.rep_daily", team, rep, f"rep:{rep}", today, render)
+
+
+def _with_insight(
+    render: Callable[..., Rendered], facts: PlanFacts | None, today: date, *args: Any
+) -> Rendered:
+    """A weekly digest with the plan's health and forecast, as buyers may read them."""
+    lines = insight_lines(facts.for_side("buyer"), today) if facts is not None else []
+    return render(*args, insight=lines)
+
+
+def _unhealthy(facts: list[PlanFacts], today: date) -> Callable[[], list[tuple[str, str]]]:
+    """The rep's plans at risk or stalled: (title, health line), worst first; worked
+    out when the digest is rendered (only digests not queued yet are)."""
+
+    def lines() -> list[tuple[str, str]]:
+        rated = [(f, assess(f, today)) for f in facts]
+        rated = [(f, h) for f, h in rated if h.state != "on_track"]
+        rated.sort(key=lambda fh: (-SEVERITY[fh[1].state], fh[0].id))
+        return [(f.title, health_line(h)) for f, h in rated]
+
+    return lines
 
 
 def pending(state: ReminderState) -> Iterator[Pending]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.clock import as_utc, zone
 from storage.models import Activity, Milestone, Person, Plan, Snooze, Stakeholder, Task
+from storage.plan_facts import PlanFacts, plan_facts
 from storage.rules import PersonFacts, person_side, visible_to
 
 OVERDUE_DAYS = (1, 4, 7, 10)  # overdue nudges: day 1, then every 3 days, at most 4 times
@@ -84,6 +85,9 @@ class ReminderState:
     digest_tasks: dict[int, list[TaskInfo]] = field(default_factory=dict)  # every task
     completed_by: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # task, who
     milestones: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # id, title
+    # Plan health and forecast (reminders.health, reminders.forecast) read these, for
+    # the plans of the weekly digests and of the reps' digests.
+    facts: dict[int, PlanFacts] = field(default_factory=dict)
 
 
 _PLAN_COLUMNS = (
@@ -181,6 +185,10 @@ def load_state(
             state.plans.setdefault(plan_row[0], _plan(plan_row))
     _load_reps(s, state, reps_done)
     _load_buyer_people(s, state)
+    insight_ids = set(digest_plan_ids) | {
+        p.id for p in state.plans.values() if (p.team_id, p.created_by) in state.reps
+    }
+    state.facts = plan_facts(s, sorted(insight_ids))
     referenced = (
         {t.assignee_id for t in state.tasks if t.assignee_id}
         | {r for _, r in state.reps}

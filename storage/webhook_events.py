@@ -103,11 +103,11 @@ def emit(s: Session, notes: list[ev.Note]) -> int:
         is None
     ):
         return 0
-    team_of = dict(
-        s.execute(
-            select(Plan.id, Plan.team_id).where(Plan.id.in_({n.plan_id for n in notes}))
-        ).tuples()
-    )
+    plan_ids = {n.plan_id for n in notes}
+    team_of = {
+        pid: team
+        for pid, team in s.execute(select(Plan.id, Plan.team_id).where(Plan.id.in_(plan_ids)))
+    }
     teams = set(team_of.values())
     live = s.scalars(
         select(WebhookEndpoint)

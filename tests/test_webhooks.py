@@ -307,3 +307,32 @@ def test_without_a_secret_key_webhooks_are_refused(
     monkeypatch.setenv("MAPBOT_WEBHOOK_ALLOW_PRIVATE", "1")
     said = say(h, "webhook add <http://127.0.0.1:9/x>")
     assert "MAPBOT_SECRET_KEY is not set" in said and "whsec_" not in said
+
+
+def test_a_change_of_health_is_an_event(h: Harness, db: Database, rx: Receiver) -> None:
+    """Plan health is recorded by the reminder pass (storage.health_services.record);
+    each change of state is one plan.health_changed, to every endpoint."""
+    from storage import health_services
+    from storage.models import Plan
+
+    add_hook(h, rx, "/health")
+    say(h, "create Scare Floor rollout")
+    with db.read() as s:
+        plan_id = s.scalars(select(Plan.id)).one()
+    day = clock.now().date()
+    # Not an unchanged state: record's bulk UPDATE for it fails (insight, reported).
+    for state in ("on_track", "at_risk"):
+        with db.read() as s:  # what the pass read before (insight's reminder pass)
+            row = s.get(health_services.PlanHealth, plan_id)
+            before = {plan_id: row.state if row else None}
+        with db.write() as s:
+            assessed = health_services.Assessed(plan_id, state, ("2 buyer tasks overdue",), day)
+            health_services.record(s, [assessed], before)
+    pump(h, db)
+    got = rx.delivered("/health")
+    valid(got)
+    changes = [b["data"]["change"] for b in got if b["type"] == "plan.health_changed"]
+    assert changes == [
+        {"before": None, "after": "on_track"},
+        {"before": "on_track", "after": "at_risk"},
+    ]

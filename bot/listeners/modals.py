@@ -28,6 +28,7 @@ from bot.deps import Deps, channel_of
 from bot.identity import record_user, side_of_record
 from bot.members import fetch_members
 from bot.render import modals as views
+from bot.render.summary import summary_modal
 from commands import syntax as c
 from commands.template_commands import moved_summary
 from storage import (
@@ -42,6 +43,7 @@ from storage import (
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan, Task
+from storage.plan_facts import facts_for
 from storage.readmodel import plan_view, task_view
 from storage.rules import Actor, can_comment, can_edit_plan, can_edit_task, can_place_people
 
@@ -281,6 +283,8 @@ def _plan_button_view(
             return full_plan(s, actor, plan, number)
         if action_id == ids.PLAN_FULL:
             return full_plan(s, actor, plan)
+        if action_id == ids.PLAN_SUMMARY:  # a buyer's summary holds no internal task
+            return summary_modal(facts_for(s, plan.id, actor.side), today_in(plan.tz))
         services.require_edit(plan, actor)
         if action_id == ids.PLAN_ADD_TASK:
             return task_form_view(s, actor, plan, None, "full", channel)

@@ -92,7 +92,9 @@ def tasks_that_matter(plan: PlanView, today: date) -> list[TaskView]:
     return open_tasks + done
 
 
-def render_card(plan: PlanView, today: date) -> Message:
+def render_card(plan: PlanView, today: date, health: str | None = None) -> Message:
+    """`health`: the plan's health line (mrkdwn, from a buyer's copy of its facts),
+    shown with the Summary button."""
     assert plan.side == "buyer", "the card is read by buyers: render it from a buyer view"
     current = plan.current_milestone
     head: list[Block] = [
@@ -104,6 +106,16 @@ def render_card(plan: PlanView, today: date) -> Message:
             accessory=ButtonElement(text="Full plan", action_id=ids.PLAN_FULL, value=str(plan.id)),
         ),
     ]
+    if health is not None:
+        head.append(
+            SectionBlock(
+                block_id=ids.BLOCK_HEALTH,
+                text=MarkdownTextObject(text=health),
+                accessory=ButtonElement(
+                    text="Summary", action_id=ids.PLAN_SUMMARY, value=str(plan.id)
+                ),
+            )
+        )
     lines = [
         milestone_line(m, today, current is not None and m.id == current.id)
         for m in plan.milestones

@@ -8,6 +8,7 @@ weekly digests) are read by the buyer: callers pass them no internal task.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -93,8 +94,11 @@ def digest_message(
     completed: list[tuple[int, str]],
     milestones: list[tuple[int, str]],
     today: date,
+    *,
+    insight: Sequence[str] = (),
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The weekly plan digest (buyer-safe: `tasks` has no internal task)."""
+    """The weekly plan digest (buyer-safe: `tasks` has no internal task, `insight`
+    the health and forecast lines of a buyer's copy of the plan, mrkdwn)."""
     by_id = {t.id: t for t in tasks}
     done = sum(1 for t in tasks if t.status == "completed")
     total = len(tasks)
@@ -131,6 +135,8 @@ def digest_message(
         sections.append(f"*Go-live:* {short_date(plan.target_date, today)} ({left})")
     if open_milestones:
         sections.append(f"*Next milestone:* {escape(truncate(open_milestones[0][1], 100))}")
+    if insight:
+        sections.append("\n".join(insight))
     for title, items in (
         (
             "Completed this week",
@@ -154,9 +160,14 @@ def digest_message(
 
 
 def rep_digest_message(
-    urgent: list[tuple[_Plan, _Task]], stalled: list[_Plan], today: date
+    urgent: list[tuple[_Plan, _Task]],
+    stalled: list[_Plan],
+    today: date,
+    *,
+    health: Callable[[], list[tuple[str, str]]] = list,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """A rep's morning DM across their deals (internal tasks included: it's a DM)."""
+    """A rep's morning DM across their deals (internal tasks included: it's a DM);
+    `health`: their plans at risk or stalled, (title, health line in mrkdwn)."""
     lines = []
     if urgent:
         lines.append(f"*Overdue or due today: {len(urgent)}*")
@@ -174,6 +185,12 @@ def rep_digest_message(
     if stalled:
         lines.append(f"*No movement for a week: {len(stalled)}*")
         lines.extend(f"• {escape(truncate(p.title, 100))}" for p in stalled[:20])
+    unhealthy = health()
+    if unhealthy:
+        lines.append(f"*Plan health: {len(unhealthy)} at risk or stalled*")
+        lines.extend(f"• {escape(truncate(t, 60))}: {line}" for t, line in unhealthy[:20])
+        if len(unhealthy) > 20:
+            lines.append(f"… and {len(unhealthy) - 20} more")
     blocks = [_section(f"rep.{i}", chunk) for i, chunk in enumerate(chunk_lines(lines)[:45])]
     blocks.append(_context("Mute this digest with `/map mute digests`."))
     text = f"Your deals today: {len(urgent)} overdue or due today, {len(stalled)} stalled"
