@@ -19,7 +19,7 @@ from webhooks import address
         "192.168.1.1",
         "100.64.0.1",  # carrier-grade NAT
         "169.254.169.254",  # cloud metadata (link-local)
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 - an address to refuse, not one to bind
         "224.0.0.251",  # multicast
         "240.0.0.1",  # reserved
         "255.255.255.255",
