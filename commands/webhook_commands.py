@@ -57,10 +57,9 @@ def parse_calendar(rest: str) -> c.Command:
 
 def run_webhook(db: Database, actor: Actor, cmd: c.WebhookCommand) -> str:
     if cmd.action == "add":
-        with db.write() as s:
-            endpoint_id, secret = webhook_endpoints.add_endpoint(
-                s, actor, cmd.url, internal=cmd.internal
-            )
+        endpoint_id, secret = webhook_endpoints.add_endpoint(
+            db, actor, cmd.url, internal=cmd.internal
+        )
         scope = (
             "every event, internal tasks and seller-only fields included"
             if cmd.internal

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.text import escape
 from reminders.outgoing import Outgoing
 from storage import clock, secret_box, webhook_events
+from storage.db import Database
 from storage.models import Outbox, WebhookEndpoint
 from storage.rules import Actor
 from storage.services import Forbidden, Invalid, NotFound
@@ -27,38 +28,40 @@ def _require_seller(actor: Actor) -> None:
         raise Forbidden(SELLERS_ONLY)
 
 
-def add_endpoint(s: Session, actor: Actor, url: str, *, internal: bool) -> tuple[int, str]:
-    """Check the URL (https, public addresses only), keep the signing secret
-    encrypted; returns the endpoint's id and the secret, to show once."""
+def add_endpoint(db: Database, actor: Actor, url: str, *, internal: bool) -> tuple[int, str]:
+    """Check the URL (https, public addresses only: a DNS lookup, so before the write
+    transaction), keep the signing secret encrypted; returns the endpoint's id and
+    the secret, to show once."""
     _require_seller(actor)
     try:
         address.check(url)
     except address.Refused as e:
         raise Invalid(str(e)) from None
-    count = s.scalar(
-        select(func.count())
-        .select_from(WebhookEndpoint)
-        .where(WebhookEndpoint.team_id == actor.team_id)
-    )
-    if (count or 0) >= MAX_ENDPOINTS:
-        raise Invalid(f"A team has at most {MAX_ENDPOINTS} webhooks: remove one first.")
     secret = new_secret()
     try:
         sealed = secret_box.seal(secret)
     except secret_box.SecretKeyError as e:
         raise Invalid(f"Webhooks aren't set up on this server: {e}.") from None
-    endpoint = WebhookEndpoint(
-        team_id=actor.team_id,
-        url=url,
-        internal=internal,
-        secret=sealed,
-        created_by=actor.user_id,
-        created_at=clock.now(),
-        failures=0,
-    )
-    s.add(endpoint)
-    s.flush()
-    return endpoint.id, secret
+    with db.write() as s:
+        count = s.scalar(
+            select(func.count())
+            .select_from(WebhookEndpoint)
+            .where(WebhookEndpoint.team_id == actor.team_id)
+        )
+        if (count or 0) >= MAX_ENDPOINTS:
+            raise Invalid(f"A team has at most {MAX_ENDPOINTS} webhooks: remove one first.")
+        endpoint = WebhookEndpoint(
+            team_id=actor.team_id,
+            url=url,
+            internal=internal,
+            secret=sealed,
+            created_by=actor.user_id,
+            created_at=clock.now(),
+            failures=0,
+        )
+        s.add(endpoint)
+        s.flush()
+        return endpoint.id, secret
 
 
 def list_endpoints(s: Session, actor: Actor) -> list[WebhookEndpoint]:

@@ -38,10 +38,9 @@ def test_a_killed_worker_loses_no_event_and_doubles_none(
     seller = Actor("U0LEX", "seller", TEAM)
     with receiving() as rx, LocalSlack(team_id=TEAM) as local:
         rx.delay = 0.1  # each answer takes a moment, so the kill lands mid-delivery
-        with db.write() as s:
-            _, rx.secrets["/crm"] = webhook_endpoints.add_endpoint(
-                s, seller, rx.url("/crm"), internal=True
-            )
+        _, rx.secrets["/crm"] = webhook_endpoints.add_endpoint(
+            db, seller, rx.url("/crm"), internal=True
+        )
         with db.write() as s:  # one transaction: a plan and its tasks, EVENTS events
             plan = services.create_plan(s, seller, "C0DEAL", "Big deal")
             m = services.add_milestone(s, seller, plan, "Everything")

@@ -336,3 +336,10 @@ def test_a_change_of_health_is_an_event(h: Harness, db: Database, rx: Receiver) 
         {"before": None, "after": "on_track"},
         {"before": "on_track", "after": "at_risk"},
     ]
+
+
+def test_a_team_has_at_most_ten_webhooks(h: Harness, db: Database, rx: Receiver) -> None:
+    for n in range(10):
+        add_hook(h, rx, f"/n{n}")
+    said = say(h, f"webhook add <{rx.url('/eleventh')}>")
+    assert "at most 10 webhooks" in said and "whsec_" not in said
