@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from bot.text import escape
+from bot.text import escape, unescape
 from commands import syntax as c
 from commands.dates import quote
 from commands.template_commands import Refused
@@ -40,7 +40,8 @@ def parse_webhook(rest: str) -> c.Command:
         if flags not in ([], ["internal"]):
             raise Refused(f"After the URL only `internal` may follow, not {quote(args[1][:20])}.")
         link = _LINK.match(args[0])
-        return c.WebhookCommand("add", url=link.group(1) if link else args[0], internal=bool(flags))
+        url = unescape(link.group(1) if link else args[0])  # Slack sent `&` as `&amp;`
+        return c.WebhookCommand("add", url=url, internal=bool(flags))
     if head in ("remove", "delete") and len(args) == 1:
         return c.WebhookCommand("remove", endpoint_id=_number(args[0]))
     if head == "test" and len(args) <= 1:

@@ -343,3 +343,16 @@ def test_a_team_has_at_most_ten_webhooks(h: Harness, db: Database, rx: Receiver)
         add_hook(h, rx, f"/n{n}")
     said = say(h, f"webhook add <{rx.url('/eleventh')}>")
     assert "at most 10 webhooks" in said and "whsec_" not in said
+
+
+def test_a_url_arrives_as_slack_escapes_it(h: Harness, db: Database, rx: Receiver) -> None:
+    """should_escape: Slack sends `<url|label>` with `&` as `&amp;`."""
+    said = say(h, f"webhook add <{rx.url('/q')}?a=1&amp;b=2|{rx.url('/q')}?a=1&amp;b=2>")
+    m = re.search(r"`(whsec_[A-Za-z0-9+/=]+)`", said)
+    assert m, said
+    rx.secrets["/q?a=1&b=2"] = m.group(1)
+    with db.read() as s:
+        assert s.scalars(select(WebhookEndpoint.url)).one() == rx.url("/q") + "?a=1&b=2"
+    say(h, "create Scare Floor rollout")
+    pump(h, db)
+    assert types(rx.delivered("/q?a=1&b=2")) == ["plan.created"]
