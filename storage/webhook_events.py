@@ -97,29 +97,20 @@ def queue_event(
 
 
 def emit(s: Session, notes: list[ev.Note]) -> int:
-    # The usual case, a workspace with no webhooks: one small query and done.
-    if (
-        s.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.disabled_at.is_(None)).limit(1))
-        is None
-    ):
-        return 0
-    plan_ids = {n.plan_id for n in notes}
-    team_of = {
-        pid: team
-        for pid, team in s.execute(select(Plan.id, Plan.team_id).where(Plan.id.in_(plan_ids)))
-    }
-    teams = set(team_of.values())
-    live = s.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.team_id.in_(teams), WebhookEndpoint.disabled_at.is_(None))
+    # One query finds the live endpoints of the plans changed; the usual case, a
+    # workspace with no webhooks, ends here.
+    rows = s.execute(
+        select(WebhookEndpoint, Plan.id)
+        .join(Plan, Plan.team_id == WebhookEndpoint.team_id)
+        .where(Plan.id.in_({n.plan_id for n in notes}), WebhookEndpoint.disabled_at.is_(None))
         .order_by(WebhookEndpoint.id)
     ).all()
-    if not live:
+    if not rows:
         return 0
-    by_team: dict[str, list[WebhookEndpoint]] = {}
-    for ep in live:
-        by_team.setdefault(ep.team_id, []).append(ep)
-    wanted = [(team_of[n.plan_id], n) for n in notes if team_of.get(n.plan_id) in by_team]
+    by_plan: dict[int, list[WebhookEndpoint]] = {}
+    for ep, plan_id in rows:
+        by_plan.setdefault(plan_id, []).append(ep)
+    wanted = [(by_plan[n.plan_id], n) for n in notes if n.plan_id in by_plan]
     # Everything the events describe, in a fixed number of queries.
     task_ids = {n.task_id for _, n in wanted if n.task_id is not None}
     tasks = (
@@ -128,11 +119,11 @@ def emit(s: Session, notes: list[ev.Note]) -> int:
     created = {n.plan_id for _, n in wanted if n.action == "plan.create"}
     out: list[Outgoing] = []
     completed_milestones: set[tuple[int, str]] = set()
-    for team, n in wanted:
+    for endpoints, n in wanted:
         plan = s.get(Plan, n.plan_id)
         if plan is None:
             continue
-        endpoints = by_team[team]
+        team = plan.team_id
         actor = (n.actor_id, n.actor_side)
         plan_body = ev.plan_json(plan)
         if n.action == "plan.target" and n.before is None and n.plan_id in created:
