@@ -11,7 +11,7 @@ internal. Nothing is queued while a team has no endpoint (one indexed query).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Final
 
@@ -27,6 +27,7 @@ KIND: Final = "webhook"
 # only sellers see), or the others only (what buyers see changed after sellers did).
 ALL, INTERNAL, BUYER_SAFE = "all", "internal", "buyer_safe"
 _NOTES = "mapbot.webhook_notes"
+DataFor = Callable[[bool], dict[str, Any]]  # the event's data, for an internal endpoint or not
 
 
 def recipient(endpoint_id: int) -> str:
@@ -80,7 +81,7 @@ def queue_event(
     at: datetime,
     team_id: str,
     actor: tuple[str, str] | None,
-    data_for: Any,
+    data_for: DataFor,
     *,
     audience: str = ALL,
 ) -> list[Outgoing]:
@@ -153,10 +154,7 @@ def emit(s: Session, notes: list[ev.Note]) -> int:
                 n.at,
                 team,
                 actor,
-                lambda _internal, m=m, plan_body=plan_body: {
-                    "plan": plan_body,
-                    "milestone": ev.milestone_json(m, "completed"),
-                },
+                _milestone_data(plan_body, ev.milestone_json(m, "completed")),
                 audience=audience,
             )
     if not out:
@@ -166,7 +164,14 @@ def emit(s: Session, notes: list[ev.Note]) -> int:
     return enqueue(s, out, min(n.at for _, n in wanted))
 
 
-def _data_maker(s: Session, n: ev.Note, plan_body: dict[str, Any], task: Task | None) -> Any:
+def _milestone_data(plan_body: dict[str, Any], milestone: dict[str, Any]) -> DataFor:
+    def data(_internal: bool) -> dict[str, Any]:
+        return {"plan": plan_body, "milestone": milestone}
+
+    return data
+
+
+def _data_maker(s: Session, n: ev.Note, plan_body: dict[str, Any], task: Task | None) -> DataFor:
     def data(internal: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"plan": plan_body}
         if task is not None:

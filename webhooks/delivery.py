@@ -125,6 +125,7 @@ def send(
                 .values(state="failed", error=error, attempts=item.attempts + 1)
             )
             webhook_endpoints.record_failure(s, endpoint.id, error, now())
+        log.warning("webhook %s: event refused: %s", item.recipient, error)
         result.failed += 1
 
 
@@ -163,6 +164,7 @@ def _retry(
             .values(state=state, attempts=attempts, next_attempt_at=later, error=error[:200])
         )
     if state == "failed":
+        log.warning("webhook %s: event given up: %s", item.recipient, error)
         result.failed += 1
     else:
         result.retried += 1
