@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders import delivery, refreshes
+from reminders import delivery, health_pass, refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
 from storage import clock
@@ -128,6 +128,9 @@ def tick(
 ) -> TickResult:
     with db.write() as s:  # "3 days to go" becomes "2 days to go" at local midnight
         refreshes.cards_past_midnight(s, at)
+    # A change of plan health is an activity row: written before the pass reads the
+    # latest activity for its signature, so the next quiet tick still skips.
+    health_pass.run(db, at)
     due, queued = plan_pass(db, at)
     # A pass "at" a later instant (`mapbot tick --at`) may deliver what it queued.
     sent = delivery.deliver(

@@ -8,9 +8,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,9 +88,10 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
     )
     same = [a for a in assessed if recorded.get(a.plan_id) == a.state]
     if same:
-        s.execute(
-            update(PlanHealth)
-            .where(PlanHealth.plan_id == bindparam("pid"))
+        table = cast(Table, PlanHealth.__table__)  # Core: one executemany, no ORM bookkeeping
+        s.connection().execute(
+            update(table)
+            .where(table.c.plan_id == bindparam("pid"))
             .values(reasons=bindparam("why"), assessed_on=bindparam("day")),
             [{"pid": a.plan_id, "why": "\n".join(a.reasons), "day": a.day} for a in same],
         )

@@ -3,7 +3,8 @@
 and every Web API call the stand-in recorded that a buyer can read checked for
 the marker — the card, the Full plan modal and its pages, task menus, the comment
 modal, App Home, slash replies to a guest, template commands, channel nudges and
-digests, DMs, and the go-live announcement.
+digests, DMs, the go-live announcement, the Summary button's modal and the summary
+shared in the channel.
 
 Sellers' surfaces must show the marker (the test would pass vacuously otherwise).
 """
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot import ids
+from reminders import delivery
 from reminders.tick import tick
 from storage.db import Database
 from storage.models import Plan, Task
@@ -168,6 +170,8 @@ def test_no_buyer_readable_call_mentions_an_internal_task(
         for verb in ids.TASK_MENU_VERBS:
             r.as_buyer(lambda v=verb, t=task_id: click(h, crafted_menu(v, plan_id, t), BUYER))
     r.as_buyer(lambda: click(h, button(ids.PLAN_FULL, str(plan_id)), GUEST))
+    for who in (BUYER, GUEST):  # the card's Summary button: the clicker's side's summary
+        r.as_buyer(lambda w=who: click(h, button(ids.PLAN_SUMMARY, str(plan_id)), w))
     for number in (2, 1):  # a seller task (refused), then their own
         value = h.button_value(ids.TASK_COMPLETE, number)
         r.as_buyer(lambda v=value: h.click(ids.TASK_COMPLETE, v, user=BUYER[0], user_team=BUYER[1]))
@@ -189,6 +193,15 @@ def test_no_buyer_readable_call_mentions_an_internal_task(
         r.as_buyer(lambda t=text: _cmd(h, t, GUEST))
     refused = [json.loads(b) for b in r.buyer_replies[-9:-3]]
     assert all("seller team's playbooks" in json.dumps(b) for b in refused[2:]), refused
+    for text in ("summary", "summary share", "health", "health stall 3"):
+        r.as_buyer(lambda t=text: _cmd(h, t, GUEST))
+    assert "Only the seller team" in r.buyer_replies[-3] + r.buyer_replies[-1]
+
+    # The seller shares the summary: the buyer-safe version goes through the outbox.
+    assert "Posting the summary" in _cmd(h, "summary share").body
+    assert "SECRET" in _cmd(h, "summary").body, "the seller's own summary is complete"
+    shared = delivery.deliver(db, h.bot.deps.workspaces.client_for, "test", pace=0)
+    assert shared.sent == 1
 
     # Go-live moves (the seller applies it): the channel hears which dates moved.
     preview = _cmd(h, "golive 2027-07-01").json()
@@ -228,6 +241,7 @@ def test_no_buyer_readable_call_mentions_an_internal_task(
     channel = "\n".join(seen["channel"])
     assert "moved the target go-live" in channel and "Confirm the order form" in channel
     assert "Fill security questionnaire" in channel and "digest" in channel.lower()
+    assert "Summary: Monsters rollout" in channel and "Who owns what" in channel
     assert any("Send the signed NDA" in t for t in seen["buyer DM"]), "a buyer's own DM nudge"
     # The marker does reach the seller: their DMs, digest, full plan and previews.
     seller = "\n".join(seen["seller"])
