@@ -34,12 +34,12 @@ def feed_secret(s: Session, actor: Actor, plan: Plan, *, reset: bool = False) ->
         try:
             return _secret(plan.id, feed.nonce)
         except secret_box.SecretKeyError as e:
-            raise Invalid(f"Calendar feeds aren't set up on this server: {e}.") from None
+            raise Invalid("Calendar feeds aren't set up on this server: {why}.", why=e) from None
     nonce = secrets.token_hex(16)
     try:
         secret = _secret(plan.id, nonce)
     except secret_box.SecretKeyError as e:
-        raise Invalid(f"Calendar feeds aren't set up on this server: {e}.") from None
+        raise Invalid("Calendar feeds aren't set up on this server: {why}.", why=e) from None
     if feed is None:
         feed = CalendarFeed(plan_id=plan.id, created_by=actor.user_id, created_at=clock.now())
         s.add(feed)

@@ -36,12 +36,12 @@ def add_endpoint(db: Database, actor: Actor, url: str, *, internal: bool) -> tup
     try:
         address.check(url)
     except address.Refused as e:
-        raise Invalid(str(e)) from None
+        raise Invalid("{why}", why=e) from None
     secret = new_secret()
     try:
         sealed = secret_box.seal(secret)
     except secret_box.SecretKeyError as e:
-        raise Invalid(f"Webhooks aren't set up on this server: {e}.") from None
+        raise Invalid("Webhooks aren't set up on this server: {why}.", why=e) from None
     with db.write() as s:
         count = s.scalar(
             select(func.count())
@@ -79,7 +79,7 @@ def _own(s: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     _require_seller(actor)
     endpoint = s.get(WebhookEndpoint, endpoint_id, with_for_update=True)
     if endpoint is None or endpoint.team_id != actor.team_id:
-        raise NotFound(f"There's no webhook {endpoint_id}. `/map webhook list` shows them.")
+        raise NotFound("There's no webhook {n}. `/map webhook list` shows them.", n=endpoint_id)
     return endpoint
 
 
@@ -99,7 +99,7 @@ def queue_test(s: Session, actor: Actor, endpoint_id: int | None) -> int:
     else:
         chosen = [e for e in list_endpoints(s, actor) if e.disabled_at is None]
     if endpoint_id is not None and chosen[0].disabled_at is not None:
-        raise Invalid(f"Webhook {endpoint_id} is disabled: remove it and add it again.")
+        raise Invalid("Webhook {n} is disabled: remove it and add it again.", n=endpoint_id)
     at = clock.now()
     out = webhook_events.queue_event(
         s,

@@ -66,13 +66,14 @@ def test_a_killed_worker_loses_no_event_and_doubles_none(
         rows = s.execute(select(Outbox.subject, Outbox.state).where(Outbox.kind == KIND)).all()
     assert victim.returncode == -signal.SIGKILL, f"finished first: {sent_before} sent"
     assert 10 <= sent_before < EVENTS, "killed mid-delivery"
-    assert len(rows) == EVENTS and {state for _, state in rows} == {"sent"}
+    # The plan and its tasks, and whatever the tick itself caused (plan health).
+    assert len(rows) >= EVENTS and {state for _, state in rows} == {"sent"}
     delivered = rx.delivered("/crm")
     assert {b["id"] for b in delivered} == {subject for subject, _ in rows}, "none lost"
     ids_of: dict[tuple[str, int | None], set[str]] = defaultdict(set)
     for b in delivered:
         ids_of[(b["type"], (b["data"].get("task") or {}).get("id"))].add(b["id"])
-    assert len(ids_of) == EVENTS and all(len(v) == 1 for v in ids_of.values()), "one id each"
-    repeats = len(delivered) - EVENTS
+    assert len(ids_of) == len(rows) and all(len(v) == 1 for v in ids_of.values()), "one id each"
+    repeats = len(delivered) - len(rows)
     assert repeats <= 1, "only the send in flight at the kill may arrive again (same id)"
     print(f"\n{sent_before} sent before the kill, {repeats} arrived again under its id")
