@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
 from bot.render.summary import health_line, insight_lines
-from reminders.health import SEVERITY, assess
+from reminders.health import SEVERITY, Health
 from reminders.outgoing import Kind, Outgoing
 from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
 from reminders.snapshot import digest_days as digest_days
@@ -188,10 +188,10 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
         ]
         if not urgent and not stalled:
             continue
-        facts = [state.facts[p.id].for_side(side) for p in plans if p.id in state.facts]
-        render = partial(
-            rep_digest_message, urgent, stalled, today, health=_unhealthy(facts, today)
-        )
+        # The health the tick recorded is the seller's view: a rep placed on the buyer
+        # side is not told it.
+        unhealthy = _unhealthy(state, plans) if side == "seller" else list
+        render = partial(rep_digest_message, urgent, stalled, today, health=unhealthy)
         yield Pending("digest.rep_daily", team, rep, f"rep:{rep}", today, render)
 
 
@@ -203,15 +203,18 @@ def _with_insight(
     return render(*args, insight=lines)
 
 
-def _unhealthy(facts: list[PlanFacts], today: date) -> Callable[[], list[tuple[str, str]]]:
-    """The rep's plans at risk or stalled: (title, health line), worst first; worked
-    out when the digest is rendered (only digests not queued yet are)."""
+def _unhealthy(state: ReminderState, plans: list[PlanInfo]) -> Callable[[], list[tuple[str, str]]]:
+    """The rep's plans at risk or stalled as the tick last recorded them (title, health
+    line), worst first; worked out when the digest is rendered."""
 
     def lines() -> list[tuple[str, str]]:
-        rated = [(f, assess(f, today)) for f in facts]
-        rated = [(f, h) for f, h in rated if h.state != "on_track"]
-        rated.sort(key=lambda fh: (-SEVERITY[fh[1].state], fh[0].id))
-        return [(f.title, health_line(h)) for f, h in rated]
+        rated = [
+            (p, Health(h[0], h[1]))  # type: ignore[arg-type]
+            for p in plans
+            if (h := state.recorded_health.get(p.id)) is not None and h[0] in SEVERITY
+        ]
+        rated.sort(key=lambda ph: (-SEVERITY[ph[1].state], ph[0].id))
+        return [(p.title, health_line(h)) for p, h in rated]
 
     return lines
 

@@ -71,7 +71,8 @@ class _Calendar:
         return int(self.cum[i])
 
     def ordinals(self, ds: list[date]) -> Ints:
-        return np.array([self.ordinal(d) for d in ds], dtype=np.int64)
+        offsets = np.array([(d - self.origin).days for d in ds], dtype=np.int64)
+        return self.cum[np.clip(offsets, 0, len(self.cum) - 1)]
 
     def date_of(self, ordinal: int) -> date:
         k = min(max(ordinal, 1), len(self.days)) - 1
@@ -92,6 +93,34 @@ def _calendar(country: str | None, first_year: int, last_year: int) -> _Calendar
         count=n,
     )
     return _Calendar(origin, np.cumsum(flags), np.flatnonzero(flags).astype(np.int64))
+
+
+# The random draws, one stream each (numpy's seed sequences), kept by what they
+# depend on: every plan forecast with the same seed and the same shapes gets the
+# same draws anyway, and the Monday pass forecasts thousands of plans.
+@lru_cache(maxsize=512)
+def _gamma(seed: int, stream: int, shape: int, runs: int) -> npt.NDArray[np.float64]:
+    draws = np.random.default_rng([seed, stream, shape]).gamma(shape=shape, size=runs)
+    draws.flags.writeable = False
+    return draws
+
+
+@lru_cache(maxsize=32)
+def _dates_runs(seed: int, runs: int) -> Ints:
+    """Which runs follow the plan's dates rather than its pace."""
+    rng = np.random.default_rng([seed, 3])
+    follow = np.flatnonzero(rng.random(runs) < DATES_SHARE)
+    follow.flags.writeable = False
+    return follow
+
+
+@lru_cache(maxsize=512)
+def _picks(seed: int, choices: int, runs: int, tasks: int) -> Ints:
+    """For each dates run and open task, which completed task's lateness it takes."""
+    rng = np.random.default_rng([seed, 4, choices, tasks])
+    picks = rng.integers(0, choices, size=(runs, tasks))
+    picks.flags.writeable = False
+    return picks
 
 
 def short_date(d: date, today: date) -> str:
@@ -137,24 +166,21 @@ def forecast(facts: PlanFacts, today: date, *, runs: int = 2000, seed: int = 0) 
         last = max(done_dates)
         return _result(facts, today, cal, [cal.ordinal(last)] * 3, n, r, finished=True)
     exposure = max(now - cal.ordinal(start), 1)
-    lateness = np.array(
-        [
-            cal.ordinal(d) - cal.ordinal(t.due_date)
-            for t, d in zip(done, done_dates, strict=True)
-            if t.due_date is not None
-        ],
-        dtype=np.int64,
+    dated_done = [(t.due_date, d) for t, d in zip(done, done_dates, strict=True) if t.due_date]
+    lateness = cal.ordinals([d for _, d in dated_done]) - cal.ordinals(
+        [due for due, _ in dated_done]
     )
-    rng = np.random.default_rng(seed)
-    rate = rng.gamma(shape=n, scale=1.0 / exposure, size=runs)
-    pace = now + np.ceil(rng.gamma(shape=r, scale=1.0, size=runs) / rate).astype(np.int64)
+    rate = _gamma(seed, 1, n, runs) / exposure
+    pace = now + np.ceil(_gamma(seed, 2, r, runs) / rate).astype(np.int64)
     go = np.minimum(pace, cal.last)
     dues = [t.due_date for t in open_tasks if t.due_date is not None]
     if dues and len(lateness):
-        late = rng.choice(lateness, size=(runs, len(dues)))
+        follow = _dates_runs(seed, runs)
+        late = lateness[_picks(seed, len(lateness), len(follow), len(dues))]
         dated = np.maximum(cal.ordinals(dues)[None, :] + late, now).max(axis=1)
-        go = np.where(rng.random(runs) < DATES_SHARE, np.minimum(dated, cal.last), go)
-    p10, p50, p90 = (int(q) for q in np.percentile(go, (10, 50, 90), method="nearest"))
+        go[follow] = np.minimum(dated, cal.last)
+    at = [round(q * (runs - 1)) for q in (0.1, 0.5, 0.9)]
+    p10, p50, p90 = (int(v) for v in np.partition(go, at)[at])  # nearest-rank quantiles
     return _result(facts, today, cal, [p10, p50, p90], n, r, finished=False)
 
 

@@ -25,14 +25,14 @@ internal task.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
-from storage import clock
 from storage.clock import zone
-from storage.plan_facts import HealthSettings, MilestoneFact, PlanFacts
+from storage.plan_facts import HealthSettings, MilestoneFact, PlanFacts, TaskFact
+from storage.rules import derive_milestone_status
 from storage.workdays import business_days_between
 
 State = Literal["on_track", "at_risk", "stalled"]
@@ -78,10 +78,13 @@ def _plural(n: int, word: str) -> str:
 
 def milestone_date(facts: PlanFacts, milestone: MilestoneFact) -> date | None:
     """When a milestone is due: its own date, else its latest task's."""
+    return _milestone_date(milestone, facts.tasks_of(milestone.id))
+
+
+def _milestone_date(milestone: MilestoneFact, tasks: list[TaskFact]) -> date | None:
     if milestone.due_date is not None:
         return milestone.due_date
-    dues = [t.due_date for t in facts.tasks_of(milestone.id) if t.due_date is not None]
-    return max(dues) if dues else None
+    return max((t.due_date for t in tasks if t.due_date is not None), default=None)
 
 
 def _days_since(today: date, at_date: date) -> int:
@@ -102,9 +105,15 @@ def assess(facts: PlanFacts, today: date, rules: HealthRules | None = None) -> H
         for side in ("buyer", "seller", "mutual"):
             if by_side[side]:
                 risks.append(f"{_plural(by_side[side], side + ' task')} overdue")
+    by_milestone: dict[int, list[TaskFact]] = defaultdict(list)
+    for t in facts.tasks:
+        by_milestone[t.milestone_id].append(t)
     for m in facts.milestones:
-        due = milestone_date(facts, m)
-        if due is None or due >= today or facts.milestone_status(m) == "completed":
+        mine = by_milestone.get(m.id, [])
+        due = _milestone_date(m, mine)
+        if due is None or due >= today:
+            continue
+        if derive_milestone_status((t.status for t in mine), m.manual_status) == "completed":
             continue
         late = business_days_between(due, today, facts.country)
         if late >= rules.milestone_late_days:
@@ -148,8 +157,3 @@ def _on_track_words(facts: PlanFacts, today: date, idle: int) -> str:
     done = sum(1 for t in facts.tasks if not t.is_open)
     moved = "moved today" if idle == 0 else f"last movement {_plural(idle, 'day')} ago"
     return f"nothing overdue, {done} of {len(facts.tasks)} tasks completed, {moved}"
-
-
-def local_today(facts: PlanFacts, at: datetime | None = None) -> date:
-    """Today in the plan's zone at `at` (default now)."""
-    return clock.today_in(facts.tz, at)

@@ -12,7 +12,15 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.clock import as_utc, zone
-from storage.models import Activity, Milestone, Person, Plan, Snooze, Stakeholder, Task
+from storage.models import (
+    Activity,
+    Person,
+    Plan,
+    PlanHealth,
+    Snooze,
+    Stakeholder,
+    Task,
+)
 from storage.plan_facts import PlanFacts, plan_facts
 from storage.rules import PersonFacts, person_side, visible_to
 
@@ -86,8 +94,10 @@ class ReminderState:
     completed_by: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # task, who
     milestones: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # id, title
     # Plan health and forecast (reminders.health, reminders.forecast) read these, for
-    # the plans of the weekly digests and of the reps' digests.
+    # the plans of the weekly digests; and the health the tick last recorded of the
+    # reps' plans not on track (state, reasons), for their digests.
     facts: dict[int, PlanFacts] = field(default_factory=dict)
+    recorded_health: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 _PLAN_COLUMNS = (
@@ -180,15 +190,13 @@ def load_state(
         plan = _plan(row[len(_TASK_COLUMNS) :])
         state.plans.setdefault(plan.id, plan)
     if digest_plan_ids:
+        # Plan health and the forecast read these; the digest's tasks come from them too.
+        state.facts = plan_facts(s, sorted(digest_plan_ids))
         _load_digests(s, state, digest_plan_ids)
         for plan_row in s.execute(select(*_PLAN_COLUMNS).where(Plan.id.in_(digest_plan_ids))):
             state.plans.setdefault(plan_row[0], _plan(plan_row))
     _load_reps(s, state, reps_done)
     _load_buyer_people(s, state)
-    insight_ids = set(digest_plan_ids) | {
-        p.id for p in state.plans.values() if (p.team_id, p.created_by) in state.reps
-    }
-    state.facts = plan_facts(s, sorted(insight_ids))
     referenced = (
         {t.assignee_id for t in state.tasks if t.assignee_id}
         | {r for _, r in state.reps}
@@ -264,6 +272,12 @@ def _load_reps(
         .group_by(Activity.plan_id)
     ):
         state.last_activity[plan_id] = as_utc(latest)
+    for plan_id, health, reasons in s.execute(
+        select(PlanHealth.plan_id, PlanHealth.state, PlanHealth.reasons).where(
+            PlanHealth.plan_id.in_(plan_ids), PlanHealth.state.in_(("at_risk", "stalled"))
+        )
+    ):
+        state.recorded_health[plan_id] = (health or "", tuple(r for r in reasons.split("\n") if r))
 
 
 def _load_buyer_people(s: Session, state: ReminderState) -> None:
@@ -317,10 +331,26 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
 
 
 def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:
-    by_plan: dict[int, list[TaskInfo]] = defaultdict(list)
-    for row in s.execute(select(*_TASK_COLUMNS).where(Task.plan_id.in_(plan_ids))):
-        by_plan[row[1]].append(_task(row))
-    state.digest_tasks = dict(by_plan)
+    state.digest_tasks = {
+        f.id: [
+            TaskInfo(
+                t.id,
+                f.id,
+                t.number,
+                t.title,
+                t.owner_side,
+                t.assignee_id,
+                t.status,
+                t.internal,
+                t.due_date,
+                t.risk,
+                t.milestone_id,
+            )
+            for t in f.tasks
+        ]
+        for f in state.facts.values()
+        if f.tasks
+    }
     since = state.at - WEEK
     done: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for plan_id, task_id, actor in s.execute(
@@ -334,14 +364,9 @@ def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:
         if task_id is not None:
             done[plan_id].append((task_id, actor))
     state.completed_by = dict(done)
-    ms: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for mid, plan_id, title in s.execute(
-        select(Milestone.id, Milestone.plan_id, Milestone.title)
-        .where(Milestone.plan_id.in_(plan_ids))
-        .order_by(Milestone.position)
-    ):
-        ms[plan_id].append((mid, title))
-    state.milestones = dict(ms)
+    state.milestones = {
+        f.id: [(m.id, m.title) for m in f.milestones] for f in state.facts.values() if f.milestones
+    }
 
 
 def digest_candidates(s: Session) -> list[tuple[int, str, int, int]]:

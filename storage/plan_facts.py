@@ -42,6 +42,7 @@ class TaskFact:
     due_date: date | None
     completed_at: datetime | None  # UTC
     created_at: datetime  # UTC
+    risk: str = "on_track"  # as a person marked it: on_track | at_risk | blocked
 
     @property
     def is_open(self) -> bool:
@@ -147,8 +148,9 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
     ids = sorted(set(plan_ids))
     if not ids:
         return {}
+    conn = s.connection()  # Core rows: no ORM bookkeeping for plain columns
     plans = list(
-        s.execute(
+        conn.execute(
             select(
                 Plan.id,
                 Plan.team_id,
@@ -171,7 +173,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
         )
     )
     milestones: dict[int, list[MilestoneFact]] = defaultdict(list)
-    for mrow in s.execute(
+    for mrow in conn.execute(
         select(
             Milestone.plan_id,
             Milestone.id,
@@ -187,7 +189,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
     order = {m.id: m.position for ms in milestones.values() for m in ms}
     tasks: dict[int, list[tuple[int, int, TaskFact]]] = defaultdict(list)
     names: dict[int, dict[str, str]] = defaultdict(dict)
-    for trow in s.execute(
+    for trow in conn.execute(
         select(
             Task.plan_id,
             Task.position,
@@ -203,6 +205,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             Task.completed_at,
             Task.created_at,
             Person.name,
+            Task.risk,
         )
         .join(Plan, Plan.id == Task.plan_id)
         .outerjoin(Person, and_(Person.team_id == Plan.team_id, Person.user_id == Task.assignee_id))
@@ -222,6 +225,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             due_date=trow[10],
             completed_at=completed,
             created_at=as_utc(trow[12]),
+            risk=trow[14],
         )
         tasks[plan_id].append((order.get(milestone_id, 0), position, fact))
         if fact.assignee_id and trow[13]:
@@ -231,7 +235,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
     internal = func.coalesce(Task.internal, False)
     movement = case((_MOVEMENT, 1), else_=0)
     activity: dict[int, list[ActivityMark]] = defaultdict(list)
-    for plan_id, side, on_internal, moved, at in s.execute(
+    for plan_id, side, on_internal, moved, at in conn.execute(
         select(Activity.plan_id, Activity.actor_side, internal, movement, func.max(Activity.at))
         .outerjoin(Task, and_(Task.id == Activity.task_id, Task.plan_id == Activity.plan_id))
         .where(

@@ -199,6 +199,7 @@ def bases(h: Harness, db: Database) -> list[Base_]:
         (ids.REMOVE_CANCEL, f"{pid}:task:{t2.id}"),
         (ids.PLAN_ADD_TASK, str(pid)),
         (ids.PLAN_FULL, str(pid)),
+        (ids.PLAN_SUMMARY, str(pid)),
         (ids.PLAN_PAGE, f"{pid}:1"),
         (ids.PLAN_ADD_MILESTONE, str(pid)),
         (ids.MILESTONE_EDIT, f"{pid}:{mid}"),
@@ -241,6 +242,7 @@ def bases(h: Harness, db: Database) -> list[Base_]:
         view_base(ids.VIEW_PEOPLE, people, state_values(people), SELLER),
         view_base(ids.VIEW_FULL_PLAN, full, {}, SELLER),
         view_base(ids.VIEW_NOTICE, {**full, "callback_id": ids.VIEW_NOTICE}, {}, SELLER),
+        view_base(ids.VIEW_SUMMARY, {**full, "callback_id": ids.VIEW_SUMMARY}, {}, SELLER),
     ]
     # The create form: its metadata is the channel, its title what it depends on.
     create = opened(h, lambda: h.command("create", channel="C0NOPLAN"))
@@ -319,6 +321,7 @@ BASE_IDS = {
     ids.REMOVE_CANCEL,
     ids.PLAN_ADD_TASK,
     ids.PLAN_FULL,
+    ids.PLAN_SUMMARY,
     ids.PLAN_PAGE,
     ids.PLAN_ADD_MILESTONE,
     ids.MILESTONE_EDIT,
@@ -332,6 +335,7 @@ BASE_IDS = {
     ids.VIEW_PEOPLE,
     ids.VIEW_FULL_PLAN,
     ids.VIEW_NOTICE,
+    ids.VIEW_SUMMARY,
     ids.CREATE_VIEW,
     ids.SHORTCUT_ADD_FROM_MESSAGE,
 }
