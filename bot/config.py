@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.logs import FORMATS, LEVELS
+from storage import secret_box
 from storage.db import default_url, normalise_url
 
 if TYPE_CHECKING:
@@ -129,6 +130,10 @@ class Settings:
                 raise ConfigError(f"MAPBOT_LLM_URL: {e}") from None
             if not get("MAPBOT_LLM_MODEL"):
                 raise ConfigError("MAPBOT_LLM_MODEL must be set with MAPBOT_LLM_URL")
+        try:  # unset is fine (webhooks and feeds then say so); set must be usable
+            secret_box.check(get(secret_box.ENV))
+        except secret_box.SecretKeyError as e:
+            raise ConfigError(str(e)) from None
         api = get("SLACK_API_URL") or SLACK_API_DEFAULT
         if not api.startswith(("http://", "https://")):
             raise ConfigError(f"SLACK_API_URL: not an http(s) URL: {api!r}")

@@ -1,4 +1,5 @@
-"""HTTP mode: `POST /slack/events`, `GET /healthz` and `GET /metrics` as one WSGI
+"""HTTP mode: `POST /slack/events`, `GET /healthz`, `GET /metrics` and
+`GET /ical/<secret>.ics` as one WSGI
 app, served by waitress (a production WSGI server, pure Python, threaded)."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import observability
+from bot.calendar_route import PREFIX as ICAL_PREFIX
+from bot.calendar_route import ical_app
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.plan_links import parse_path
 from bot.request_guard import protect
@@ -51,6 +54,7 @@ def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp
     # Signature, size, form and replays checked before Bolt; every answer timed.
     events = observability.timed(protect(app, slack))
     ops = observability.endpoints(db, links)
+    ical = ical_app(db)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -61,6 +65,8 @@ def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp
             return events(environ, start_response)
         if method == "GET" and parse_path(path) is not None:
             return plan_link_page(environ, start_response)
+        if path.startswith(ICAL_PREFIX):
+            return ical(environ, start_response)
         if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and app.oauth_flow:
             # Bolt's OAuth flow: the "Add to Slack" page and Slack's redirect back.
             return slack(environ, start_response)

@@ -23,7 +23,13 @@ from bot.render.replies import (
     text_message,
 )
 from bot.text import escape, truncate
-from commands import insight_commands, pipeline_commands, remind_commands, template_commands
+from commands import (
+    insight_commands,
+    pipeline_commands,
+    remind_commands,
+    template_commands,
+    webhook_commands,
+)
 from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
@@ -98,6 +104,8 @@ def _verb_of(command: object) -> str:
         c.Managers: "managers",
         c.Pipeline: "pipeline",
         c.Timeline: "timeline",
+        c.WebhookCommand: "webhook",
+        c.CalendarCommand: "calendar",
         c.Summary: "summary",
         c.HealthCommand: "health",
     }.get(type(command), "help")
@@ -180,6 +188,11 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
         return _ask_remove(db, req, command)
     if isinstance(command, c.TemplateCommand):
         return _template(db, req, command, today)
+    if isinstance(command, c.WebhookCommand):  # the workspace's, not one plan's
+        return Reply(text_message(webhook_commands.run_webhook(db, req.actor, command)))
+    if isinstance(command, c.CalendarCommand):
+        text = webhook_commands.run_calendar(db, req.actor, req.channel_id, command)
+        return Reply(text_message(text))
     if isinstance(command, c.Summary | c.HealthCommand):
         # A threshold changed is an activity row: its card's refresh is queued with it.
         message, _changed = insight_commands.run(

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from commands import insight_commands, pipeline_commands, remind_commands, template_commands
+from commands import (
+    insight_commands,
+    pipeline_commands,
+    remind_commands,
+    template_commands,
+    webhook_commands,
+)
 from commands import syntax as c
 from commands.dates import DateError, Reading, parse_date, quote
 from commands.usage import USAGE
@@ -444,6 +450,8 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "managers": lambda rest, on: pipeline_commands.parse_managers(rest, _user_id),
     "pipeline": lambda rest, on: pipeline_commands.parse_pipeline(rest, _user_id),
     "timeline": _no_arguments(c.Timeline()),
+    "webhook": lambda rest, on: webhook_commands.parse_webhook(rest),
+    "calendar": lambda rest, on: webhook_commands.parse_calendar(rest),
     "summary": lambda rest, on: insight_commands.parse_summary(rest),
     "health": lambda rest, on: insight_commands.parse_health(rest),
 }

@@ -237,6 +237,24 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class WebhookCommand:
+    """`webhook add <url> [internal]`, `webhook list`, `webhook remove <n>`,
+    `webhook test [<n>]` (commands.webhook_commands)."""
+
+    action: Literal["add", "list", "remove", "test"]
+    url: str = ""
+    internal: bool = False
+    endpoint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CalendarCommand:
+    """`calendar` (the feed's URL) or `calendar reset` (a new one; the old stops)."""
+
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class Summary:
     """`summary`: the MAP summary for me; `summary share`: the buyer-safe one, in the channel."""
 
@@ -282,6 +300,8 @@ Command = (
     | Managers
     | Pipeline
     | Timeline
+    | WebhookCommand
+    | CalendarCommand
     | Summary
     | HealthCommand
 )

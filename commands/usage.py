@@ -57,6 +57,13 @@ _USAGE = {
     "last movement; `csv` sends the whole list as a file by DM. Example: `/map pipeline at-risk`",
     "timeline": "`/map timeline` — the plan's timeline picture (milestones, target, today, "
     "forecast), posted in the channel.",
+    "webhook": "`/map webhook add <https url> [internal]` — send this workspace's plan events "
+    "there, signed (the secret is shown once; `internal` adds internal tasks and seller-only "
+    "fields) · `webhook list` · `webhook remove <number>` · `webhook test [<number>]`. "
+    "Seller team only.",
+    "calendar": "`/map calendar` — the address of this plan's calendar feed (milestones, due "
+    "dates, go-live; never an internal task) · `/map calendar reset` — a new address, the old "
+    "one stops working.",
     "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
     "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "
@@ -113,6 +120,8 @@ _SUMMARY = {
     "managers": "who sees every deal in the pipeline",
     "pipeline": "every deal at a glance, riskiest first",
     "timeline": "the plan's timeline picture",
+    "webhook": "signed webhooks of plan events (seller team)",
+    "calendar": "the plan's calendar feed",
     "summary": "the plan at a glance; `share` posts it in the channel",
     "health": "plan health, the go-live forecast, and the health thresholds",
 }

@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage import clock
+from storage import clock, webhook_events
 from storage.models import Activity, Outbox, Plan, PlanHealth
 from storage.plan_facts import HEALTH_ACTION, HealthSettings
 from storage.rules import Actor
@@ -127,6 +127,7 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
             )
     if changes:
         s.execute(insert(Activity), changes)
+        webhook_events.note(s, changes)  # plan.health_changed, queued at commit
     return len(changes)
 
 

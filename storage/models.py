@@ -412,3 +412,39 @@ class PlanHealth(Base):
     state: Mapped[str | None] = mapped_column(String(16))  # on_track|at_risk|stalled
     reasons: Mapped[str] = mapped_column(Text, default="", server_default="")  # one per line
     assessed_on: Mapped[date | None] = mapped_column(Date)
+
+
+# --- webhooks and the calendar feed (migration 0022) ------------------------------
+
+
+class WebhookEndpoint(Base):
+    """A URL that gets the seller team's plan events, signed (Standard Webhooks).
+    `internal` ones also get internal tasks and seller-only fields."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)  # the seller team
+    url: Mapped[str] = mapped_column(String(2000))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    secret: Mapped[str] = mapped_column(Text)  # Fernet token of the signing secret
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed attempts
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class CalendarFeed(Base):
+    """A plan's iCalendar feed. The URL's secret is derived from MAPBOT_SECRET_KEY
+    and `nonce`; only its hash is stored, and a new nonce revokes the old URL."""
+
+    __tablename__ = "calendar_feed"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    nonce: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

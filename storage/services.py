@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.text import mrkdwn
 from reminders.delivery import refreshes
-from storage import clock
+from storage import clock, webhook_events
 from storage.limits import MAX_MILESTONES_PER_PLAN, MAX_TASKS_PER_PLAN
 from storage.models import (
     Activity,
@@ -95,20 +95,19 @@ def _log(
     # The activity rows are the record of change (digests, stalled plans); not
     # touching the plan row keeps writers to different tasks from queueing on it.
     _card_changes(s, plan)
-    s.execute(
-        _INSERT_ACTIVITY,
-        {
-            "plan_id": plan.id,
-            "task_id": task.id if task is not None else None,
-            "milestone_id": milestone.id if milestone is not None else None,
-            "actor_id": actor.user_id,
-            "actor_side": actor.side,
-            "action": action,
-            "before": None if before is None else str(before),
-            "after": None if after is None else str(after),
-            "at": clock.now(),
-        },
-    )
+    row = {
+        "plan_id": plan.id,
+        "task_id": task.id if task is not None else None,
+        "milestone_id": milestone.id if milestone is not None else None,
+        "actor_id": actor.user_id,
+        "actor_side": actor.side,
+        "action": action,
+        "before": None if before is None else str(before),
+        "after": None if after is None else str(after),
+        "at": clock.now(),
+    }
+    s.execute(_INSERT_ACTIVITY, row)
+    webhook_events.note(s, [row])  # its events are queued at commit
 
 
 _INSERT_ACTIVITY = insert(Activity)
@@ -668,23 +667,22 @@ def add_tasks(s: Session, actor: Actor, plan: Plan, new: list[NewTask]) -> list[
         .where(Task.plan_id == plan.id, Task.number.between(first, first + len(new) - 1))
         .order_by(Task.number)
     ).all()
-    s.execute(
-        _INSERT_ACTIVITY,
-        [
-            {
-                "plan_id": plan.id,
-                "task_id": task_id,
-                "milestone_id": row["milestone_id"],
-                "actor_id": actor.user_id,
-                "actor_side": actor.side,
-                "action": "task.add",
-                "before": None,
-                "after": row["title"],
-                "at": at,
-            }
-            for (task_id, _), row in zip(ids, rows, strict=True)
-        ],
-    )
+    activity = [
+        {
+            "plan_id": plan.id,
+            "task_id": task_id,
+            "milestone_id": row["milestone_id"],
+            "actor_id": actor.user_id,
+            "actor_side": actor.side,
+            "action": "task.add",
+            "before": None,
+            "after": row["title"],
+            "at": at,
+        }
+        for (task_id, _), row in zip(ids, rows, strict=True)
+    ]
+    s.execute(_INSERT_ACTIVITY, activity)
+    webhook_events.note(s, activity)
     return [(task_id, number) for task_id, number in ids]
 
 

@@ -33,6 +33,7 @@ from bot.text import escape
 from reminders.delivery import pacing, recovery, welcomes
 from reminders.delivery import refreshes as refresh_rows
 from reminders.delivery.outgoing import LIVE_KINDS, WELCOME, Outgoing
+from reminders.webhooks import delivery as webhook_delivery
 from storage import clock, services, uploads
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
@@ -341,6 +342,8 @@ def deliver(
                 _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
             elif item.kind == WELCOME:
                 _welcome_one(db, clients, item, result, now)
+            elif item.kind == webhook_delivery.KIND:  # an HTTP POST, not a Slack message
+                webhook_delivery.send(db, worker, item, result, now, lease_seconds())
             else:
                 _deliver_one(db, clients, worker, item, pacer, result, now)
     count_deliveries(

@@ -21,6 +21,8 @@ Kind = Literal[
     "post.announcement",
     "post.comment",
     "post.welcome",
+    "notice.webhook_disabled",
+    "webhook",  # a signed POST to an endpoint (reminders.webhooks.delivery); text is the body
 ]
 
 # What a request leaves for the channel (bot.listeners never post themselves):
