@@ -14,12 +14,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot import clean_input, error_reply, listeners, oauth, replays, request_guard
-from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.deps import Deps
-from bot.home_publisher import HomePublisher
 from bot.observability import RateLimitCounter
-from bot.refresh_worker import RefreshWorker
+from reminders.delivery.card import CardPublisher
+from reminders.delivery.home import HomePublisher
+from reminders.delivery.refresh_worker import RefreshWorker
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -200,7 +200,7 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.app import workspaces_for
-    from bot.refresh_worker import RefreshWorker, refreshers
+    from reminders.delivery.refresh_worker import RefreshWorker, refreshers
     from reminders.tick import tick
     from storage import clock
     from storage.db import Database

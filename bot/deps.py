@@ -9,13 +9,13 @@ from typing import Any, TypeVar
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.card_publisher import CardPublisher
 from bot.config import Settings
-from bot.home_publisher import HomePublisher
 from bot.identity import resolve_actor
 from bot.members import fetch_members
 from bot.oauth import Workspaces
-from bot.refresh_worker import RefreshWorker
+from reminders.delivery.card import CardPublisher
+from reminders.delivery.home import HomePublisher
+from reminders.delivery.refresh_worker import RefreshWorker
 from storage.access import MembersUnknown
 from storage.db import Database
 from storage.rules import Actor

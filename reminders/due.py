@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from bot.render.nudges import digest_message, nudge_message, rep_digest_message
-from reminders.outgoing import Kind, Outgoing
+from reminders.delivery.outgoing import Kind, Outgoing
 from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderState, TaskInfo
 from reminders.snapshot import digest_days as digest_days
 from reminders.snapshot import digests_due as digests_due

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders import delivery, refreshes
+from reminders import delivery
+from reminders.delivery import refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
 from storage import clock

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 
 from bot import ids
 from bot.local_slack import payloads
-from reminders import refreshes
+from reminders.delivery import refreshes
 from storage import collab_services, lookup, membership, services
 from storage.access import NOT_FOUND, plan_for
 from storage.db import Database

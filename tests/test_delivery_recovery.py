@@ -18,8 +18,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 
 from bot.local_slack import LocalSlack
-from reminders import delivery, refreshes
-from reminders.outgoing import Outgoing
+from reminders.delivery import outbox as delivery
+from reminders.delivery import refreshes
+from reminders.delivery.outgoing import Outgoing
 from storage import services
 from storage.db import Database
 from storage.models import Outbox

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, insert, select
 
 from bot.local_slack import LocalSlack
-from reminders import refreshes
+from reminders.delivery import refreshes
 from storage import services
 from storage.db import Database
 from storage.models import Outbox, Task

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from bot import error_reply, ids
 from bot.local_slack import payloads
-from reminders import refreshes
+from reminders.delivery import refreshes
 from storage.db import Database
 from storage.models import Base, Outbox, Task
 from tests.harness import CHANNEL, SELLER_TEAM, Harness

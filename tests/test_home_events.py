@@ -550,7 +550,7 @@ def test_a_private_channel_shared_gets_a_new_id_and_keeps_its_plan(
     """Sharing a private channel through Slack Connect changes its id for good
     (`channel_id_changed`): the plan, its card and what is queued for the channel
     move to the new id; the card is still updated where it now is."""
-    from reminders import refreshes
+    from reminders.delivery import refreshes
     from storage.models import Outbox
 
     assert h.command("create Rollout go-live 2027-03-01").status == 200

@@ -16,7 +16,7 @@ from bot import logs, observability
 from bot.app import web_client
 from bot.config import Settings
 from reminders import delivery
-from reminders.outgoing import Outgoing
+from reminders.delivery.outgoing import Outgoing
 from storage.db import Database
 from tests.conftest import FixedClock
 from tests.harness import CHANNEL, SELLER_TEAM, TOKEN, Harness, serve_wsgi

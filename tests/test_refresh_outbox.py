@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.app import build
-from bot.card_publisher import CardPublisher
 from bot.config import Settings
 from bot.local_slack import LocalSlack
-from bot.refresh_worker import RefreshWorker
-from reminders import refreshes
+from reminders.delivery import refreshes
+from reminders.delivery.card import CardPublisher
+from reminders.delivery.refresh_worker import RefreshWorker
 from storage import services
 from storage.db import Database
 from storage.models import Outbox, Task

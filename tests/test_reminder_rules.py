@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from reminders.delivery.outgoing import Outgoing
 from reminders.due import due_messages
-from reminders.outgoing import Outgoing
 from reminders.snapshot import PersonInfo, ReminderState, TaskInfo, load_state
 from reminders.tick import plan_pass
 from storage import collab_services, reminder_services, services

@@ -1,5 +1,5 @@
 """The App Home tab: published when a person opens it (and after changes, by
-`bot.home_publisher`), off the request so the event is acknowledged at once."""
+`reminders.delivery.home`), off the request so the event is acknowledged at once."""
 
 from __future__ import annotations
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from sqlalchemy import select, union
 
-from bot.card_publisher import Wake
 from bot.identity import resolve_actor
 from bot.members import fetch_members
 from bot.render.home import render_home
-from reminders import refreshes
-from reminders.delivery import Claimed
+from reminders.delivery import refreshes
+from reminders.delivery.card import Wake
+from reminders.delivery.outbox import Claimed
 from storage import clock
 from storage.clock import today_in
 from storage.db import Database

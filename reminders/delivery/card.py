@@ -1,7 +1,7 @@
 """Keeps each plan card current, after the request has been answered.
 
 Listeners mark a plan (`refresh`, `repost`): one upsert of the card's outbox row
-(`reminders.refreshes`), nothing sent on the request path. The delivery worker
+(`reminders.delivery.refreshes`), nothing sent on the request path. The delivery worker
 renders the latest state from the database and calls Slack, paced per workspace
 (`chat.update` is Tier 3, ~50/min): a burst of 100 clicks on one plan costs one
 update per interval, and the last one shows the final state.
@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render.card import render_card
-from reminders import refreshes
-from reminders.delivery import Claimed
+from reminders.delivery import refreshes
+from reminders.delivery.outbox import Claimed
 from storage import clock, services
 from storage.clock import today_in
 from storage.db import Database
@@ -92,7 +92,7 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
 
 def _homes_of(db: Database, team_id: str, plan_id: int) -> None:
     """A changed plan changes the Homes of everyone it appears for."""
-    from bot.home_publisher import people_of
+    from reminders.delivery.home import people_of
 
     people = people_of(db, team_id, plan_id)
     if not people:

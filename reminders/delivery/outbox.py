@@ -7,7 +7,7 @@
 - `deliver` notes that a send begins (`posting_since`), sends, and records
   Slack's `ts` at once. The one window no database can close is Slack accepting
   a message whose answer we never record (a crash, a timeout): such a row is
-  looked up in Slack before anything else happens to it (`reminders.recovery`),
+  looked up in Slack before anything else happens to it (`reminders.delivery.recovery`),
   so it is marked sent instead of sent twice. A send Slack refused for sure
   (429, `ok: false`) is simply sent again later.
 """
@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from bot.observability import RateLimitCounter, count_deliveries
 from bot.text import escape
-from reminders import recovery
-from reminders import refreshes as refresh_rows
-from reminders.outgoing import Outgoing
-from storage import clock, pacing, services
+from reminders.delivery import pacing, recovery
+from reminders.delivery import refreshes as refresh_rows
+from reminders.delivery.outgoing import Outgoing
+from storage import clock, services
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor

@@ -13,9 +13,10 @@ import time
 
 from sqlalchemy import func, select
 
-from bot.card_publisher import ClientFor, send_card
-from bot.home_publisher import send_home
-from reminders import delivery, refreshes
+from reminders import delivery
+from reminders.delivery import refreshes
+from reminders.delivery.card import ClientFor, send_card
+from reminders.delivery.home import send_home
 from storage.db import Database
 from storage.models import Outbox
 

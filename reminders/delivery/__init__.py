@@ -1,0 +1,50 @@
+"""Delivery: everything MAP bot sends to Slack after the ack leaves from here.
+
+Listeners and services only *enqueue* — an outbox row written in the same
+transaction as the change that caused it. Workers claim rows, send them and
+record the result. One outbox, rows told apart by `kind`:
+
+- `outbox`      the outbox itself: enqueue, claim with a lease, the delivery loop
+                that sends each claimed row by its kind, retries and failures.
+- `outgoing`    what a message row says before it is queued (`Outgoing`) and the
+                message kinds (nudges, digests, notices).
+- `refreshes`   coalescing rows (one pending row per card, per person's Home),
+                rendered from the database when sent; marks and the midnight pass.
+- `card`        how a card refresh is sent (update in place, or post anew).
+- `home`        how a Home refresh is sent (`views.publish`).
+- `recovery`    after a crash or an unanswered send: find in Slack what it already
+                has (thread replies vs. top-level history), never resend blindly.
+- `pacing`      Slack's per-channel and per-workspace limits, kept in the database
+                so every process together stays under them.
+- `refresh_worker`  the in-process thread of a web process that sends refreshes.
+
+`from reminders import delivery` gives the outbox's public functions.
+"""
+
+from reminders.delivery.outbox import (
+    Claimed,
+    ClientFor,
+    DeliveryResult,
+    Refresher,
+    claim,
+    deliver,
+    enqueue,
+    key_of,
+    lease_seconds,
+    queued_keys,
+    release,
+)
+
+__all__ = [
+    "Claimed",
+    "ClientFor",
+    "DeliveryResult",
+    "Refresher",
+    "claim",
+    "deliver",
+    "enqueue",
+    "key_of",
+    "lease_seconds",
+    "queued_keys",
+    "release",
+]
