@@ -23,7 +23,7 @@ from bot.render.replies import (
     text_message,
 )
 from bot.text import escape, truncate
-from commands import remind_commands, template_commands
+from commands import crm_commands, remind_commands, template_commands
 from commands import syntax as c
 from commands.dates import Reading, day_first_in, format_date, how_read
 from commands.parser import parse
@@ -92,6 +92,7 @@ def _verb_of(command: object) -> str:
         c.Country: "country",
         c.Remind: "remind",
         c.MuteDigests: "mute",
+        c.Crm: "crm",
     }.get(type(command), "help")
 
 
@@ -173,6 +174,8 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
     if isinstance(command, c.MuteDigests):  # about me, not the plan: works anywhere
         with db.write() as s:
             return Reply(text_message(remind_commands.run_mute(s, req.actor, None, command, today)))
+    if isinstance(command, c.Crm):  # the workspace's CRM; `link` needs this channel's plan
+        return Reply(text_message(crm_commands.run_crm(db, req.actor, req.channel_id, command)))
     if isinstance(command, c.GoLive) and command.target is not None:
         preview = _golive_preview(db, req, command.target, today)
         if preview is not None:

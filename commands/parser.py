@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from commands import remind_commands, template_commands
+from commands import crm_commands, remind_commands, template_commands
 from commands import syntax as c
 from commands.dates import DateError, Reading, parse_date, quote
 from commands.usage import USAGE
@@ -440,6 +440,7 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "remind": lambda rest, on: remind_commands.parse_remind(rest, on.today),
     "mute": lambda rest, on: remind_commands.parse_mute(True)(rest, on.today),
     "unmute": lambda rest, on: remind_commands.parse_mute(False)(rest, on.today),
+    "crm": lambda rest, on: crm_commands.parse_crm(rest),
 }
 
 

@@ -202,6 +202,17 @@ class Country:
     code: str | None
 
 
+@dataclass(frozen=True)
+class Crm:
+    """`crm` (show), `crm connect hubspot|salesforce <token>`, `crm disconnect`,
+    `crm link <deal id or URL>`, `crm unlink`, `crm fields [field=property …]`,
+    `crm push`."""
+
+    action: Literal["show", "connect", "disconnect", "link", "unlink", "fields", "push"]
+    vendor: str = ""
+    words: tuple[str, ...] = ()  # the token; the deal; field=property assignments
+
+
 Command = (
     Help
     | Create
@@ -229,6 +240,7 @@ Command = (
     | MuteDigests
     | Extend
     | Country
+    | Crm
 )
 
 

@@ -49,6 +49,11 @@ _USAGE = {
     "Example: `/map remind digest monday 9:00`",
     "mute": "`/map mute digests` — no daily digest DM for you (`/map unmute digests` undoes it).",
     "unmute": "`/map unmute digests` — your daily digest DM again.",
+    "crm": "`/map crm` — the CRM sync: `crm connect hubspot|salesforce <token>` (once per "
+    "workspace), `crm link <deal id or URL>` (in the plan's channel), `crm unlink`, "
+    "`crm fields [field=property …]` (where each field goes; `field=-` skips it), `crm push`, "
+    "`crm disconnect`.\n"
+    "Example: `/map crm link https://app.hubspot.com/contacts/123/deal/456`",
     "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
     "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "

@@ -3,7 +3,7 @@
 
 The key is one or more Fernet keys, comma-separated: the first seals, any opens,
 so a key can be rotated without losing what was sealed with the old one. Make
-one with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())".
 Without a key nothing is sealed: features that store secrets refuse with a
 sentence saying what to set, rather than store a token in clear.
 """

@@ -107,6 +107,10 @@ def _log(
             "at": clock.now(),
         },
     )
+    if plan.crm_linked:  # its deal shows what the plan says: one coalesced push
+        from storage import crm  # crm builds on this module
+
+        crm.mark_push(s, plan)
 
 
 _INSERT_ACTIVITY = insert(Activity)

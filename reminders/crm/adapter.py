@@ -90,7 +90,9 @@ def retry_after(value: str | None, default: float) -> float:
 # app.hubspot.com/contacts/<portal>/deal/<id> and …/record/0-3/<id> (0-3: deals)
 _HUBSPOT_URL = re.compile(r"hubspot\.com/contacts/\d+/(?:deal|record/0-3)/(\d{1,20})(?:[/?#]|$)")
 # …lightning.force.com/lightning/r/Opportunity/<id>/view, classic …/<id>
-_SALESFORCE_URL = re.compile(r"(?:/Opportunity/|force\.com/)(006[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\b")
+_SALESFORCE_URL = re.compile(
+    r"(?:/Opportunity/|force\.com/)(006[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\b"
+)
 _SALESFORCE_ID = re.compile(r"006[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 
 

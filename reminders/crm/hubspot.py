@@ -4,7 +4,9 @@ private-app token. Close dates are `closedate` (a datetime, read as its UTC date
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 import urllib3
 from hubspot import HubSpot
@@ -26,6 +28,7 @@ from reminders.crm.adapter import (
 
 # HubSpot's burst limit is per ten seconds; a 429 without Retry-After waits that long.
 DEFAULT_WAIT = 10.0
+T = TypeVar("T")
 
 
 class HubSpotCrm:
@@ -60,7 +63,7 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _call(run):  # type: ignore[no-untyped-def]
+def _call(run: Callable[[], T]) -> T:
     try:
         return run()
     except ApiException as e:
@@ -69,7 +72,7 @@ def _call(run):  # type: ignore[no-untyped-def]
         raise Unreachable(f"HubSpot didn't answer ({type(e).__name__}).") from None
 
 
-def _error(status: int, headers: object, body: object) -> CrmError:
+def _error(status: int, headers: Any, body: object) -> CrmError:
     message = _message(body)
     if status == 401:
         return Refused("HubSpot refused the token (401): connect again with a valid one.")
@@ -78,7 +81,7 @@ def _error(status: int, headers: object, body: object) -> CrmError:
     if status == 404:
         return NotFound("HubSpot has no such deal, or the token can't see it.")
     if status == 429:
-        wait = headers.get("Retry-After") if hasattr(headers, "get") else None
+        wait = headers.get("Retry-After") if headers is not None else None
         return Busy("HubSpot asked us to slow down (429).", retry_after(wait, DEFAULT_WAIT))
     if 400 <= status < 500:
         return Invalid(f"HubSpot rejected the update ({status}): {message}")

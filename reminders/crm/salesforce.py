@@ -4,10 +4,14 @@ https:// URLs itself)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import requests
-from simple_salesforce import Salesforce
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import SFType
 from simple_salesforce.exceptions import SalesforceError
 
 from reminders.crm.adapter import (
@@ -25,6 +29,18 @@ from reminders.crm.adapter import (
 
 API_VERSION = "59.0"
 DEFAULT_WAIT = 60.0
+T = TypeVar("T")
+
+
+class _Timeout(HTTPAdapter):
+    """simple-salesforce's update takes no timeout: give every request one."""
+
+    def send(  # type: ignore[override]  # requests passes these by keyword
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = TIMEOUT
+        return super().send(request, **kwargs)
 
 
 class SalesforceCrm:
@@ -32,22 +48,20 @@ class SalesforceCrm:
 
     def __init__(self, token: str, instance_url: str) -> None:
         self._session = requests.Session()
+        self._session.mount("https://", _Timeout(max_retries=0))  # the outbox retries
         # simple-salesforce keeps status and body of a failure but not its headers:
         # keep the last response's to honour Retry-After.
         self._last: dict[str, str] = {}
         self._session.hooks["response"].append(self._keep_headers)
-        self._sf = Salesforce(
-            instance_url=instance_url,
-            session_id=token,
-            session=self._session,
-            version=API_VERSION,
+        self._opportunity = SFType(
+            "Opportunity", token, urlparse(instance_url).netloc, API_VERSION, session=self._session
         )
 
     def _keep_headers(self, response: requests.Response, *_: object, **__: object) -> None:
         self._last = dict(response.headers)
 
     def deal(self, object_id: str) -> Deal:
-        found = self._call(lambda: self._sf.Opportunity.get(object_id, timeout=TIMEOUT))
+        found = self._call(lambda: self._opportunity.get(object_id))
         close = found.get("CloseDate")
         return Deal(
             str(found.get("Id") or object_id),
@@ -56,9 +70,9 @@ class SalesforceCrm:
         )
 
     def push(self, object_id: str, properties: dict[str, str]) -> None:
-        self._call(lambda: self._sf.Opportunity.update(object_id, properties, timeout=TIMEOUT))
+        self._call(lambda: self._opportunity.update(object_id, properties))
 
-    def _call(self, run):  # type: ignore[no-untyped-def]
+    def _call(self, run: Callable[[], T]) -> T:
         try:
             return run()
         except SalesforceError as e:

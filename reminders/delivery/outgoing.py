@@ -18,6 +18,7 @@ Kind = Literal[
     "digest.plan_weekly",
     "digest.rep_daily",
     "notice.delivery_failed",
+    "notice.crm",  # CRM sync stopped (refused token, missing deal): to the seller
 ]
 
 

@@ -22,7 +22,8 @@ from storage.models import Outbox
 
 CARD = "refresh.card"
 HOME = "refresh.home"
-KINDS = (CARD, HOME)
+CRM = "refresh.crm"  # a plan's push to its CRM deal (reminders.delivery.crm)
+KINDS = (CARD, HOME, CRM)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 
