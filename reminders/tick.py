@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import delivery
+from reminders.crm import pull as crm_pull
 from reminders.delivery import refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
@@ -130,6 +131,7 @@ def tick(
     with db.write() as s:  # "3 days to go" becomes "2 days to go" at local midnight
         refreshes.cards_past_midnight(s, at)
     due, queued = plan_pass(db, at)
+    crm_pull.pull(db, at)  # deals' close dates, before delivery sends what they moved
     # A pass "at" a later instant (`mapbot tick --at`) may deliver what it queued.
     sent = delivery.deliver(
         db,

@@ -103,7 +103,7 @@ def send_crm(
     except (adapter.Refused, secrets.SecretKeyMissing) as e:
         with db.write() as s:
             if crm.broke(s, team_id, str(e)):
-                _tell(s, team_id, added_by, f":warning: CRM sync stopped: {e}")
+                tell(s, team_id, added_by, f":warning: CRM sync stopped: {e}")
         log.warning("crm %s refused the token of %s", vendor, team_id)  # never the token
         return Outcome(Outcome.FAILED, error="refused")
     except (adapter.NotFound, adapter.Invalid) as e:
@@ -111,14 +111,14 @@ def send_crm(
             first = (link_row := s.get(CrmLink, plan_id)) is not None and link_row.error is None
             crm.link_failed(s, plan_id, str(e))
             if first:
-                _tell(s, team_id, linked_by, f":warning: CRM sync of a plan stopped: {e}")
+                tell(s, team_id, linked_by, f":warning: CRM sync of a plan stopped: {e}")
         return Outcome(Outcome.FAILED, error=type(e).__name__)
     with db.write() as s:
         crm.pushed(s, plan_id, props)
     return Outcome(Outcome.DONE)
 
 
-def _tell(s: Session, team_id: str, user_id: str, text: str) -> None:
+def tell(s: Session, team_id: str, user_id: str, text: str) -> None:
     from reminders.delivery.outbox import enqueue  # outbox sends this module's rows
 
     today = clock.today_in("UTC")

@@ -19,6 +19,7 @@ Kind = Literal[
     "digest.rep_daily",
     "notice.delivery_failed",
     "notice.crm",  # CRM sync stopped (refused token, missing deal): to the seller
+    "notice.golive",  # go-live moved (by the CRM's close date): one summary in the channel
 ]
 
 
