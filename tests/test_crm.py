@@ -308,3 +308,20 @@ def test_secrets_rotate(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(secrets.ENV, "not-a-key")
     with pytest.raises(secrets.SecretKeyMissing):
         secrets.seal("tok")
+
+
+def test_what_a_crm_says_is_escaped_before_slack_shows_it(h: Harness, db: Database) -> None:
+    hs = FakeHubSpot(TOKEN, set(fields.DEFAULTS["hubspot"].values()))
+    hs.add_deal(HS_DEAL, "deal", CLOSE)
+    with serving(hs) as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUBSPOT_API_URL", url)
+        _plan(h)
+        say(h, f"crm connect hubspot {TOKEN}")
+        body = {"status": "error", "message": "<!channel> scopes <https://evil.example|here>"}
+        hs.fail_next(403, body)
+        say(h, f"crm link {HS_DEAL}")
+        h.settle()
+        shown = say(h, "crm")
+    assert "Sync stopped" in shown
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+    assert "<https://evil" not in shown
