@@ -395,3 +395,24 @@ class CrmLink(Base):
     close_date: Mapped[date | None] = mapped_column(Date)  # the CRM's, when last pulled
     pulled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+# --- plan health: thresholds per plan and the last assessment (reminders.health) -------
+
+
+class PlanHealth(Base):
+    """A plan's own health thresholds (None: the documented default) and the health
+    last recorded, so a change of health is noticed (and logged) once."""
+
+    __tablename__ = "plan_health"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    overdue_tasks: Mapped[int | None] = mapped_column(Integer)
+    milestone_late_days: Mapped[int | None] = mapped_column(Integer)
+    stall_days: Mapped[int | None] = mapped_column(Integer)
+    buyer_silence_days: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str | None] = mapped_column(String(16))  # on_track|at_risk|stalled
+    reasons: Mapped[str] = mapped_column(Text, default="", server_default="")  # one per line
+    assessed_on: Mapped[date | None] = mapped_column(Date)

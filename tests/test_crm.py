@@ -123,6 +123,9 @@ def test_link_pushes_what_the_plan_says(h: Harness, crm: Crm) -> None:
     assert got[crm.field("next_buyer_step")] == "#1 Security questionnaire (due 2027-02-01)"
     assert got[crm.field("milestone")]
     assert got[crm.field("plan_link")].startswith("https://")
+    # Health in words, from the same rules as the card; no completed task: no forecast yet.
+    assert got[crm.field("health")].split(":")[0] in ("On track", "At risk", "Stalled")
+    assert got[crm.field("forecast")] == ""
     # Completing the buyer task moves progress and the next buyer step.
     h.command("done #1")
     h.settle()

@@ -21,18 +21,20 @@ from typing import cast
 from sqlalchemy.orm import Session
 
 from bot.text import escape
+from reminders import forecast, health
 from reminders.crm import adapter, fields
 from reminders.delivery import pacing
 from reminders.delivery.outgoing import Outgoing
 from storage import clock, crm, secrets
 from storage.db import Database
 from storage.models import CrmConnection, CrmLink, Plan
+from storage.plan_facts import plan_facts
 from storage.readmodel import plan_view
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.2  # HubSpot allows ~10 requests a second per account; stay well under
-Insight = Callable[[Plan, date], tuple[str | None, date | None]]  # health line, forecast
+Insight = Callable[[Session, Plan, date], tuple[str | None, date | None]]  # health, forecast
 Wait = Callable[[str, float], float]  # the outbox's pacer: seconds still to wait, 0 = go
 
 
@@ -44,9 +46,13 @@ def plan_link(plan: Plan) -> str:
     return f"https://slack.com/app_redirect?team={plan.team_id}&channel={plan.channel_id}"
 
 
-def insight(_: Plan, __: date) -> tuple[str | None, date | None]:
-    """The plan's health line and forecast go-live (the insight rules, once they land)."""
-    return None, None
+def insight(s: Session, plan: Plan, today: date) -> tuple[str | None, date | None]:
+    """The plan's health line ("At risk: 3 buyer tasks overdue") and forecast
+    go-live (P50), from the same rules the card and digests use."""
+    facts = plan_facts(s, [plan.id]).get(plan.id)
+    if facts is None:
+        return None, None
+    return health.assess(facts, today).line(), forecast.forecast(facts, today).p50
 
 
 class Outcome:
@@ -79,9 +85,11 @@ def send_crm(
             return Outcome(Outcome.DONE)
         today = clock.today_in(plan.tz)
         view = plan_view(s, plan, "seller")
-        health, forecast = insight_of(plan, today)
+        health_line, forecast_p50 = insight_of(s, plan, today)
         vendor = cast(adapter.Vendor, conn.vendor)
-        ours = fields.values(view, today, health=health, forecast=forecast, link=plan_link(plan))
+        ours = fields.values(
+            view, today, health=health_line, forecast=forecast_p50, link=plan_link(plan)
+        )
         props = fields.properties(fields.mapping(vendor, conn.fields), ours)
         object_id, sealed = link.object_id, conn.sealed_token
         added_by, linked_by, already = conn.added_by, link.linked_by, link.pushed
