@@ -24,6 +24,7 @@ from bot.render.replies import (
 )
 from bot.text import escape, truncate
 from commands import (
+    crm_commands,
     insight_commands,
     pipeline_commands,
     remind_commands,
@@ -108,6 +109,7 @@ def _verb_of(command: object) -> str:
         c.CalendarCommand: "calendar",
         c.Summary: "summary",
         c.HealthCommand: "health",
+        c.Crm: "crm",
     }.get(type(command), "help")
 
 
@@ -205,6 +207,8 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
     if isinstance(command, c.Managers | c.Pipeline | c.Timeline):  # the deals at a glance
         run = pipeline_commands.run
         return Reply(run(db, req.actor, req.channel_id, command, req.look_up))
+    if isinstance(command, c.Crm):  # the workspace's CRM; `link` needs this channel's plan
+        return Reply(text_message(crm_commands.run_crm(db, req.actor, req.channel_id, command)))
     if isinstance(command, c.GoLive) and command.target is not None:
         preview = _golive_preview(db, req, command.target, today)
         if preview is not None:

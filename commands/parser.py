@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 from commands import (
+    crm_commands,
     insight_commands,
     pipeline_commands,
     remind_commands,
@@ -454,6 +455,7 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "calendar": lambda rest, on: webhook_commands.parse_calendar(rest),
     "summary": lambda rest, on: insight_commands.parse_summary(rest),
     "health": lambda rest, on: insight_commands.parse_health(rest),
+    "crm": lambda rest, on: crm_commands.parse_crm(rest),
 }
 
 

@@ -269,6 +269,17 @@ class HealthCommand:
     changes: tuple[tuple[str, int | None], ...] = ()
 
 
+@dataclass(frozen=True)
+class Crm:
+    """`crm` (show), `crm connect hubspot|salesforce <token>`, `crm disconnect`,
+    `crm link <deal id or URL>`, `crm unlink`, `crm fields [field=property …]`,
+    `crm push`."""
+
+    action: Literal["show", "connect", "disconnect", "link", "unlink", "fields", "push"]
+    vendor: str = ""
+    words: tuple[str, ...] = ()  # the token; the deal; field=property assignments
+
+
 Command = (
     Help
     | Create
@@ -304,6 +315,7 @@ Command = (
     | CalendarCommand
     | Summary
     | HealthCommand
+    | Crm
 )
 
 

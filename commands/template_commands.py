@@ -184,12 +184,17 @@ def _move_lines(moves: list[template_store.Move], today: date, limit: int) -> li
 
 
 def moved_summary(
-    moved: list[template_store.Move], target: date, actor_id: str, today: date
+    moved: list[template_store.Move],
+    target: date,
+    actor_id: str,
+    today: date,
+    *,
+    by: str | None = None,
 ) -> str:
     """The one channel message after go-live moved: the channel is buyer-visible,
-    so what it lists is what a buyer may see."""
+    so what it lists is what a buyer may see. `by` says who, when not a person."""
     moved = [m for m in moved if visible_to("buyer", m.internal)]
-    head = f"<@{actor_id}> moved the target go-live to *{format_date(target, today)}*"
+    head = f"{by or f'<@{actor_id}>'} moved the target go-live to *{format_date(target, today)}*"
     if not moved:
         return head + "."
     lines = [head + f": {len(moved)} task dates follow it.", *_move_lines(moved, today, 15)]

@@ -64,6 +64,11 @@ _USAGE = {
     "calendar": "`/map calendar` — the address of this plan's calendar feed (milestones, due "
     "dates, go-live; never an internal task) · `/map calendar reset` — a new address, the old "
     "one stops working.",
+    "crm": "`/map crm` — the CRM sync: `crm connect hubspot|salesforce <token>` (once per "
+    "workspace), `crm link <deal id or URL>` (in the plan's channel), `crm unlink`, "
+    "`crm fields [field=property …]` (where each field goes; `field=-` skips it), `crm push`, "
+    "`crm disconnect`.\n"
+    "Example: `/map crm link https://app.hubspot.com/contacts/123/deal/456`",
     "country": "`/map country <code>` (or `none`) — skip that country's public holidays in "
     "business-day dates. Example: `/map country DE`",
     "move": "`/map move <task> to <milestone>` — move a task. "

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import delivery, health_pass
+from reminders.crm import pull as crm_pull
 from reminders.delivery import refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
@@ -133,6 +134,7 @@ def tick(
     # latest activity for its signature, so the next quiet tick still skips.
     health_pass.run(db, at)
     due, queued = plan_pass(db, at)
+    crm_pull.pull(db, at)  # deals' close dates, before delivery sends what they moved
     # A pass "at" a later instant (`mapbot tick --at`) may deliver what it queued.
     sent = delivery.deliver(
         db,

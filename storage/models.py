@@ -78,6 +78,9 @@ class Plan(Base):
     # Other workspaces the channel is shared with (Slack Connect), space-separated
     # team ids, kept by the channel_shared / channel_unshared events.
     connected_teams: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Tied to a CRM deal (crm_link): its changes queue a coalesced push (reminders.crm),
+    # read off the plan row every change already loads, so unlinked plans pay nothing.
+    crm_linked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="plan", order_by="Milestone.position", cascade="all, delete-orphan"
@@ -391,6 +394,42 @@ class Manager(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     added_by: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+# --- CRM sync (reminders/crm) ---------------------------------------------------------
+
+
+class CrmConnection(Base):
+    """A workspace's CRM: which vendor, its token sealed (storage.secret_box), and which
+    CRM property each of our fields is pushed to."""
+
+    __tablename__ = "crm_connection"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vendor: Mapped[str] = mapped_column(String(16))  # hubspot | salesforce
+    sealed_token: Mapped[str] = mapped_column(Text)  # never the token itself
+    fields: Mapped[str] = mapped_column(Text, default="{}")  # JSON: our field -> CRM property
+    added_by: Mapped[str] = mapped_column(String(32))
+    # Why pushes stopped (the CRM refused the token); cleared by a new `connect`.
+    broken: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CrmLink(Base):
+    """The deal (HubSpot) or opportunity (Salesforce) a plan is, and what was last
+    pushed to it and pulled from it."""
+
+    __tablename__ = "crm_link"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    vendor: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(64))
+    linked_by: Mapped[str] = mapped_column(String(32))
+    pushed: Mapped[str | None] = mapped_column(Text)  # JSON of the values last pushed
+    close_date: Mapped[date | None] = mapped_column(Date)  # the CRM's, when last pulled
+    pulled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(200))
 
 
 # --- plan health: thresholds per plan and the last assessment (reminders.health) -------

@@ -108,6 +108,10 @@ def _log(
     }
     s.execute(_INSERT_ACTIVITY, row)
     webhook_events.note(s, [row])  # its events are queued at commit
+    if plan.crm_linked:  # its deal shows what the plan says: one coalesced push
+        from storage import crm  # crm builds on this module
+
+        crm.mark_push(s, plan)
 
 
 _INSERT_ACTIVITY = insert(Activity)

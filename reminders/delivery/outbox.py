@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from bot.observability import RateLimitCounter, count_deliveries
 from bot.text import escape
+from reminders.delivery import crm as crm_sender
 from reminders.delivery import pacing, recovery, welcomes
 from reminders.delivery import refreshes as refresh_rows
 from reminders.delivery.outgoing import LIVE_KINDS, WELCOME, Outgoing
@@ -338,7 +339,9 @@ def deliver(
                 return result
             if item.id in settled:
                 continue
-            if item.kind in refresh_rows.KINDS:
+            if item.kind == refresh_rows.CRM:
+                _crm_one(db, item, pacer, result)
+            elif item.kind in refresh_rows.KINDS:
                 _refresh_one(db, clients, item, (refreshers or {})[item.kind], pacer, result)
             elif item.kind == WELCOME:
                 _welcome_one(db, clients, item, result, now)
@@ -608,6 +611,10 @@ def _refresh_one(
     except (OSError, TimeoutError) as e:
         _refresh_later(db, item, type(e).__name__, result)
         return
+    _refresh_done(db, item, interval, result)
+
+
+def _refresh_done(db: Database, item: Claimed, interval: float, result: DeliveryResult) -> None:
     # Done, unless it was marked again meanwhile: then pending for its next turn.
     again = Outbox.generation != item.generation
     with db.write() as s:
@@ -624,6 +631,22 @@ def _refresh_one(
             )
         )
     result.sent += 1
+
+
+def _crm_one(db: Database, item: Claimed, pacer: Pacer, result: DeliveryResult) -> None:
+    """A plan's push to its CRM deal (reminders.delivery.crm): no Slack client."""
+    plan_id = int(item.recipient.removeprefix("plan:"))
+    outcome = crm_sender.send_crm(db, item.team_id, plan_id, pacer.wait, crm_sender.insight)
+    if outcome.state == crm_sender.Outcome.DONE:
+        _refresh_done(db, item, crm_sender.INTERVAL, result)
+    elif outcome.state == crm_sender.Outcome.FAILED:
+        _finish(db, item, state="failed", error=outcome.error[:200])
+        result.failed += 1
+    elif outcome.until is not None:  # the CRM (or our pacing) said when
+        _finish(db, item, state="pending", next_attempt_at=outcome.until, error=outcome.error[:200])
+        result.retried += 1
+    else:
+        _refresh_later(db, item, outcome.error, result)
 
 
 def _refresh_later(

@@ -23,6 +23,8 @@ Kind = Literal[
     "post.welcome",
     "notice.webhook_disabled",
     "webhook",  # a signed POST to an endpoint (reminders.webhooks.delivery); text is the body
+    "notice.crm",  # CRM sync stopped (refused token, missing deal): to the seller
+    "notice.golive",  # go-live moved (by the CRM's close date): one summary in the channel
 ]
 
 # What a request leaves for the channel (bot.listeners never post themselves):

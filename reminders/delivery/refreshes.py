@@ -30,7 +30,8 @@ UNFURL = "refresh.unfurl"  # a message's plan links: chat.unfurl with their live
 TIMELINE = "upload.timeline"
 PIPELINE_CSV = "upload.pipeline_csv"
 PIPELINE_REPLY = "reply.pipeline"  # a pipeline too big to work out before the ack
-KINDS = (CARD, HOME, DRAFT, UNFURL, TIMELINE, PIPELINE_CSV, PIPELINE_REPLY)
+CRM = "refresh.crm"  # a plan's push to its CRM deal (reminders.delivery.crm)
+KINDS = (CARD, HOME, DRAFT, UNFURL, TIMELINE, PIPELINE_CSV, PIPELINE_REPLY, CRM)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 
