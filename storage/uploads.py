@@ -1,6 +1,6 @@
 """Asking for a file to be uploaded (the timeline picture into a plan's channel, the
 pipeline CSV to a seller by DM), or for a pipeline too big to answer at once. Each
-is an outbox row (`reminders.refreshes`: rendered from the database when it is
+is an outbox row (`reminders.delivery.refreshes`: rendered from the database when it is
 sent, and coalesced — asking twice before it went costs one send), written in the
 transaction of the request; the delivery worker sends it (`reminders.delivery.upload`)."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reminders.outgoing import Outgoing
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.text import escape
+from reminders.delivery.outgoing import Outgoing
 from reminders.webhooks import address
 from reminders.webhooks.sender import new_secret
 from storage import clock, secret_box, webhook_events

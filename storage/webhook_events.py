@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from reminders.outgoing import Outgoing
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from reminders.delivery.outgoing import Outgoing
 from reminders.webhooks import events as ev
 from storage.models import Comment, Milestone, Plan, Task, WebhookEndpoint
 

@@ -30,19 +30,25 @@ sender registered in `refresh_worker.refreshers` (kind → how to send it, pace)
 `from reminders import delivery` gives the outbox's public functions.
 """
 
-from reminders.delivery.outbox import (
-    Claimed,
-    ClientFor,
-    DeliveryResult,
-    Refresher,
-    claim,
-    deliver,
-    enqueue,
-    key_of,
-    lease_seconds,
-    queued_keys,
-    release,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reminders.delivery.outbox import (
+        Claimed,
+        ClientFor,
+        DeliveryResult,
+        Refresher,
+        claim,
+        deliver,
+        enqueue,
+        key_of,
+        lease_seconds,
+        queued_keys,
+        release,
+    )
 
 __all__ = [
     "Claimed",
@@ -57,3 +63,12 @@ __all__ = [
     "queued_keys",
     "release",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The outbox's names, loaded on first use: storage's services mark refreshes
+    (`reminders.delivery.refreshes`) and the outbox reads those services, so
+    importing this package must not load the outbox at once."""
+    if name in __all__:
+        return getattr(importlib.import_module("reminders.delivery.outbox"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,14 +21,12 @@ from typing import cast
 from sqlalchemy.orm import Session
 
 from bot.text import escape
-from reminders import forecast, health
 from reminders.crm import adapter, fields
 from reminders.delivery import pacing
 from reminders.delivery.outgoing import Outgoing
 from storage import clock, crm, secret_box
 from storage.db import Database
 from storage.models import CrmConnection, CrmLink, Plan
-from storage.plan_facts import plan_facts
 from storage.readmodel import plan_view
 
 log = logging.getLogger(__name__)
@@ -49,6 +47,10 @@ def plan_link(plan: Plan) -> str:
 def insight(s: Session, plan: Plan, today: date) -> tuple[str | None, date | None]:
     """The plan's health line ("At risk: 3 buyer tasks overdue") and forecast
     go-live (P50), from the same rules the card and digests use."""
+    # Late: the insight rules read storage, whose services import this package.
+    from reminders import forecast, health
+    from storage.plan_facts import plan_facts
+
     facts = plan_facts(s, [plan.id]).get(plan.id)
     if facts is None:
         return None, None

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from bot.observability import RateLimitCounter, count_deliveries
 from bot.text import escape
-from reminders.delivery import crm as crm_sender
 from reminders.delivery import pacing, recovery, welcomes
 from reminders.delivery import refreshes as refresh_rows
 from reminders.delivery.outgoing import LIVE_KINDS, WELCOME, Outgoing
@@ -635,6 +634,8 @@ def _refresh_done(db: Database, item: Claimed, interval: float, result: Delivery
 
 def _crm_one(db: Database, item: Claimed, pacer: Pacer, result: DeliveryResult) -> None:
     """A plan's push to its CRM deal (reminders.delivery.crm): no Slack client."""
+    from reminders.delivery import crm as crm_sender  # late: it reads storage's services
+
     plan_id = int(item.recipient.removeprefix("plan:"))
     outcome = crm_sender.send_crm(db, item.team_id, plan_id, pacer.wait, crm_sender.insight)
     if outcome.state == crm_sender.Outcome.DONE:
