@@ -205,6 +205,7 @@ def bases(h: Harness, db: Database) -> list[Base_]:
         (ids.GOLIVE_APPLY, f"{pid}:2027-04-01"),
         (ids.GOLIVE_CANCEL, f"{pid}:2027-04-01"),
         (ids.NUDGE_SNOOZE, f"{t2.id}:1"),
+        (ids.PIPELINE_CSV, "all"),
     ):
         out.append(action_base(h, action_id, button(action_id, v), value))
     for verb in ids.TASK_MENU_VERBS:
@@ -292,7 +293,17 @@ def bases(h: Harness, db: Database) -> list[Base_]:
     return out
 
 
-ID_PREFIXES = ("TASK_", "REMOVE_", "PLAN_", "MILESTONE_", "GOLIVE_", "NUDGE_", "VIEW_", "CREATE_")
+ID_PREFIXES = (
+    "TASK_",
+    "REMOVE_",
+    "PLAN_",
+    "MILESTONE_",
+    "GOLIVE_",
+    "NUDGE_",
+    "VIEW_",
+    "CREATE_",
+    "PIPELINE_",
+)
 
 
 def block_kit_ids() -> set[str]:
@@ -334,6 +345,7 @@ BASE_IDS = {
     ids.VIEW_NOTICE,
     ids.CREATE_VIEW,
     ids.SHORTCUT_ADD_FROM_MESSAGE,
+    ids.PIPELINE_CSV,
 }
 
 
