@@ -206,6 +206,7 @@ def bases(h: Harness, db: Database) -> list[Base_]:
         (ids.GOLIVE_APPLY, f"{pid}:2027-04-01"),
         (ids.GOLIVE_CANCEL, f"{pid}:2027-04-01"),
         (ids.NUDGE_SNOOZE, f"{t2.id}:1"),
+        (ids.PIPELINE_CSV, "all"),
     ):
         out.append(action_base(h, action_id, button(action_id, v), value))
     for verb in ids.TASK_MENU_VERBS:
@@ -369,7 +370,17 @@ def drafting_bases(h: Harness, pid: int, task_id: int) -> list[Base_]:
     return drafted
 
 
-ID_PREFIXES = ("TASK_", "REMOVE_", "PLAN_", "MILESTONE_", "GOLIVE_", "NUDGE_", "VIEW_", "CREATE_")
+ID_PREFIXES = (
+    "TASK_",
+    "REMOVE_",
+    "PLAN_",
+    "MILESTONE_",
+    "GOLIVE_",
+    "NUDGE_",
+    "VIEW_",
+    "CREATE_",
+    "PIPELINE_",
+)
 
 
 def block_kit_ids() -> set[str]:
@@ -418,6 +429,7 @@ BASE_IDS = {
     ids.VIEW_DRAFT_WORKING,
     ids.SHORTCUT_DRAFT_FROM_MESSAGE,
     ids.UNFURL_COMPLETE,
+    ids.PIPELINE_CSV,
 }
 
 
