@@ -218,16 +218,44 @@ def _every_request(h: Harness, db: Database, views: dict[str, dict[str, Any]]) -
     }
     for kind, (values, who) in submissions.items():
         bodies.append(submission_body(views[kind], values, who))
+    return bodies + _feature_requests(h, plan_id, tasks[1])
+
+
+def _feature_requests(h: Harness, plan_id: int, task_id: int) -> list[str]:
+    """Drafting (notes form, review, its fields, the shortcut), a plan link's
+    Complete button and the pipeline's CSV button."""
+    from tests.test_fuzz_payloads import drafting_bases
+
+    bodies = []
+    for base in drafting_bases(h, plan_id, task_id):
+        if base.name == ids.VIEW_DRAFT_WORKING:  # no submit button: nothing listens
+            continue
+        bodies.append(urlencode({"payload": json.dumps(base.payload)}))
+    bodies.append(h.card_click_body(button(ids.DRAFT_KEEP, "0"), SELLER))
+    bodies.append(h.card_click_body(button(ids.PIPELINE_CSV, "all"), SELLER))
     return bodies
+
+
+def _step_events(h: Harness) -> list[str]:
+    """A Workflow Builder run of each of our steps (`function_executed`, JSON)."""
+    inputs = {"user_id": SELLER[0], "channel_id": CHANNEL}
+    return [
+        h.local.functions.executed_body(callback_id, {**inputs, **extra}, SELLER_TEAM)
+        for callback_id, extra in (
+            (ids.FN_CREATE_PLAN, {"title": "Another plan"}),
+            (ids.FN_ADD_TASK, {"title": "Book the kickoff", "side": "seller"}),
+            (ids.FN_COMPLETE_TASK, {"task_number": 1}),
+            (ids.FN_PLAN_STATUS, {}),
+        )
+    ]
 
 
 def _matched(h: Harness, bodies: list[str]) -> set[int]:
     """Which of the app's listeners these requests reach (by Bolt's own matchers)."""
     reached: set[int] = set()
     for body in bodies:
-        req = BoltRequest(
-            body=body, headers={"content-type": ["application/x-www-form-urlencoded"]}
-        )
+        kind = "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
+        req = BoltRequest(body=body, headers={"content-type": [kind]})
         for n, listener in enumerate(h.bot.app._listeners):
             if listener.matches(req=req, resp=BoltResponse(status=200)):
                 reached.add(n)
@@ -244,13 +272,14 @@ def test_every_request_is_answered_while_slack_is_frozen(h: Harness, db: Databas
     h.local.add_user("U0NEWREP", team_id=SELLER_TEAM, name="newrep")
     h.local.add_user("W0NEWBUYER", team_id=BUYER_TEAM, name="newbuyer")
     bodies = _every_request(h, db, views)
-    # Every command, action, shortcut and view listener the app registers is reached.
+    steps = _step_events(h)
+    # Every command, action, shortcut, view and step listener the app registers is reached.
     interactive = {
         n
         for n, listener in enumerate(h.bot.app._listeners)
         if not any("event" in repr(m.func) for m in listener.matchers)
     }
-    assert interactive <= _matched(h, bodies), "a registered listener is not exercised"
+    assert interactive <= _matched(h, bodies + steps), "a registered listener is not exercised"
     events = [
         {"type": "member_joined_channel", "user": "W0SULLEY", "channel": CHANNEL},
         {"type": "app_home_opened", "user": "U0LEX", "tab": "home"},
@@ -266,6 +295,9 @@ def test_every_request_is_answered_while_slack_is_frozen(h: Harness, db: Databas
             assert answer.status == 200, (answer, body[:200])
         for event in events:
             raw = payloads.event_body(team_id=SELLER_TEAM, event=event)
+            answer, _took = send(h, raw, json_body=True)
+            assert answer.status == 200, answer
+        for raw in steps:
             answer, _took = send(h, raw, json_body=True)
             assert answer.status == 200, answer
         # The slash command's own answers came in the HTTP responses; Slack saw nothing.
@@ -292,6 +324,8 @@ def test_every_request_is_answered_while_slack_is_frozen(h: Harness, db: Databas
     replies = [p.params.get("text") or "" for p in h.local.response_posts[before_posts:]]
     assert any("newrep" in t or "U0NEWREP" in t for t in replies), replies  # the deferred assign
     assert sent_rows(db, COMMENT) and sent_rows(db, ANNOUNCEMENT) and sent_rows(db, WELCOME)
+    running = [e.id for e in h.local.functions.executions.values() if e.state == "running"]
+    assert not running, "a step was neither completed nor failed after the thaw"
     replies = [m for m in h.local.messages(CHANNEL) if m.thread_ts]  # in the card's thread
     assert any("Sent it this morning" in json.dumps(m.blocks) for m in replies)
 

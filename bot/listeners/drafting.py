@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.deps import Deps
+from bot.identity import CHECKING_WHO
 from bot.members import fetch_members
 from bot.render.draft_modals import draft_id_of, notes_modal, read_notes, read_review, working_modal
 from bot.text import escape, view_error
@@ -99,7 +100,9 @@ def register(app: App, deps: Deps) -> None:
     def notes_submitted(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
-        actor, tz = deps.actor(context, client, body.get("user"))
+        # The answer is the ack: from the payload and the cache, no Slack call.
+        known = deps.actor_now(context, body.get("user"))
+        actor, tz = known.actor, known.tz
         view = body.get("view") or {}
         form = read_notes((view.get("state") or {}).get("values") or {})
         if isinstance(form, dict):
@@ -109,7 +112,8 @@ def register(app: App, deps: Deps) -> None:
         channel = str(view.get("private_metadata") or "")
         problem, zone = check(deps.db, actor, channel, tz)
         if problem:
-            ack(response_action="errors", errors={ids.F_DRAFT_NOTES: view_error(problem)})
+            why = f"{problem} {CHECKING_WHO}" if known.unsure else problem
+            ack(response_action="errors", errors={ids.F_DRAFT_NOTES: view_error(why)})
             return
         view_id = str(view.get("id") or "")
         shown, draft_id = _begin(
@@ -125,31 +129,36 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
-        actor, tz = deps.actor(context, client, body.get("user"))
-        channel = str((body.get("channel") or {}).get("id") or "")
-        message: dict[str, Any] = body.get("message") or {}
-        problem, zone = check(deps.db, actor, channel, tz)
-        if problem:
-            _tell(respond, body, problem)
-            return
-        notes = message.get("text")
-        trigger_id = body.get("trigger_id")
-        if not isinstance(trigger_id, str) or not trigger_id:
-            return  # nothing to open a modal with
-        if not isinstance(notes, str) or not notes.strip():
-            _tell(respond, body, ":no_entry: That message has no text to draft from.")
-            return
-        call_date = _message_date(message.get("ts"), zone)
-        if deps.settings.llm() is None:
-            view, _ = _begin(deps, actor, channel, notes, call_date, None)
-            client.views_open(trigger_id=trigger_id, view=view)
-            return
-        # Slack's trigger_id lasts 3 seconds: the modal first, the model after.
-        opened = client.views_open(trigger_id=trigger_id, view=working_modal())
-        view_id = str((opened.get("view") or {}).get("id") or "")
-        _, draft_id = _begin(deps, actor, channel, notes, call_date, view_id)
-        mark_draft(deps.db, actor.team_id, view_id, draft_id)
-        deps.refresher.wake()
+
+        # After the answer (process_before_response: the listener's time is the ack's).
+        def work() -> None:
+            actor, tz = deps.actor(context, client, body.get("user"))
+            channel = str((body.get("channel") or {}).get("id") or "")
+            message: dict[str, Any] = body.get("message") or {}
+            problem, zone = check(deps.db, actor, channel, tz)
+            if problem:
+                _tell(respond, body, problem)
+                return
+            notes = message.get("text")
+            trigger_id = body.get("trigger_id")
+            if not isinstance(trigger_id, str) or not trigger_id:
+                return  # nothing to open a modal with
+            if not isinstance(notes, str) or not notes.strip():
+                _tell(respond, body, ":no_entry: That message has no text to draft from.")
+                return
+            call_date = _message_date(message.get("ts"), zone)
+            if deps.settings.llm() is None:
+                view, _ = _begin(deps, actor, channel, notes, call_date, None)
+                client.views_open(trigger_id=trigger_id, view=view)
+                return
+            # Slack's trigger_id lasts 3 seconds: the modal first, the model after.
+            opened = client.views_open(trigger_id=trigger_id, view=working_modal())
+            view_id = str((opened.get("view") or {}).get("id") or "")
+            _, draft_id = _begin(deps, actor, channel, notes, call_date, view_id)
+            mark_draft(deps.db, actor.team_id, view_id, draft_id)
+            deps.refresher.wake()
+
+        deps.later(work)
 
     @app.action(ids.DRAFT_ELEMENT_RE)
     def review_field_changed(ack: Ack) -> None:
@@ -159,7 +168,8 @@ def register(app: App, deps: Deps) -> None:
     def review_submitted(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
-        actor, tz = deps.actor(context, client, body.get("user"))
+        known = deps.actor_now(context, body.get("user"))  # the answer is the ack
+        actor, tz = known.actor, known.tz
         view = body.get("view") or {}
         values = (view.get("state") or {}).get("values") or {}
         draft_id = draft_id_of(view.get("private_metadata"))
@@ -187,16 +197,21 @@ def register(app: App, deps: Deps) -> None:
                 channel = draft.channel_id
                 title = review.title or proposal.title or "Action plan"
         except services.DomainError as e:
-            ack(response_action="errors", errors={ids.F_DRAFT_GOLIVE: view_error(e.message)})
+            unsure = known.unsure and isinstance(e, (services.Forbidden, services.NotFound))
+            why = f"{e.message} {CHECKING_WHO}" if unsure else e.message
+            ack(response_action="errors", errors={ids.F_DRAFT_GOLIVE: view_error(why)})
             return
         ack()
         if applied.created_plan:
             deps.publisher.repost(actor.team_id, applied.plan_id)
-        else:
-            deps.publisher.refresh(actor.team_id, applied.plan_id)
-        client.chat_postEphemeral(
-            channel=channel, user=actor.user_id, text=_summary(applied, title)
-        )
+        else:  # the added tasks queued the card's refresh with them
+            deps.refresher.wake()
+        summary = _summary(applied, title)
+
+        def tell() -> None:  # for the rep alone, after the answer
+            client.chat_postEphemeral(channel=channel, user=actor.user_id, text=summary)
+
+        deps.later(tell)
 
 
 def _tell(respond: Respond, body: dict[str, Any], text: str) -> None:

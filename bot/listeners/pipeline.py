@@ -27,19 +27,24 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
     ) -> None:
         ack()
-        actor, _tz = deps.actor(context, client, body.get("user"))
-        channel = channel_of(body)
-        spec = parse_spec(str(action.get("value") or ""))
-        try:
-            if spec is None:
-                raise services.NotFound(INVALID)
-            with deps.db.write() as s:
-                uploads.request_pipeline_csv(s, actor, spec[0], spec[1], clock.now())
-            said = ":inbox_tray: I'll send you the pipeline as a CSV file in a DM."
-        except services.DomainError as e:
-            said = f":no_entry: {e.message}"
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=actor.user_id, text=said)
-        else:
-            deps.home.refresh_user(actor.team_id, actor.user_id, said)
-        deps.refresher.wake()  # the upload goes out with this process's refreshes
+
+        # After the answer (process_before_response: the listener's time is the ack's).
+        def work() -> None:
+            actor, _tz = deps.actor(context, client, body.get("user"))
+            channel = channel_of(body)
+            spec = parse_spec(str(action.get("value") or ""))
+            try:
+                if spec is None:
+                    raise services.NotFound(INVALID)
+                with deps.db.write() as s:
+                    uploads.request_pipeline_csv(s, actor, spec[0], spec[1], clock.now())
+                said = ":inbox_tray: I'll send you the pipeline as a CSV file in a DM."
+            except services.DomainError as e:
+                said = f":no_entry: {e.message}"
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=actor.user_id, text=said)
+            else:
+                deps.home.refresh_user(actor.team_id, actor.user_id, said)
+            deps.refresher.wake()  # the upload goes out with this process's refreshes
+
+        deps.later(work)

@@ -48,37 +48,46 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
-        actor, _tz = deps.actor(context, client, body.get("user"))
-        action = (body.get("actions") or [{}])[0]
-        parsed = ids.parse_task_value(action.get("value"))
 
-        def complete() -> tuple[int, int]:
-            if parsed is None:
-                raise services.NotFound(access.NOT_FOUND)
-            with deps.db.write() as s:
-                plan = access.plan_for(s, actor, parsed[0])
-                task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
-                services.set_task_status(s, actor, plan, task, "completed")
-                return plan.id, task.number
+        # After the answer (process_before_response: the listener's time is the ack's).
+        def work() -> None:
+            actor, _tz = deps.actor(context, client, body.get("user"))
+            action = (body.get("actions") or [{}])[0]
+            parsed = ids.parse_task_value(action.get("value"))
 
-        try:
-            plan_id, number = deps.as_member(client, complete)
-        except services.DomainError as e:
-            respond(
-                text=f":no_entry: {e.message}", response_type="ephemeral", replace_original=False
+            def complete() -> tuple[int, int]:
+                if parsed is None:
+                    raise services.NotFound(access.NOT_FOUND)
+                with deps.db.write() as s:
+                    plan = access.plan_for(s, actor, parsed[0])
+                    task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
+                    services.set_task_status(s, actor, plan, task, "completed")
+                    return plan.id, task.number
+
+            try:
+                plan_id, number = deps.as_member(client, complete)
+            except services.DomainError as e:
+                respond(
+                    text=f":no_entry: {e.message}",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+                return
+            deps.refresher.wake()  # the change queued its card's refresh
+            container = body.get("container") or {}
+            channel = str(
+                (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
             )
-            return
-        deps.publisher.refresh(actor.team_id, plan_id)
-        container = body.get("container") or {}
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        ts = str(container.get("message_ts") or "")
-        if channel and ts:  # the unfurl shows the change too
-            data = {
-                "user": actor.user_id,
-                "channel": channel,
-                "ts": ts,
-                "links": [plan_links.link_for(public_url, plan_id, number)],
-                "bot": context.bot_user_id or "",
-            }
-            mark_unfurl(deps.db, actor.team_id, channel, ts, data)
-            deps.refresher.wake()
+            ts = str(container.get("message_ts") or "")
+            if channel and ts:  # the unfurl shows the change too
+                data = {
+                    "user": actor.user_id,
+                    "channel": channel,
+                    "ts": ts,
+                    "links": [plan_links.link_for(public_url, plan_id, number)],
+                    "bot": context.bot_user_id or "",
+                }
+                mark_unfurl(deps.db, actor.team_id, channel, ts, data)
+                deps.refresher.wake()
+
+        deps.later(work)

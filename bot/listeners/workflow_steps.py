@@ -113,6 +113,11 @@ def register(app: App, deps: Deps) -> None:
             inputs: dict[str, Any], context: BoltContext, complete: Complete, fail: Fail
         ) -> None:
             team = host_team(context)
+            # After the event's answer (the listener's time is the ack's): completing
+            # the step is a Web API call.
+            deps.later(lambda: perform(team, inputs, complete, fail))
+
+        def perform(team: str, inputs: dict[str, Any], complete: Complete, fail: Fail) -> None:
             bot = deps.workspaces.client_for(team)  # the JIT token is the workflow's
             try:
                 user = _user(inputs, "user_id", required=True)
