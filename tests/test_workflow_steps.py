@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import ids
+from bot.local_slack.api import DEFAULT_TOKEN
 from bot.local_slack.functions import Execution
 from storage.db import Database
 from storage.models import Plan, Task
@@ -209,7 +210,7 @@ def test_the_stand_in_checks_completions_as_slack_does(w: Harness) -> None:
     assert again.result["error"] in ("execution_not_in_running_state", "invalid_auth")
     assert not w.local.call("functions.completeError", {"function_execution_id": "Fx0"}, token).ok
     unknown = w.local.call(
-        "functions.completeError", {"function_execution_id": "Fx404", "error": "x"}, "xoxb-test"
+        "functions.completeError", {"function_execution_id": "Fx404", "error": "x"}, DEFAULT_TOKEN
     )
     assert unknown.result["error"] == "function_execution_not_found"
     assert BUYER_TEAM  # (the buyer's team is never the host in these payloads)
