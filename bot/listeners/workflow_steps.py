@@ -9,8 +9,8 @@ the deal channel, nobody reaches another workspace's plan, internal tasks are
 neither completed by buyers nor counted in what a buyer is told. Each ends with
 `complete(outputs)` or `fail(error)` saying what was wrong.
 
-Health is not reported yet (empty): it comes with plan health (`insight`);
-progress, the next step and the target are.
+"Get plan status" reports progress, the next step, the target and the plan's
+health in words, as the asker's side would see it on the card.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from bot.identity import look_up_unknown, resolve_actor
 from bot.plan_links import link_for
 from bot.text import clean_text, unescape
 from commands.handlers import NO_PLAN
+from reminders.health import assess
 from storage import access, lookup, services, template_store
 from storage.clock import today_in
 from storage.models import Plan
+from storage.plan_facts import plan_facts
 from storage.readmodel import plan_view
 from storage.rules import Actor
 
@@ -185,7 +187,10 @@ def register(app: App, deps: Deps) -> None:
 
     def plan_status(actor: Actor, channel: str, inputs: dict[str, Any], tz: str) -> dict[str, Any]:
         with deps.db.read() as s:
-            view = plan_view(s, _plan(s, actor, channel), actor.side)  # what their side sees
+            plan = _plan(s, actor, channel)
+            view = plan_view(s, plan, actor.side)  # what their side sees
+            facts = plan_facts(s, [plan.id])[plan.id].for_side(actor.side)
+        health = assess(facts, today_in(view.tz))
         tasks = view.tasks
         done = sum(1 for t in tasks if not t.is_open)
         open_tasks = sorted(
@@ -196,7 +201,7 @@ def register(app: App, deps: Deps) -> None:
             "progress": round(100 * done / len(tasks)) if tasks else 0,
             "next_step": next_step,
             "target": view.target_date.isoformat() if view.target_date else "",
-            "health": "",
+            "health": health.line(),
         }
 
     step(ids.FN_CREATE_PLAN, create_plan)
