@@ -12,7 +12,7 @@ from commands import syntax as c
 from commands.dates import quote
 from commands.template_commands import Refused
 from reminders.crm import adapter, fields
-from storage import access, clock, crm
+from storage import access, clock, crm, uploads
 from storage.db import Database
 from storage.models import CrmLink
 from storage.rules import Actor
@@ -132,3 +132,23 @@ def _fields_text(s: Session, actor: Actor) -> str:
         for name, prop in chosen.items()
     ]
     return "Pushed to the deal:\n" + "\n".join(rows)
+
+
+def parse_export(rest: str) -> c.Export:
+    fmt = rest.strip().lower()
+    if fmt == "csv":
+        return c.Export("csv")
+    if fmt == "json":
+        return c.Export("json")
+    raise Refused("Say `/map export csv` or `/map export json`.")
+
+
+def run_export(db: Database, actor: Actor, channel_id: str, cmd: c.Export) -> str:
+    """Queue the file (sent by the outbox worker, checked again for the asker then)."""
+    with db.write() as s:
+        plan = access.plan_in_channel(s, actor, channel_id)
+        if plan is None:
+            raise NotFound("There's no plan in this channel yet.")
+        uploads.request_export(s, actor, plan, cmd.fmt, clock.wall())
+    what = "with internal tasks" if actor.side == "seller" else "as your team sees it"
+    return f":inbox_tray: I'll send you the plan ({what}) as a {cmd.fmt.upper()} file in a DM."

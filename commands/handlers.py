@@ -110,6 +110,7 @@ def _verb_of(command: object) -> str:
         c.Summary: "summary",
         c.HealthCommand: "health",
         c.Crm: "crm",
+        c.Export: "export",
     }.get(type(command), "help")
 
 
@@ -207,6 +208,8 @@ def _dispatch(db: Database, req: Request, command: c.Command, today: date) -> Re
     if isinstance(command, c.Managers | c.Pipeline | c.Timeline):  # the deals at a glance
         run = pipeline_commands.run
         return Reply(run(db, req.actor, req.channel_id, command, req.look_up))
+    if isinstance(command, c.Export):  # the plan as a file, by DM
+        return Reply(text_message(crm_commands.run_export(db, req.actor, req.channel_id, command)))
     if isinstance(command, c.Crm):  # the workspace's CRM; `link` needs this channel's plan
         return Reply(text_message(crm_commands.run_crm(db, req.actor, req.channel_id, command)))
     if isinstance(command, c.GoLive) and command.target is not None:

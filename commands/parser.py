@@ -456,6 +456,7 @@ _PARSERS: dict[str, Callable[[str, Reading], c.Command]] = {
     "summary": lambda rest, on: insight_commands.parse_summary(rest),
     "health": lambda rest, on: insight_commands.parse_health(rest),
     "crm": lambda rest, on: crm_commands.parse_crm(rest),
+    "export": lambda rest, on: crm_commands.parse_export(rest),
 }
 
 

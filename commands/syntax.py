@@ -280,6 +280,13 @@ class Crm:
     words: tuple[str, ...] = ()  # the token; the deal; field=property assignments
 
 
+@dataclass(frozen=True)
+class Export:
+    """`export csv|json`: the plan as a file, by DM (internal tasks for sellers only)."""
+
+    fmt: Literal["csv", "json"]
+
+
 Command = (
     Help
     | Create
@@ -316,6 +323,7 @@ Command = (
     | Summary
     | HealthCommand
     | Crm
+    | Export
 )
 
 

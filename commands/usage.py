@@ -64,6 +64,8 @@ _USAGE = {
     "calendar": "`/map calendar` — the address of this plan's calendar feed (milestones, due "
     "dates, go-live; never an internal task) · `/map calendar reset` — a new address, the old "
     "one stops working.",
+    "export": "`/map export csv|json` — this plan as a file, sent to you by DM (internal "
+    "tasks only for the seller team; CSV cells that would run as formulas are quoted).",
     "crm": "`/map crm` — the CRM sync: `crm connect hubspot|salesforce <token>` (once per "
     "workspace), `crm link <deal id or URL>` (in the plan's channel), `crm unlink`, "
     "`crm fields [field=property …]` (where each field goes; `field=-` skips it), `crm push`, "
@@ -127,6 +129,8 @@ _SUMMARY = {
     "timeline": "the plan's timeline picture",
     "webhook": "signed webhooks of plan events (seller team)",
     "calendar": "the plan's calendar feed",
+    "crm": "sync this plan with its HubSpot deal or Salesforce opportunity",
+    "export": "this plan as a CSV or JSON file, by DM",
     "summary": "the plan at a glance; `share` posts it in the channel",
     "health": "plan health, the go-live forecast, and the health thresholds",
 }

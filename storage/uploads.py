@@ -80,3 +80,15 @@ def channel_of_key(key: str) -> str:
     """The channel of a deferred pipeline reply, from its key."""
     subject = key.split("|")[2] if key.count("|") >= 3 else ""
     return subject.removeprefix("pipeline:")
+
+
+EXPORT_FORMATS = ("csv", "json")
+
+
+def request_export(s: Session, actor: Actor, plan: Plan, fmt: str, at: datetime) -> None:
+    """The plan as a file, by DM to the asker (who may reach it: the caller checked,
+    and the sender checks again for the person and side it goes to)."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(fmt)
+    target = (actor.user_id, f"export:{plan.id}")
+    refreshes.mark(s, refreshes.EXPORT, actor.team_id, target, fmt, at)

@@ -22,7 +22,12 @@ from reminders.delivery.draft import send_draft
 from reminders.delivery.home import send_home
 from reminders.delivery.outgoing import LIVE_KINDS
 from reminders.delivery.unfurl import send_unfurl
-from reminders.delivery.upload import send_pipeline_csv, send_pipeline_reply, send_timeline
+from reminders.delivery.upload import (
+    send_export,
+    send_pipeline_csv,
+    send_pipeline_reply,
+    send_timeline,
+)
 from storage.db import Database
 from storage.models import Outbox
 
@@ -46,6 +51,7 @@ def refreshers(
         refreshes.TIMELINE: (lambda c, item: send_timeline(db, c, item), interval / 2),
         refreshes.PIPELINE_CSV: (lambda c, item: send_pipeline_csv(db, c, item), interval / 2),
         refreshes.PIPELINE_REPLY: (lambda c, item: send_pipeline_reply(db, c, item), interval / 2),
+        refreshes.EXPORT: (lambda c, item: send_export(db, c, item), interval / 2),
     }
 
 

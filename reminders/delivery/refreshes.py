@@ -31,7 +31,8 @@ TIMELINE = "upload.timeline"
 PIPELINE_CSV = "upload.pipeline_csv"
 PIPELINE_REPLY = "reply.pipeline"  # a pipeline too big to work out before the ack
 CRM = "refresh.crm"  # a plan's push to its CRM deal (reminders.delivery.crm)
-KINDS = (CARD, HOME, DRAFT, UNFURL, TIMELINE, PIPELINE_CSV, PIPELINE_REPLY, CRM)
+EXPORT = "upload.export"  # `/map export csv|json`: the plan as a file, by DM to the asker
+KINDS = (CARD, HOME, DRAFT, UNFURL, TIMELINE, PIPELINE_CSV, PIPELINE_REPLY, CRM, EXPORT)
 NO_DATE = date(1970, 1, 1)  # refresh rows are not per local day
 REPOST = "repost"
 

@@ -20,7 +20,7 @@ from bot.render.timeline_png import ForecastRange, Timeline, alt_text, render_pn
 from bot.text import escape
 from reminders.delivery import Claimed
 from reminders.forecast import forecast
-from storage import services
+from storage import access, plan_export, services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Plan
@@ -105,4 +105,34 @@ def send_pipeline_reply(db: Database, client: WebClient, item: Claimed) -> None:
         user=item.recipient,
         text=message.text,
         blocks=message.blocks,
+    )
+
+
+def send_export(db: Database, client: WebClient, item: Claimed) -> None:
+    """`/map export`: the plan as the asker may see it now (internal tasks only for
+    the seller side), uploaded to their DM with the app."""
+    plan_id = plan_of_key(item.key)
+    actor, _tz = resolve_actor(db, client, item.team_id, item.recipient, None)
+    if plan_id is None:
+        return
+    try:
+        with db.read() as s:
+            found = s.get(Plan, plan_id)
+            if found is None:
+                return
+            plan = access.plan_for(s, actor, plan_id, found.channel_id)
+            view = plan_view(s, plan, actor.side)
+    except services.DomainError:
+        return  # no longer theirs to read: nothing is sent
+    fmt = "json" if item.text == "json" else "csv"
+    data = plan_export.to_json(view) if fmt == "json" else plan_export.to_csv(view)
+    dm = client.conversations_open(users=item.recipient)["channel"]["id"]
+    client.files_upload_v2(
+        channel=dm,
+        content=data,
+        filename=f"plan-{plan_id}-{today_in(view.tz).isoformat()}.{fmt}",
+        title=view.title,
+        initial_comment="The plan as you see it"
+        + ("" if actor.side != "seller" else ", internal tasks included")
+        + ".",
     )
