@@ -19,14 +19,14 @@ from sqlalchemy import func, select
 
 from bot import ids
 from bot.local_slack import LocalSlack
+from bot.local_slack.api import DEFAULT_TOKEN
 from bot.local_slack.faults import Chaos
 from bot.local_slack.rate_counts import over_limit, peak_per_minute
 from bot.local_slack.records import Call
-from bot.render.card import render_card
 from reminders.delivery import refreshes
+from reminders.delivery.card import card_message
 from reminders.tick import tick
 from storage import services
-from storage.clock import today_in
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.readmodel import active_plan, plan_view
@@ -50,10 +50,12 @@ def test_rate_counts_find_the_busiest_minute() -> None:
 
 def test_chaos_is_seeded_and_answers_as_slack_does() -> None:
     def run(seed: int) -> tuple[list[tuple[str, str, bool]], Counter[int], int]:
-        with LocalSlack(team_id=SELLER_TEAM) as local:
+        # A burst on purpose: the faults are under test here, not the channel's pace.
+        with LocalSlack(team_id=SELLER_TEAM, post_burst=100) as local:
             local.chaos = Chaos(seed=seed, rate=0.5, hold=1.5)
+            local.add_channel("C1", "deal")
             client = WebClient(
-                token="xoxb-t", base_url=local.base_url, timeout=1, retry_handlers=[]
+                token=DEFAULT_TOKEN, base_url=local.base_url, timeout=1, retry_handlers=[]
             )
             statuses: Counter[int] = Counter()
             for i in range(24):
@@ -116,8 +118,7 @@ def _card_matches_database(h: Harness, db: Database) -> bool:
     with db.read() as s:
         plan = active_plan(s, SELLER_TEAM, CHANNEL)
         assert plan is not None
-        view = plan_view(s, plan, "buyer")
-    expected = render_card(view, today_in(view.tz))
+        expected = card_message(s, plan_view(s, plan, "buyer"))
     card = h.card()
     return card is not None and json.dumps(card["blocks"]) == json.dumps(expected.blocks)
 

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.render.blocks import Message
 from bot.render.card import render_card
 from bot.render.summary import health_line
 from reminders.delivery import recovery, refreshes
@@ -28,7 +29,7 @@ from storage.clock import today_in
 from storage.db import Database
 from storage.models import Activity, Outbox, Plan
 from storage.plan_facts import plan_facts
-from storage.readmodel import plan_view
+from storage.readmodel import PlanView, plan_view
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,14 @@ def plan_of(item: Claimed) -> int:
     return int(item.recipient.removeprefix("plan:"))
 
 
+def card_message(s: Session, view: PlanView) -> Message:
+    """The card as the channel shows it (the buyer's view and health), for today in
+    the plan's zone."""
+    facts = plan_facts(s, [view.id])[view.id].for_side("buyer")
+    today = today_in(view.tz)
+    return render_card(view, today, health_line(assess(facts, today)))
+
+
 def send_card(db: Database, client: WebClient, item: Claimed) -> None:
     """Render the card from the database and update it in place, or post it anew
     (asked to, or the old one is gone); then the Homes of the plan's people."""
@@ -72,9 +81,7 @@ def send_card(db: Database, client: WebClient, item: Claimed) -> None:
             return
         view = plan_view(s, plan, "buyer")
         seen = _last_change(s, plan_id)
-        facts = plan_facts(s, [plan_id])[plan_id].for_side("buyer")
-    today = today_in(view.tz)
-    message = render_card(view, today, health_line(assess(facts, today)))
+        message = card_message(s, view)
     if item.posting_since is not None and _adopt_posted(db, client, item, view.channel_id):
         repost = False  # the post that began before a crash is the card now: update it
         with db.read() as s:
