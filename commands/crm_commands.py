@@ -20,8 +20,8 @@ from storage.services import NotFound
 
 _ACTIONS = ("connect", "disconnect", "link", "unlink", "fields", "push")
 _USAGE = (
-    "Say `/map crm` to see the settings, or `connect hubspot|salesforce <token>`, "
-    "`link <deal id or URL>`, `unlink`, `fields [field=property …]`, `push`, `disconnect`."
+    "Say `/map crm` to see the settings, or `connect hubspot|salesforce &lt;token&gt;`, "
+    "`link &lt;deal id or URL&gt;`, `unlink`, `fields [field=property …]`, `push`, `disconnect`."
 )
 
 
@@ -33,7 +33,8 @@ def parse_crm(rest: str) -> c.Crm:
     if action == "connect":
         if len(args) != 2 or args[0].lower() not in adapter.VENDORS:
             raise Refused(
-                "Say `/map crm connect hubspot <private-app token>` or `salesforce <token>`."
+                "Say `/map crm connect hubspot &lt;private-app token&gt;` or "
+                "`salesforce &lt;token&gt;`."
             )
         token = args[1]
         if not 10 <= len(token) <= 500 or not token.isprintable():
@@ -55,7 +56,7 @@ def run_crm(db: Database, actor: Actor, channel_id: str, cmd: c.Crm) -> str:
         name = "HubSpot" if cmd.vendor == "hubspot" else "Salesforce"
         return (
             f":white_check_mark: {name} is connected for this workspace (the token is stored "
-            "encrypted). Link a plan with `/map crm link <deal id or URL>` in its channel."
+            "encrypted). Link a plan with `/map crm link &lt;deal id or URL&gt;` in its channel."
         )
     if cmd.action == "disconnect":
         with db.write() as s:
@@ -77,23 +78,31 @@ def run_crm(db: Database, actor: Actor, channel_id: str, cmd: c.Crm) -> str:
         if plan is None:
             raise NotFound("There's no plan in this channel yet.")
         if cmd.action == "unlink":
-            return "The plan is unlinked from its deal." if crm.unlink(s, actor, plan) else (
-                "This plan isn't linked to a deal."
+            return (
+                "The plan is unlinked from its deal."
+                if crm.unlink(s, actor, plan)
+                else ("This plan isn't linked to a deal.")
             )
         if cmd.action == "push":
             if not plan.crm_linked:
-                raise NotFound("This plan isn't linked to a deal: `/map crm link <deal>` first.")
+                raise NotFound(
+                    "This plan isn't linked to a deal: `/map crm link &lt;deal&gt;` first."
+                )
             crm.require_seller(actor)
             crm.mark_push(s, plan)
             return "The plan's fields go to its deal now."
         conn = crm.connection(s, actor.team_id)
         if conn is None:
-            raise NotFound("No CRM is connected: `/map crm connect hubspot|salesforce <token>`.")
+            raise NotFound(
+                "No CRM is connected: `/map crm connect hubspot|salesforce &lt;token&gt;`."
+            )
         vendor: adapter.Vendor = "hubspot" if conn.vendor == "hubspot" else "salesforce"
         object_id = adapter.deal_ref(vendor, cmd.words[0])
         if object_id is None:
-            what = "a HubSpot deal id or URL" if vendor == "hubspot" else (
-                "a Salesforce opportunity id (006…) or URL"
+            what = (
+                "a HubSpot deal id or URL"
+                if vendor == "hubspot"
+                else ("a Salesforce opportunity id (006…) or URL")
             )
             raise Refused(f"{quote(cmd.words[0][:60])} isn't {what}.")
         crm.link(s, actor, plan, object_id, "")
@@ -118,14 +127,14 @@ def _show(s: Session, actor: Actor, plan_id: int | None) -> str:
         if link.error:
             lines.append(f":warning: {escape(link.error)}")
     elif plan_id is not None:
-        lines.append("This plan isn't linked: `/map crm link <deal id or URL>`.")
+        lines.append("This plan isn't linked: `/map crm link &lt;deal id or URL&gt;`.")
     return "\n".join(lines)
 
 
 def _fields_text(s: Session, actor: Actor) -> str:
     conn = crm.connection(s, actor.team_id)
     if conn is None:
-        raise NotFound("No CRM is connected: `/map crm connect hubspot|salesforce <token>`.")
+        raise NotFound("No CRM is connected: `/map crm connect hubspot|salesforce &lt;token&gt;`.")
     chosen = fields.mapping("hubspot" if conn.vendor == "hubspot" else "salesforce", conn.fields)
     rows = [
         f"• {name} → " + ("(not pushed)" if prop == fields.OFF else f"`{prop}`")

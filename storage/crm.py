@@ -88,7 +88,9 @@ def set_fields(s: Session, actor: Actor, chosen: dict[str, str]) -> dict[str, st
     require_seller(actor)
     row = s.get(CrmConnection, actor.team_id)
     if row is None:
-        raise NotFound("No CRM is connected: `/map crm connect hubspot|salesforce <token>` first.")
+        raise NotFound(
+            "No CRM is connected: `/map crm connect hubspot|salesforce &lt;token&gt;` first."
+        )
     own = json.loads(row.fields or "{}")
     own.update(chosen)
     row.fields = json.dumps(own, sort_keys=True)
@@ -101,7 +103,9 @@ def link(s: Session, actor: Actor, plan: Plan, object_id: str, deal_name: str) -
     require_seller(actor)
     row = s.get(CrmConnection, actor.team_id)
     if row is None:
-        raise NotFound("No CRM is connected: `/map crm connect hubspot|salesforce <token>` first.")
+        raise NotFound(
+            "No CRM is connected: `/map crm connect hubspot|salesforce &lt;token&gt;` first."
+        )
     existing = s.get(CrmLink, plan.id)
     if existing is None:
         existing = CrmLink(plan_id=plan.id, team_id=plan.team_id)

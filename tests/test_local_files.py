@@ -11,9 +11,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.local_slack import LocalSlack
+from bot.local_slack.api import DEFAULT_TOKEN
 from bot.oauth import BOT_SCOPES
 
-TOKEN = "xoxb-test"
+TOKEN = DEFAULT_TOKEN  # the bot token the stand-in issued
 
 
 @pytest.fixture

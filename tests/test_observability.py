@@ -50,11 +50,12 @@ def _kind_total(values: Values, kind: str) -> float:
 def _queue(db: Database, at: FixedClock, *ages_minutes: int) -> None:
     for n, minutes in enumerate(ages_minutes):
         with db.write() as s:
+            # Overdue nudges: a weekly digest would queue its timeline picture after it.
             item = Outgoing(
-                "digest.plan_weekly",
+                "nudge.overdue",
                 SELLER_TEAM,
                 CHANNEL,
-                f"plan:{n}",
+                f"task:{n}",
                 at.at.date(),
                 "This week on the deal",
             )
