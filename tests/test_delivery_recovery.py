@@ -354,6 +354,13 @@ def _seed_every_kind(db: Database, local: LocalSlack, plans: int) -> None:
     """`plans` deals, each with its card, its own rep, buyer tasks due today
     (replies in the card's thread), seller tasks due today (DMs to their
     assignees), a weekly digest (Monday) and an overdue task for the rep's digest."""
+    for p in range(plans):  # the stand-in knows only the channels and people it has
+        local.add_channel(f"C0DEAL{p}", f"deal-{p}", shared=True)
+        local.add_user(f"U0REP{p}", team_id=TEAM, name=f"rep{p}")
+        for i in range(15):
+            local.add_user(f"W{p}{i:03d}", team_id="T0BUYER", name=f"buyer{p}{i}")
+        for i in range(10):
+            local.add_user(f"U{p}{i:03d}", team_id=TEAM, name=f"seller{p}{i}")
     cards = [
         str(_client(local).chat_postMessage(channel=f"C0DEAL{p}", text="card")["ts"])
         for p in range(plans)
