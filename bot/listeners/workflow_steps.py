@@ -169,8 +169,8 @@ def register(app: App, deps: Deps) -> None:
             task = services.add_task(
                 s, actor, plan, title, owner_side=side, assignee_id=assignee, due=due
             )
-            plan_id, number = plan.id, task.number
-        deps.publisher.refresh(actor.team_id, plan_id)
+            number = task.number
+        deps.refresher.wake()  # the change queued its card refresh in its transaction
         return {"task_number": number}
 
     def complete_task(
@@ -181,8 +181,8 @@ def register(app: App, deps: Deps) -> None:
             plan = _plan(s, actor, channel)
             task = lookup.find_task(s, plan, number=number, words="", side=actor.side)
             services.set_task_status(s, actor, plan, task, "completed")
-            plan_id, title = plan.id, task.title
-        deps.publisher.refresh(actor.team_id, plan_id)
+            title = task.title
+        deps.refresher.wake()  # the change queued its card refresh in its transaction
         return {"task_title": title}
 
     def plan_status(actor: Actor, channel: str, inputs: dict[str, Any], tz: str) -> dict[str, Any]:

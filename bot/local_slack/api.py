@@ -13,12 +13,12 @@ from typing import Any
 from bot.local_slack.base import SlackError, decode_params
 from bot.local_slack.chat import ChatMethods
 from bot.local_slack.conversations import ConversationMethods
-from bot.local_slack.files import FileError, Files
-from bot.local_slack.functions import FunctionError, Functions
+from bot.local_slack.files import Files
+from bot.local_slack.functions import Functions
 from bot.local_slack.rates import PER_CHANNEL, POST_BURST, POST_PER_SECOND, RateLimits
 from bot.local_slack.records import Call, Ephemeral, Msg
 from bot.local_slack.scopes import needed_scope
-from bot.local_slack.unfurls import UnfurlError, Unfurls
+from bot.local_slack.unfurls import Unfurls
 from bot.local_slack.views import ViewMethods
 
 __all__ = ["DEFAULT_TOKEN", "SlackApi", "SlackError", "decode_params"]
@@ -105,8 +105,8 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
             "chat.unfurl": self._unfurl,
-            "functions.completeSuccess": self._function_call(self.functions.complete_success),
-            "functions.completeError": self._function_call(self.functions.complete_error),
+            "functions.completeSuccess": self.functions.complete_success,
+            "functions.completeError": self.functions.complete_error,
             "views.open": self._view_open,
             "views.push": self._view_push,
             "views.update": self._view_update,
@@ -306,20 +306,7 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             raise SlackError("missing_scope", needed=needed, provided=provided)
 
     def _unfurl(self, p: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self.unfurls.unfurl(p, self._caller_scopes)
-        except UnfurlError as e:
-            raise SlackError(e.error, **e.extra) from None
-
-    @staticmethod
-    def _function_call(method: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
-        def run(p: dict[str, Any]) -> dict[str, Any]:
-            try:
-                return method(p)
-            except FunctionError as e:
-                raise SlackError(e.error, **e.extra) from None
-
-        return run
+        return self.unfurls.unfurl(p, self._caller_scopes)
 
     def _rate_key(self, method: str, p: dict[str, Any]) -> str:
         """What a method's limit is kept per: the channel for chat.postMessage, else the team."""
@@ -400,11 +387,8 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
 
     def _files(self, method: Handler) -> Handler:
         def run(p: dict[str, Any]) -> dict[str, Any]:
-            try:
-                self.files.need_scope(self._caller_scopes)
-                return method(p)
-            except FileError as e:
-                raise SlackError(e.error, **e.extra) from None
+            self.files.need_scope(self._caller_scopes)
+            return method(p)
 
         return run
 

@@ -22,18 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.local_slack.base import SlackError  # the one ok:false answer
+
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # slack_sdk's MAX_V2_FILE_SIZE (Slack's limit)
 MAX_ALT_TXT = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond it
 SCOPE = "files:write"
-
-
-class FileError(Exception):
-    """An `ok: false` answer; `extra` is merged into it (needed / provided)."""
-
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.error = error
-        self.extra = extra
 
 
 @dataclass
@@ -97,21 +90,21 @@ class Files:
     @staticmethod
     def need_scope(scopes: frozenset[str]) -> None:
         if SCOPE not in scopes:
-            raise FileError("missing_scope", needed=SCOPE, provided=",".join(sorted(scopes)))
+            raise SlackError("missing_scope", needed=SCOPE, provided=",".join(sorted(scopes)))
 
     def get_upload_url(self, p: dict[str, Any]) -> dict[str, Any]:
         filename = str(p.get("filename") or "")
         try:
             length = int(str(p.get("length") or ""))
         except ValueError:
-            raise FileError("invalid_arguments") from None
+            raise SlackError("invalid_arguments") from None
         if not filename or length < 1:
-            raise FileError("invalid_arguments")
+            raise SlackError("invalid_arguments")
         if length > MAX_FILE_BYTES:
-            raise FileError("file_size_exceeded")
+            raise SlackError("file_size_exceeded")
         alt_txt = str(p.get("alt_txt") or "")
         if len(alt_txt) > MAX_ALT_TXT:
-            raise FileError("alt_txt_too_large")
+            raise SlackError("alt_txt_too_large")
         with self._lock:
             file_id = f"F{next(self._ids):010d}"
             self.uploads[file_id] = Upload(file_id, filename, length, alt_txt)
@@ -133,20 +126,20 @@ class Files:
         try:
             items = json.loads(raw) if isinstance(raw, str) else raw
         except ValueError:
-            raise FileError("invalid_arguments") from None
+            raise SlackError("invalid_arguments") from None
         if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
-            raise FileError("invalid_arguments")
+            raise SlackError("invalid_arguments")
         channels = [str(p["channel_id"])] if p.get("channel_id") else []
         channels += [c for c in str(p.get("channels") or "").split(",") if c]
         if p.get("thread_ts") and len(channels) != 1:
-            raise FileError("invalid_arguments")  # "only one channel when using thread_ts"
+            raise SlackError("invalid_arguments")  # "only one channel when using thread_ts"
         for channel in channels:
             if not self._channel_ok(channel):
-                raise FileError("channel_not_found")
+                raise SlackError("channel_not_found")
         with self._lock:
             found = [self.uploads.get(str(i.get("id") or "")) for i in items]
             if any(u is None or u.data is None or u.completed for u in found):
-                raise FileError("file_not_found")
+                raise SlackError("file_not_found")
             done: list[dict[str, Any]] = []
             for upload, item in zip(found, items, strict=True):
                 assert upload is not None

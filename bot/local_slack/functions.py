@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from bot.local_slack.base import SlackError  # the one ok:false answer
+
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -28,13 +30,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "slack#/types/channel_id": (str,),
     "slack#/types/date": (str,),
 }
-
-
-class FunctionError(Exception):
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.error = error
-        self.extra = extra
 
 
 @dataclass
@@ -125,9 +120,9 @@ class Functions:
     def _running(self, p: dict[str, Any]) -> Execution:
         execution = self.executions.get(str(p.get("function_execution_id") or ""))
         if execution is None:
-            raise FunctionError("function_execution_not_found")
+            raise SlackError("function_execution_not_found")
         if execution.state != "running":
-            raise FunctionError("execution_not_in_running_state")
+            raise SlackError("execution_not_in_running_state")
         return execution
 
     def complete_success(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -136,14 +131,14 @@ class Functions:
             try:
                 outputs = json.loads(outputs)
             except ValueError:
-                raise FunctionError("invalid_arguments") from None
+                raise SlackError("invalid_arguments") from None
         if not isinstance(outputs, dict):
-            raise FunctionError("invalid_arguments")
+            raise SlackError("invalid_arguments")
         with self._lock:
             execution = self._running(p)
             problems = self._check(execution.callback_id, outputs)
             if problems:
-                raise FunctionError(
+                raise SlackError(
                     "parameter_validation_failed", response_metadata={"messages": problems}
                 )
             execution.state, execution.outputs = "completed", outputs
@@ -152,7 +147,7 @@ class Functions:
     def complete_error(self, p: dict[str, Any]) -> dict[str, Any]:
         error = p.get("error")
         if not isinstance(error, str) or not error:
-            raise FunctionError("invalid_arguments")
+            raise SlackError("invalid_arguments")
         with self._lock:
             execution = self._running(p)
             execution.state, execution.error = "failed", error

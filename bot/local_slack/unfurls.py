@@ -16,16 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.local_slack.base import SlackError  # the one ok:false answer
 from bot.local_slack.checks import check_blocks
 
 _LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
-
-
-class UnfurlError(Exception):
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.error = error
-        self.extra = extra
 
 
 @dataclass
@@ -91,26 +85,26 @@ class Unfurls:
 
     def unfurl(self, p: dict[str, Any], scopes: frozenset[str]) -> dict[str, Any]:
         if "links:write" not in scopes:
-            raise UnfurlError("missing_scope", needed="links:write")
+            raise SlackError("missing_scope", needed="links:write")
         with self._lock:
             target = self._target(p)
             unfurls = _json(p.get("unfurls"))
             if not isinstance(unfurls, dict) or not unfurls:
-                raise UnfurlError("invalid_unfurls")
+                raise SlackError("invalid_unfurls")
             for url, shown in unfurls.items():
                 if url not in target.links:
-                    raise UnfurlError("cannot_unfurl_url")
+                    raise SlackError("cannot_unfurl_url")
                 blocks = shown.get("blocks") if isinstance(shown, dict) else None
                 problems = check_blocks(blocks)
                 if problems:
-                    raise UnfurlError("invalid_unfurls", errors=problems)
+                    raise SlackError("invalid_unfurls", errors=problems)
             metadata = _json(p.get("metadata")) if p.get("metadata") else None
             if metadata is not None:
                 entities = metadata.get("entities") if isinstance(metadata, dict) else None
                 if not isinstance(entities, list) or not all(
                     isinstance(e, dict) and e.get("app_unfurl_url") in unfurls for e in entities
                 ):
-                    raise UnfurlError("invalid_metadata")
+                    raise SlackError("invalid_metadata")
                 target.metadata = metadata
             target.unfurls.update(unfurls)
         return {}
@@ -121,9 +115,9 @@ class Unfurls:
         elif p.get("channel") and p.get("ts"):
             found = self.shared.get((str(p["channel"]), str(p["ts"])))
         else:
-            raise UnfurlError("invalid_arguments")
+            raise SlackError("invalid_arguments")
         if found is None:
-            raise UnfurlError("cannot_find_message")
+            raise SlackError("cannot_find_message")
         return found
 
 
@@ -132,5 +126,5 @@ def _json(value: Any) -> Any:
         try:
             return json.loads(value)
         except ValueError:
-            raise UnfurlError("invalid_arguments") from None
+            raise SlackError("invalid_arguments") from None
     return value
