@@ -58,6 +58,14 @@ def share(
     return h.local.unfurls.shared[(channel, ts)].unfurls
 
 
+def _why_empty(h: Harness, db: Database) -> str:
+    """What happened instead of an unfurl: the calls Slack saw and the outbox rows."""
+    with db.read() as s:
+        rows = [(o.kind, o.state, o.attempts, o.error) for o in s.scalars(select(Outbox))]
+    calls = [(c.method, c.status, c.result.get("error")) for c in h.local.calls]
+    return f"outbox {rows}; calls {calls}"
+
+
 def test_a_task_link_unfurls_with_status_assignee_due_and_a_button(
     u: Harness, db: Database
 ) -> None:
@@ -132,7 +140,7 @@ def test_links_not_ours_queue_nothing(u: Harness, db: Database) -> None:
 
 def test_a_composer_unfurl_uses_its_unfurl_id(u: Harness, db: Database) -> None:
     url = f"{BASE}/p/{plan_id(db)}/t/1"
-    assert share(u, f"<{url}>", composer=True)
+    assert share(u, f"<{url}>", composer=True), _why_empty(u, db)
     (call,) = u.local.calls_to("chat.unfurl")
     assert call.params["source"] == "composer" and call.params["unfurl_id"]
     assert "ts" not in call.params or not call.params["ts"]
