@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -130,12 +135,35 @@ def _truncate(db: Database) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+_sqlite_migrated: dict[str, Path] = {}
+
+
+def _fresh_sqlite(tmp_path: object) -> Database:
+    """A migrated SQLite database of the test's own: a copy of one migrated once per
+    run (the migrations cost ~0.4 s a test; tests/test_migrations.py runs them
+    itself, from empty and step by step)."""
+    if "path" not in _sqlite_migrated:
+        folder = Path(tempfile.mkdtemp(prefix="mapbot-migrated-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = Database(f"sqlite:///{folder}/mapbot.db")
+        template.upgrade()
+        template.dispose()
+        _sqlite_migrated["path"] = folder / "mapbot.db"
+    target = Path(str(tmp_path)) / "mapbot.db"
+    # sqlite3's backup copies a consistent database whatever its journal mode.
+    with (
+        closing(sqlite3.connect(_sqlite_migrated["path"])) as src,
+        closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+    return Database(f"sqlite:///{target}")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
     """A fresh, migrated database of each kind."""
     if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path}/mapbot.db")  # type: ignore[str-bytes-safe]
-        database.upgrade()
+        database = _fresh_sqlite(tmp_path)
         yield database
         database.dispose()
     else:
@@ -146,8 +174,7 @@ def db(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
 
 @pytest.fixture
 def sqlite_db(tmp_path: object) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path}/mapbot.db")  # type: ignore[str-bytes-safe]
-    database.upgrade()
+    database = _fresh_sqlite(tmp_path)
     yield database
     database.dispose()
 
