@@ -71,6 +71,7 @@ def test_a_task_link_unfurls_with_status_assignee_due_and_a_button(
 ) -> None:
     url = f"{BASE}/p/{plan_id(db)}/t/2"
     shown = share(u, f"where are we on <{url}>?")
+    assert url in shown, _why_empty(u, db)
     text = json.dumps(shown[url]["blocks"])
     assert "Send SOC 2 report" in text and "Seller" in text and "Jan 15" in text
     assert "lex" in text or "U0LEX" in text
@@ -91,7 +92,9 @@ def test_a_task_link_unfurls_with_status_assignee_due_and_a_button(
 
 def test_a_plan_link_shows_progress_without_internal_tasks(u: Harness, db: Database) -> None:
     url = f"{BASE}/p/{plan_id(db)}"
-    text = json.dumps(share(u, f"<{url}>")[url]["blocks"])
+    shown = share(u, f"<{url}>")
+    assert url in shown, _why_empty(u, db)
+    text = json.dumps(shown[url]["blocks"])
     assert "Monsters rollout" in text and "0 of 2 tasks" in text  # the internal one not counted
     assert "Discount" not in text
 
@@ -117,6 +120,7 @@ def test_a_channel_with_anyone_outside_the_seller_team_gets_nothing(
 def test_buyers_unfurl_only_what_they_may_reach(u: Harness, db: Database) -> None:
     url = f"{BASE}/p/{plan_id(db)}/t/1"
     mine = share(u, f"<{url}>", user="W0MIKE")  # in the deal channel: the buyer view
+    assert url in mine, _why_empty(u, db)
     assert "Fill security questionnaire" in json.dumps(mine[url]["blocks"])
     u.local.add_channel("C0SULLEY", "sulley-dm-ish", members=["W0SULLEY", "U0LEX", "U0MERCY"])
     # Sulley posting where the link would reach nobody new still needs to reach the plan:
