@@ -402,3 +402,25 @@ def test_a_change_made_while_the_first_card_is_on_its_way_reaches_it(
         services.add_task(s, LEX, plan, "Made meanwhile", owner_side="buyer")
     h.settle()
     assert "Made meanwhile" in h.card_text()
+
+
+def test_a_wake_after_stop_sends_nothing(db: Database) -> None:
+    """A request still in flight while the process drains wakes the worker: it
+    must not start sending again (the row is left for another process)."""
+    with LocalSlack(team_id=SELLER_TEAM) as local:
+        local.add_channel("C0STOPPED", "stopped", shared=True)
+        client = WebClient(token=TOKEN, base_url=local.base_url)
+        card = client.chat_postMessage(channel="C0STOPPED", text="card")
+        with db.write() as s:
+            plan = services.create_plan(s, LEX, "C0STOPPED", "Deal")
+            services.set_card(s, plan, "C0STOPPED", str(card["ts"]))
+        worker = RefreshWorker(db, lambda _t: client, interval=0.0)
+        publisher = CardPublisher(db, worker.wake)
+        publisher.refresh(SELLER_TEAM, plan.id)
+        assert worker.flush(10)
+        worker.stop()
+        publisher.refresh(SELLER_TEAM, plan.id)  # woken after the stop
+        alive = [t for t in threading.enumerate() if t.name.startswith("refresh-") and t.is_alive()]
+        assert alive == []
+        assert worker.pending() == 1
+        assert len(local.calls_to("chat.update")) == 1

@@ -74,11 +74,16 @@ class RefreshWorker:
         self._idle = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def wake(self) -> None:
-        self._idle.clear()
-        self._wakeup.set()
         with self._lock:
+            # After stop() a wake (a request still in flight while draining) must not
+            # start sending again: what is left is another process's to send.
+            if self._closed:
+                return
+            self._idle.clear()
+            self._wakeup.set()
             if self._thread is None or not self._thread.is_alive():
                 self._stopping.clear()
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
@@ -92,6 +97,8 @@ class RefreshWorker:
     def stop(self) -> None:
         """No new sends; the one in flight finishes, the rest go back to the outbox
         for another process (or the next start) to send."""
+        with self._lock:
+            self._closed = True
         self._stopping.set()
         self._wakeup.set()
         if self._thread is not None:
