@@ -221,3 +221,28 @@ def h(db: Database) -> Iterator[Harness]:
         yield harness
         assert harness.local.violations == [], "Slack would have refused something we sent"
         assert harness.local.rate_limited == [], "we went past Slack's rate for these"
+
+
+# Background threads of ours that must end with the app that started them: one left
+# running would keep claiming outbox rows of later tests on the shared PostgreSQL.
+_OURS = ("refresh-", "after-ack")
+
+
+@pytest.fixture(autouse=True)
+def _no_sender_outlives_its_test() -> Iterator[None]:
+    import threading
+    import time
+
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 15
+    while True:
+        left = [
+            t.name
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and t.name.startswith(_OURS)
+        ]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f"still running after the test: {left}"
