@@ -19,7 +19,7 @@ from reminders.crm import pull as crm_pull
 from reminders.delivery import refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
-from storage import clock
+from storage import clock, drafts
 from storage.db import Database
 from storage.models import Activity, Person, Plan, ReminderMark, Snooze
 
@@ -130,6 +130,7 @@ def tick(
 ) -> TickResult:
     with db.write() as s:  # "3 days to go" becomes "2 days to go" at local midnight
         refreshes.cards_past_midnight(s, at)
+        drafts.prune(s, at)  # call notes are not kept past their review
     # A change of plan health is an activity row: written before the pass reads the
     # latest activity for its signature, so the next quiet tick still skips.
     health_pass.run(db, at)

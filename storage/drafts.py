@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from commands.dates import day_first_in
@@ -27,6 +27,9 @@ SELLERS_ONLY = "Only the seller team can draft a plan."
 GONE = "That draft is gone (already used, or not yours). Start again with `/map draft`."
 DUPLICATE_AT = 0.8  # words in common with a task already in the plan that make it the same
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")  # a channel (public or private) to plan in
+# Call notes are the customer's words: a draft is kept only while its review may
+# still be open (a modal lives as long as the rep leaves it open; a week is ample).
+KEEP_FOR = timedelta(days=7)
 KNOWN_MAX = 500  # people read as the notes' cast: a channel's members, far above a deal's
 
 
@@ -121,6 +124,12 @@ def start(
     s.add(draft)
     s.flush()
     return draft
+
+
+def prune(s: Session, now: datetime) -> int:
+    """Forget drafts older than KEEP_FOR, used or not (the tick calls this); how many."""
+    result = s.execute(delete(Draft).where(Draft.created_at < now - KEEP_FOR))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def get(s: Session, actor: Actor, draft_id: int) -> Draft:

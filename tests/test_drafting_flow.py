@@ -333,3 +333,20 @@ def test_an_author_placed_on_the_buyer_side_can_no_longer_submit(
     values = review_state(review, title="Still mine?")
     assert ids.F_DRAFT_GOLIVE in errors(submit(h, review, values, SELLER))
     assert count(db, Plan) == 0
+
+
+def test_a_tick_forgets_call_notes_a_week_old(h: Harness, db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from reminders.tick import tick
+    from storage import drafts
+
+    draft(h)
+    draft(h, NOTES.replace("recap deck", "second deck"))
+    with db.write() as s:
+        old, new = s.scalars(select(Draft).order_by(Draft.id)).all()
+        old.created_at = datetime.now(UTC) - drafts.KEEP_FOR - timedelta(minutes=1)
+        new_id = new.id
+    tick(db, datetime.now(UTC), lambda _t: None, pace=0)
+    with db.read() as s:
+        assert list(s.scalars(select(Draft.id))) == [new_id]
