@@ -29,9 +29,23 @@ def target(plan_id: int) -> tuple[str, str]:
 
 def mark_push(s: Session, plan: Plan) -> None:
     """Queue this plan's push (or fold into the one queued): one statement."""
+    _mark(s, plan.team_id, plan.id)
+
+
+def _mark(s: Session, team_id: str, plan_id: int) -> None:
     from reminders.delivery import refreshes  # the outbox row; imported late (cycle)
 
-    refreshes.mark(s, refreshes.CRM, plan.team_id, target(plan.id), "", clock.wall())
+    refreshes.mark(s, refreshes.CRM, team_id, target(plan_id), "", clock.wall())
+
+
+def mark_pushes(s: Session, plan_ids: list[int]) -> None:
+    """Queue the push of those of these plans that are linked (a change written
+    without the activity writer: the health pass)."""
+    linked = s.execute(
+        select(Plan.id, Plan.team_id).where(Plan.id.in_(plan_ids), Plan.crm_linked.is_(True))
+    ).all()
+    for plan_id, team_id in linked:
+        _mark(s, team_id, plan_id)
 
 
 def require_seller(actor: Actor) -> None:

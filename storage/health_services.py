@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage import clock, webhook_events
+from storage import clock, crm, webhook_events
 from storage.models import Activity, Outbox, Plan, PlanHealth
 from storage.plan_facts import HEALTH_ACTION, HealthSettings
 from storage.rules import Actor
@@ -128,6 +128,7 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
     if changes:
         s.execute(insert(Activity), changes)
         webhook_events.note(s, changes)  # plan.health_changed, queued at commit
+        crm.mark_pushes(s, [c["plan_id"] for c in changes])  # their deals show health
     return len(changes)
 
 

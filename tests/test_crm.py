@@ -328,3 +328,24 @@ def test_what_a_crm_says_is_escaped_before_slack_shows_it(h: Harness, db: Databa
     assert "Sync stopped" in shown
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
     assert "<https://evil" not in shown
+
+
+def test_a_change_of_health_found_by_the_tick_is_pushed(h: Harness, crm: Crm, db: Database) -> None:
+    """The health pass records a change without the activity writer: the deal must
+    still hear of it."""
+    from sqlalchemy import update
+
+    from reminders import health_pass
+    from storage.models import Activity, Task
+
+    _linked(h, crm)
+    assert crm.pushed()[crm.field("health")].startswith("On track")
+    now = datetime.now(UTC)
+    with db.write() as s:  # the buyer's task three weeks late, and nothing since
+        s.execute(update(Task).where(Task.number == 1).values(due_date=now.date() - timedelta(21)))
+        for row in s.scalars(select(Activity)):
+            row.at -= timedelta(days=30)
+    assert health_pass.run(db, now) == 1
+    h.bot.deps.refresher.wake()
+    h.settle()
+    assert not crm.pushed()[crm.field("health")].startswith("On track")
