@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.text import unescape
 from commands import (
     crm_commands,
     insight_commands,
@@ -93,7 +94,7 @@ def _first_word(text: str) -> tuple[str, str]:
 
 def _decode(text: str) -> str:
     """Undo Slack's escaping of typed `&`, `<`, `>`."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(text)
 
 
 def _text(words: list[str], missing: str) -> str:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot import ids
 from bot.deps import Deps
 from bot.listeners.modals import task_form_view
-from bot.text import truncate
+from bot.text import truncate, unescape
 from commands.handlers import NO_PLAN
 from storage import access, services
 
@@ -43,7 +43,7 @@ def _plain(match: re.Match[str]) -> str:
 def title_from_message(text: str) -> str:
     """The first line of a message as a plain task title (the modal lets one edit it)."""
     plain = _MARKUP.sub(_plain, text or "")
-    plain = plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    plain = unescape(plain)
     first = next((line for line in plain.splitlines() if line.strip()), "")
     return truncate(" ".join(first.split()), TITLE_FROM_MESSAGE)
 

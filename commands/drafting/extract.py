@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
+from bot.text import unescape
 from commands.dates import Reading
 from commands.drafting import vocabulary as v
 from commands.drafting.model import (
@@ -78,7 +79,7 @@ def _plain(text: str) -> str:
         return label or target
 
     text = v.MARKUP.sub(one, text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(text)
 
 
 def _starts_item(line: str) -> bool:
