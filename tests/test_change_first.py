@@ -239,22 +239,43 @@ def test_a_known_buyers_forbidden_click_is_refused_and_saves_nothing(
 def test_a_first_time_guest_is_answered_with_slack_frozen_then_placed_and_changed(
     h: Harness, db: Database
 ) -> None:
-    """Someone whose guest status we don't know: buyer side until users.info
-    says, so nothing is decided before the answer; afterwards the buyer task is
-    theirs to complete (a guest is buyer side)."""
+    """Someone whose guest status we don't know: nothing is decided before the
+    answer (the channel's members are known, so only users.info is waited for);
+    afterwards the buyer task is theirs to complete (a guest is buyer side)."""
+    known_buyer(h, db)
     guest = ("U0NEWGUEST", SELLER_TEAM)
     body = h.card_click_body(button(ids.TASK_COMPLETE, h.button_value(ids.TASK_COMPLETE, 1)), guest)
     h.local.freeze()
     try:
         answer, _took = send(h, body)  # a Slack call before the answer would hang here
         assert answer.status == 200
-        assert status(db, 1) == "not_started"  # waiting for Slack to say who this is
+        assert status(db, 1) == "in_progress"  # waiting for Slack to say who this is
     finally:
         h.local.thaw()
     h.settle()
     assert status(db, 1) == "completed"
     looked_up = [c.params.get("user") for c in h.local.calls_to("users.info")]
     assert looked_up.count(guest[0]) == 1, looked_up  # asked once, not once per path
+
+
+def test_a_first_time_seller_is_looked_up_before_the_change_not_refused(
+    h: Harness, db: Database
+) -> None:
+    """A member of the seller team never looked up is buyer side until Slack
+    says otherwise: deciding before the answer would refuse a seller their own
+    task. Their click waits for users.info and then goes through."""
+    h.local.add_user("U0NEWBIE", team_id=SELLER_TEAM, name="newbie")
+    newbie = ("U0NEWBIE", SELLER_TEAM)
+    body = h.card_click_body(button(ids.TASK_START, h.button_value(ids.TASK_START, 2)), newbie)
+    h.local.freeze()
+    try:
+        answer, _took = send(h, body)
+        assert answer.status == 200
+    finally:
+        h.local.thaw()
+    h.settle()
+    assert status(db, 2) == "in_progress"  # a seller task: theirs once Slack said so
+    assert not [e for e in h.local.ephemerals(CHANNEL, newbie[0]) if ":no_entry:" in e.text]
 
 
 def test_a_known_buyer_in_a_channel_of_unknown_members_is_changed_after_the_fetch(
