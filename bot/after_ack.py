@@ -1,13 +1,18 @@
 """Work a request leaves for after its answer: the Slack calls that are the
 interaction's own reply (views.open/push/update with its trigger, ephemeral
-replies through response_url or chat.postEphemeral) and the lookups that refresh
-who someone is (users.info, conversations.members).
+replies through response_url or chat.postEphemeral, waking the outbox worker)
+and the lookups that refresh who someone is (users.info, conversations.members).
 
 Bolt runs with `process_before_response=True`, so the HTTP response leaves only
 when the listener returns: anything that talks to Slack inside the listener holds
-the ack (and slack_sdk's 429 handler sleeps Retry-After inside the call). Listeners
-`ack()` and hand the rest here. Messages for the channel (announcements, comments,
-welcomes) are not sent from here but written to the outbox with the change.
+the ack (and slack_sdk's 429 handler sleeps Retry-After inside the call). The
+database change is not work for here when it can be decided without Slack: a
+job in this pool is lost if the process dies, so a click by someone we know is
+saved in the listener and only its reply comes here (bot.change_first). The
+change itself runs here only when Slack must answer first (someone not placed
+yet, a channel whose members we don't know). Messages for the channel
+(announcements, comments, welcomes) are not sent from here but written to the
+outbox with the change.
 """
 
 from __future__ import annotations

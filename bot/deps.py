@@ -52,11 +52,21 @@ class Deps:
         """The clicker or typer from the payload and the cache, on the request's
         path: no Slack call. When Slack should be asked (never seen, a day old),
         users.info runs after the ack and refreshes side and time zone."""
-        team, user_id, user_team = _who(context, user)
-        known = cached_actor(self.db, team, user_id, user_team)
-        if known.stale:
-            self.later(lambda: self._look_up(team, user_id))
+        known = self.known_now(context, user)
+        self.refresh_later(known)
         return known
+
+    def known_now(self, context: BoltContext, user: dict[str, Any] | None) -> Resolved:
+        """The same without asking Slack for anything (bot.change_first decides
+        first whether the lookup must come before the change)."""
+        team, user_id, user_team = _who(context, user)
+        return cached_actor(self.db, team, user_id, user_team)
+
+    def refresh_later(self, known: Resolved) -> None:
+        """users.info after the ack for someone never looked up or not for a day."""
+        if known.stale:
+            team, user_id = known.actor.team_id, known.actor.user_id
+            self.later(lambda: self._look_up(team, user_id))
 
     def actor(
         self, context: BoltContext, client: WebClient, user: dict[str, Any] | None

@@ -111,9 +111,34 @@ class Prefork:
     def _spawn(self, slot: _Slot) -> None:
         fd = self.sock.fileno()
         slot.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, *self.command, str(fd)], pass_fds=(fd,)
+            [sys.executable, *self.command, str(fd)],
+            pass_fds=(fd,),
+            env={**os.environ, SUPERVISOR_ENV: str(os.getpid())},
         )
         slot.started = time.monotonic()
+
+
+SUPERVISOR_ENV = "MAPBOT_SUPERVISOR_PID"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_supervisor() -> None:
+    """An HTTP process ends when its supervisor does, however it ends. Killed
+    (SIGKILL, the OOM killer) it cannot stop us, and an orphan would go on
+    answering clicks on the inherited socket with no delivery behind it, and
+    hold the port a restart needs. Linux: the kernel sends us SIGKILL then
+    (PR_SET_PDEATHSIG; the supervisor spawns from its main thread, whose end
+    is what the kernel watches); if it died before we asked, we stop now."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if not supervisor or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    if os.getppid() != int(supervisor):
+        raise SystemExit("the supervisor is gone")
 
 
 def _child(fd: int) -> int:
@@ -128,6 +153,7 @@ def _child(fd: int) -> int:
     from bot.slack_link import bot_token_link
     from storage.db import Database
 
+    die_with_supervisor()
     settings = Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
     db = Database(settings.database_url)  # migrated by the supervisor before we started

@@ -3,11 +3,12 @@ one the clicker may reach (`storage.access`) and, from a channel, that
 channel's; the task must belong to it; the clicker's side must allow the
 change. A crafted payload changes nothing.
 
-Each click is acknowledged first and worked after (bot.after_ack): Slack shows
-nothing from a block action's HTTP response, and the answer to the clicker (an
-ephemeral, response_url) and any lookup (users.info for someone new,
-conversations.members for a channel we don't know) would otherwise hold the ack.
-What the channel should hear is an outbox row written with the change.
+Each click is acknowledged, its change made before the listener returns (so
+before the HTTP answer: a click answered is a click saved) and its answer to
+the clicker (an ephemeral, response_url, waking the card's sender) sent after
+(bot.change_first). Someone we can't place yet, or a channel whose members we
+don't know, is asked of Slack after the answer and changed then. What the
+channel should hear is an outbox row written with the change.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
+from bot.change_first import change_then_answer
 from bot.deps import Deps, channel_of, host_team
 from bot.identity import CHECKING_WHO
 from commands.handlers import Reply, apply_golive, confirm_remove
@@ -42,7 +44,7 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
     ) -> None:
         ack()
-        deps.later(lambda: _task_status(deps, body, action, context, client))
+        _task_status(deps, body, action, context, client)
 
     def confirmation(cancel_id: str, run: Confirmed) -> Listener:
         """An "are you sure?" pair of buttons: Cancel drops the question; the other
@@ -57,34 +59,38 @@ def register(app: App, deps: Deps) -> None:
             respond: Respond,
         ) -> None:
             ack()
-            deps.later(lambda: _confirmed(deps, body, action, context, client, respond))
-
-        def _confirmed(
-            deps: Deps,
-            body: dict[str, Any],
-            action: dict[str, Any],
-            context: BoltContext,
-            client: WebClient,
-            respond: Respond,
-        ) -> None:
             if not body.get("response_url"):  # the question is a channel message; not this
                 user = (body.get("user") or {}).get("id") or ""
                 notice = f":no_entry: {access.NOT_FOUND}"
-                deps.home.refresh_user(host_team(context), user, notice)
+                team = host_team(context)
+                deps.later(lambda: deps.home.refresh_user(team, user, notice))
                 return
             if action["action_id"] == cancel_id:
-                respond(delete_original=True)
+
+                def drop() -> None:
+                    respond(delete_original=True)
+
+                deps.later(drop)
                 return
-            actor, _tz = deps.actor(context, client, body.get("user"))
             channel = channel_of(body)
             value = str(action.get("value") or "")
-            try:
-                reply = deps.as_member(client, lambda: run(actor, channel, value))
-            except services.DomainError as e:
+
+            def answer(_actor: Actor, reply: Reply) -> None:
+                respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
+                deps.refresher.wake()  # the change queued its card's refresh
+
+            def refuse(_actor: Actor, e: services.DomainError) -> None:
                 respond(text=f":no_entry: {e.message}", replace_original=True)
-                return
-            respond(text=reply.message.text, blocks=reply.message.blocks, replace_original=True)
-            deps.refresher.wake()  # the change queued its card's refresh
+
+            change_then_answer(
+                deps,
+                context,
+                client,
+                body.get("user"),
+                lambda actor, _tz: run(actor, channel, value),
+                answer,
+                refuse,
+            )
 
         return listener
 
@@ -103,35 +109,35 @@ def _task_status(
     context: BoltContext,
     client: WebClient,
 ) -> None:
-    actor, _tz = deps.actor(context, client, body.get("user"))
     channel = channel_of(body)
     # From App Home there is no channel: the plan is found by id, among those
     # the clicker may reach.
     from_home = not channel
     status = ids.TASK_STATUS_FOR_ACTION[action["action_id"]]
     parsed = ids.parse_task_value(action.get("value") or "")
-    try:
+
+    def change(actor: Actor, _tz: str) -> bool:
         if parsed is None:
             raise services.NotFound("That button is no longer valid.")
         plan_id, task_id = parsed
+        with deps.db.write() as s:
+            plan = access.plan_for(s, actor, plan_id, channel)
+            task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+            changed = services.set_task_status(s, actor, plan, task, status)
+            if from_home:  # from a channel, the card's send refreshes its people's Homes
+                refreshes.mark_home(s, actor.team_id, actor.user_id)
+            return changed
 
-        def change() -> bool:
-            with deps.db.write() as s:
-                plan = access.plan_for(s, actor, plan_id, channel)
-                task = lookup.find_task_by_id(s, plan, task_id, actor.side)
-                changed = services.set_task_status(s, actor, plan, task, status)
-                if from_home:  # from a channel, the card's send refreshes its people's Homes
-                    refreshes.mark_home(s, actor.team_id, actor.user_id)
-                return changed
+    def answer(_actor: Actor, changed: bool) -> None:
+        if changed or from_home:  # queued with the change; sent now
+            deps.refresher.wake()
 
-        changed = deps.as_member(client, change)
-    except services.DomainError as e:
+    def refuse(actor: Actor, e: services.DomainError) -> None:
         if from_home:
             deps.home.refresh_user(actor.team_id, actor.user_id, f":no_entry: {e.message}")
         else:
             why = f"{CHECKING_WHO}\n" if deps.still_unsure(actor) else ""
             text = f"{why}:no_entry: {e.message}"
             client.chat_postEphemeral(channel=channel, user=actor.user_id, text=text)
-        return
-    if changed or from_home:  # queued with the change; sent now
-        deps.refresher.wake()
+
+    change_then_answer(deps, context, client, body.get("user"), change, answer, refuse)

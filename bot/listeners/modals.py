@@ -12,8 +12,12 @@ transaction: a refusal anywhere saves nothing and comes back in the modal.
 Nothing calls Slack before the ack: a button is acknowledged, then its modal
 opened (views.open/push/update with the click's trigger_id: the interaction's own
 answer, good for 3 s, so not an outbox row). A submission's answer is its ack,
-worked out from the database alone; what it says in the channel (a comment in
-the card's thread, a go-live announcement) is an outbox row written with it.
+worked out from the database alone, so its change is saved before the answer
+as a click's is (bot.change_first) — but it cannot wait for Slack: someone not
+placed yet is refused as buyer side ("Checking who you are"), a buyer in a
+channel whose members we don't know is refused while they are fetched after the
+answer. What it says in the channel (a comment in the card's thread, a go-live
+announcement) is an outbox row written with it.
 """
 
 from __future__ import annotations
@@ -447,7 +451,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="update", view=update)
         else:
             ack()
-        deps.refresher.wake()  # the change queued its card's refresh
+        deps.later(deps.refresher.wake)  # the change queued its card's refresh
         previous = view.get("previous_view_id")
         if previous:  # saved from a form stacked on the full plan: show it current
             deps.later(lambda: _refresh_full_plan(deps.db, client, actor, plan_id, str(previous)))

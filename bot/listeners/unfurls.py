@@ -1,7 +1,8 @@
 """Plan links: `link_shared` queues the message's unfurl (rendered and sent by the
 outbox worker, `reminders.delivery.unfurl`), and the unfurl's Complete button, checked
 like any click: the clicker must reach the plan (a buyer only while in its deal
-channel), see the task (never an internal one for a buyer) and own its side."""
+channel), see the task (never an internal one for a buyer) and own its side.
+Its change is saved before the answer, its refusal sent after (bot.change_first)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids, plan_links
+from bot.change_first import change_then_answer
 from bot.deps import Deps, host_team
 from reminders.delivery.unfurl import MAX_LINKS, mark_unfurl
 from storage import access, lookup, services
+from storage.rules import Actor
 
 
 def register(app: App, deps: Deps) -> None:
@@ -48,38 +51,23 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
+        action = (body.get("actions") or [{}])[0]
+        parsed = ids.parse_task_value(action.get("value"))
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        ts = str(container.get("message_ts") or "")
 
-        # After the answer (process_before_response: the listener's time is the ack's).
-        def work() -> None:
-            actor, _tz = deps.actor(context, client, body.get("user"))
-            action = (body.get("actions") or [{}])[0]
-            parsed = ids.parse_task_value(action.get("value"))
-
-            def complete() -> tuple[int, int]:
-                if parsed is None:
-                    raise services.NotFound(access.NOT_FOUND)
-                with deps.db.write() as s:
-                    plan = access.plan_for(s, actor, parsed[0])
-                    task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
-                    services.set_task_status(s, actor, plan, task, "completed")
-                    return plan.id, task.number
-
-            try:
-                plan_id, number = deps.as_member(client, complete)
-            except services.DomainError as e:
-                respond(
-                    text=f":no_entry: {e.message}",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-                return
-            deps.refresher.wake()  # the change queued its card's refresh
-            container = body.get("container") or {}
-            channel = str(
-                (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
-            )
-            ts = str(container.get("message_ts") or "")
-            if channel and ts:  # the unfurl shows the change too
+        # Before the answer (bot.change_first): the change, and the unfurl's own
+        # refresh so it shows the change too; both outbox rows.
+        def complete(actor: Actor, _tz: str) -> None:
+            if parsed is None:
+                raise services.NotFound(access.NOT_FOUND)
+            with deps.db.write() as s:
+                plan = access.plan_for(s, actor, parsed[0])
+                task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
+                services.set_task_status(s, actor, plan, task, "completed")
+                plan_id, number = plan.id, task.number
+            if channel and ts:
                 data = {
                     "user": actor.user_id,
                     "channel": channel,
@@ -88,6 +76,17 @@ def register(app: App, deps: Deps) -> None:
                     "bot": context.bot_user_id or "",
                 }
                 mark_unfurl(deps.db, actor.team_id, channel, ts, data)
-                deps.refresher.wake()
 
-        deps.later(work)
+        def refuse(_actor: Actor, e: services.DomainError) -> None:
+            text = f":no_entry: {e.message}"
+            respond(text=text, response_type="ephemeral", replace_original=False)
+
+        change_then_answer(
+            deps,
+            context,
+            client,
+            body.get("user"),
+            complete,
+            lambda _actor, _none: deps.refresher.wake(),  # the change queued the refreshes
+            refuse,
+        )
