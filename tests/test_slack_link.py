@@ -70,16 +70,20 @@ def test_bolt_gets_the_answer_so_no_request_asks_auth_test(local: LocalSlack, db
     assert local.calls_to("auth.test") == []  # building asks Slack nothing
     link = bot_token_link(_settings(local, GOOD, db), bot.app)
     assert link is not None and link.start().state.state == "ok"
-    with serve_wsgi(wsgi_app(bot.app, db, [link])) as port:
-        h = Harness(local, bot, port)
-        body = payloads.slash_command_body(
-            text="help", user_id="U0LEX", team_id=local.team_id, channel_id="C0DEAL"
-        )
-        assert h.signed(body).status == 200
-        assert len(local.calls_to("auth.test")) == 1  # the link's, none from Bolt
-        health = h.get("/healthz").json()
-        assert health["status"] == "ok"
-        assert health["slack"]["SLACK_BOT_TOKEN"]["state"] == "ok"
+    try:
+        with serve_wsgi(wsgi_app(bot.app, db, [link])) as port:
+            h = Harness(local, bot, port)
+            body = payloads.slash_command_body(
+                text="help", user_id="U0LEX", team_id=local.team_id, channel_id="C0DEAL"
+            )
+            assert h.signed(body).status == 200
+            assert len(local.calls_to("auth.test")) == 1  # the link's, none from Bolt
+            health = h.get("/healthz").json()
+            assert health["status"] == "ok"
+            assert health["slack"]["SLACK_BOT_TOKEN"]["state"] == "ok"
+    finally:
+        bot.deps.settle(10)
+        bot.deps.stop()
 
 
 def test_health_is_503_for_the_database_whatever_slack_says(local: LocalSlack) -> None:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.local_slack import triggers
 from bot.local_slack.api import SlackApi, SlackError
 from bot.local_slack.checks import check_message
 from bot.local_slack.faults import Chaos
@@ -44,6 +45,7 @@ class LocalSlack(SlackApi):
         self._thawed = threading.Event()
         self._thawed.set()
         self.frozen_calls = 0
+        self._frozen_at: float | None = None
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -98,9 +100,14 @@ class LocalSlack(SlackApi):
         """Hold every answer from now on, until `thaw()`: Slack that does not answer."""
         with self._lock:
             self.frozen_calls = 0
+            self._frozen_at = time.monotonic()
         self._thawed.clear()
 
     def thaw(self) -> None:
+        with self._lock:
+            if self._frozen_at is not None:  # time stood still for the triggers too
+                triggers.stand_still(time.monotonic() - self._frozen_at)
+            self._frozen_at = None
         self._thawed.set()
 
     def _through_gate(self) -> None:

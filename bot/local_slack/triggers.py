@@ -60,3 +60,12 @@ def age(trigger_id: str, seconds: float) -> None:
     """Make a trigger `seconds` older (tests of expiry, instead of waiting)."""
     with _lock:
         _issued[trigger_id].issued -= seconds
+
+
+def stand_still(seconds: float) -> None:
+    """Slack was frozen for `seconds` (LocalSlack.freeze): its clock stood still,
+    so the interactions waiting on it lose none of their 3 seconds."""
+    with _lock:
+        for trigger in _issued.values():
+            if not trigger.exchanged:
+                trigger.issued += seconds
