@@ -19,9 +19,7 @@ they add ≤ 2×).
 
 from __future__ import annotations
 
-import argparse
 import gc
-import os
 import random
 import statistics
 import sys
@@ -35,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, delete, event, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import delete, event, insert, select  # noqa: E402
 
+from bench.common import arguments, fresh_pg  # noqa: E402
 from reminders import due, health_pass  # noqa: E402
 from reminders.due import digests_due, due_messages  # noqa: E402
 from reminders.snapshot import digest_candidates, load_state, nudge_dates  # noqa: E402
@@ -319,28 +317,8 @@ def timed_written(db: Database, repeat: int = 3) -> tuple[float, int]:
     return statistics.median(times), queued
 
 
-def fresh_pg(url: str, name: str) -> str:
-    base = make_url(url)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--plans", type=int, default=10000)
-    ap.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "MAPBOT_BENCH_POSTGRES_URL",
-            "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test",
-        ),
-    )
-    ap.add_argument("--no-pg", action="store_true")
-    args = ap.parse_args()
+    args = arguments()
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="mapbot-rbench-")
