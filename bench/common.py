@@ -12,14 +12,14 @@ from sqlalchemy.engine import make_url
 DEFAULT_PG = "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test"
 
 
-def arguments(description: str | None = None) -> argparse.Namespace:
+def parser(description: str | None = None) -> argparse.ArgumentParser:
     """`--plans N` (default 10,000; also measured at a tenth), `--pg URL` (default
-    MAPBOT_BENCH_POSTGRES_URL, else the test server), `--no-pg`."""
+    MAPBOT_BENCH_POSTGRES_URL, else the test server), `--no-pg`; a bench adds its own."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--plans", type=int, default=10000)
     ap.add_argument("--pg", default=os.environ.get("MAPBOT_BENCH_POSTGRES_URL", DEFAULT_PG))
     ap.add_argument("--no-pg", action="store_true")
-    return ap.parse_args()
+    return ap
 
 
 def fresh_pg(url: str, name: str) -> str:

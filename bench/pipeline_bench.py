@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.common import arguments, fresh_pg  # noqa: E402
+from bench.common import fresh_pg, parser  # noqa: E402
 from bench.reminders_bench import MONDAY, TEAM, Counter, seed, timed  # noqa: E402
 from bot.render.pipeline import PAGE, pipeline_message  # noqa: E402
 from bot.render.timeline_png import Bar, ForecastRange, Timeline, render_png  # noqa: E402
@@ -131,7 +131,7 @@ def timeline() -> None:
 
 
 def main() -> None:
-    args = arguments()
+    args = parser().parse_args()
     timeline()
     tmp = tempfile.mkdtemp(prefix="mapbot-pbench-")
     sizes = (args.plans // 10, args.plans)

@@ -107,6 +107,7 @@ def _log(
         "after": None if after is None else str(after),
         "at": clock.now(),
     }
+    s.flush()  # what Session.execute would do first: the change is in before its record
     s.connection().execute(_INSERT_ACTIVITY, row)
     webhook_events.note(s, [row])  # its events are queued at commit
     if plan.crm_linked:  # its deal shows what the plan says: one coalesced push
@@ -768,6 +769,7 @@ def set_task_status(s: Session, actor: Actor, plan: Plan, task: Task, status: st
     # A single UPDATE … WHERE keeps two simultaneous clicks from both "winning".
     at = clock.now()
     done = status == "completed"
+    s.flush()  # as Session.execute would (a no-op when nothing is pending)
     result = s.connection().execute(  # Core, built once: every click runs it
         _SET_STATUS,
         {

@@ -112,7 +112,9 @@ _LIVE_ENDPOINTS = (
 def emit(s: Session, notes: list[ev.Note]) -> int:
     # One query finds the live endpoints of the plans changed; the usual case, a
     # workspace with no webhooks, ends here.
-    # (Core, ids only: no ORM loading for the usual empty answer.)
+    # (Core, ids only: no ORM loading for the usual empty answer; flushed first,
+    # as Session.execute would, so what this transaction added is seen.)
+    s.flush()
     found = (
         s.connection()
         .execute(_LIVE_ENDPOINTS, {"plan_ids": sorted({n.plan_id for n in notes})})
