@@ -4,20 +4,22 @@ parameter per column on PostgreSQL, not one per value.
 An `IN (…)` of 6,000 plan ids, or a multi-row INSERT of 500 rows of 12 columns,
 is a statement with thousands of placeholders: SQLAlchemy renders each, and
 psycopg parses the whole text again to number them (too long for its cache), in
-Python, every time. On PostgreSQL `= ANY(array)` and `INSERT … SELECT unnest(…)`
-carry the same values in one array parameter each, and the statement is short
-and the same every time. SQLite's driver binds in C: it keeps the plain forms.
+Python, every time. On PostgreSQL `= ANY(array)` carries the values in one array
+parameter, and `INSERT … SELECT … FROM json_to_recordset(…)` the rows in one JSON
+string: the statement is short and the same every time. SQLite's driver binds
+in C: it keeps the plain forms.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Table, TextClause, any_, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.expression import Executable
 
 
 def is_postgres(s: Session) -> bool:
@@ -35,35 +37,42 @@ def among(
     return column.in_(values)
 
 
-_UNNESTS: dict[tuple[str, tuple[str, ...]], Executable] = {}
+_RECORDSETS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
 
 
-def unnest_insert(
+def recordset_insert(
     table: Table, columns: Sequence[str], conflict: Sequence[str], returning: str
-) -> Executable:
-    """PostgreSQL: `INSERT INTO table (columns) SELECT unnest(:c1), unnest(:c2)…
-    ON CONFLICT (conflict) DO NOTHING RETURNING returning`, one array parameter
-    per column (named as the column); built once per table and columns."""
+) -> TextClause:
+    """PostgreSQL: `INSERT INTO table (columns) SELECT … FROM
+    json_to_recordset(:rows) … ON CONFLICT (conflict) DO NOTHING RETURNING
+    returning`: every row in one JSON parameter (`json_rows`), which psycopg
+    passes as one string (arrays of long texts it would escape in Python); built
+    once per table and columns."""
     key = (table.name, tuple(columns))
-    stmt = _UNNESTS.get(key)
+    stmt = _RECORDSETS.get(key)
     if stmt is None:
-        arrays = [
-            func.unnest(bindparam(f"a_{c}", type_=postgresql.ARRAY(table.c[c].type)))
-            for c in columns
-        ]
-        stmt = (
-            postgresql.insert(table)
-            .from_select(list(columns), select(*arrays))
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(table.c[returning])
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        typed = ", ".join(f"{c} {table.c[c].type.compile(dialect)}" for c in columns)
+        names = ", ".join(columns)
+        stmt = text(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} "
+            f"FROM json_to_recordset(CAST(:rows AS json)) AS r({typed}) "
+            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {returning}"
         )
-        stmt = _UNNESTS.setdefault(key, stmt)
+        stmt = _RECORDSETS.setdefault(key, stmt)
     return stmt
 
 
-def columns_of(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, list[Any]]:
-    """The rows as one list per column, keyed as `unnest_insert` binds them."""
-    return {f"a_{c}": [r[c] for r in rows] for c in columns}
+def json_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, str]:
+    """The rows as `recordset_insert` binds them (dates and instants in ISO 8601,
+    which PostgreSQL reads back as the column's type)."""
+    return {"rows": json.dumps([{c: r[c] for c in columns} for r in rows], default=_iso)}
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def table_of(model: type[Any]) -> Table:

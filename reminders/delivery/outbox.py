@@ -105,9 +105,9 @@ def enqueue(s: Session, items: list[Outgoing], at: datetime) -> int:
         for o in items
     ]
     conn = s.connection()
-    if bulk.is_postgres(s):  # one array per column: a short statement, whatever the rows
-        stmt = bulk.unnest_insert(bulk.table_of(Outbox), _QUEUED, _OUTBOX_KEY, "id")
-        return len(conn.execute(stmt, bulk.columns_of(rows, _QUEUED)).all())
+    if bulk.is_postgres(s):  # the rows in one JSON parameter: a short statement
+        recordset = bulk.recordset_insert(bulk.table_of(Outbox), _QUEUED, _OUTBOX_KEY, "id")
+        return len(conn.execute(recordset, bulk.json_rows(rows, _QUEUED)).all())
     stmt = (
         sqlite.insert(Outbox)
         .on_conflict_do_nothing(index_elements=list(_OUTBOX_KEY))
