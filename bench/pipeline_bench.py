@@ -16,8 +16,6 @@ Targets (issue 11): pipeline ≤ 5× floor; timeline ≤ 300 ms.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import tempfile
 import time
@@ -30,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.reminders_bench import MONDAY, TEAM, Counter, fresh_pg, seed, timed  # noqa: E402
+from bench.common import fresh_pg, parser  # noqa: E402
+from bench.reminders_bench import MONDAY, TEAM, Counter, seed, timed  # noqa: E402
 from bot.render.pipeline import PAGE, pipeline_message  # noqa: E402
 from bot.render.timeline_png import Bar, ForecastRange, Timeline, render_png  # noqa: E402
 from reminders import health_pass  # noqa: E402
@@ -132,17 +131,7 @@ def timeline() -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--plans", type=int, default=10000)
-    ap.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "MAPBOT_BENCH_POSTGRES_URL",
-            "postgresql+psycopg://mapbot:mapbot@127.0.0.1:5432/mapbot_test",
-        ),
-    )
-    ap.add_argument("--no-pg", action="store_true")
-    args = ap.parse_args()
+    args = parser().parse_args()
     timeline()
     tmp = tempfile.mkdtemp(prefix="mapbot-pbench-")
     sizes = (args.plans // 10, args.plans)

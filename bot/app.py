@@ -87,6 +87,7 @@ def build(
         interval=settings.card_update_interval,
         llm=settings.llm(),
         public_url=settings.public_url,
+        sends=deliver,
     )
     wake = refresher.wake if deliver else _nobody
     home = HomePublisher(db, wake)

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from storage import bulk
 from storage.clock import as_utc, zone
 from storage.models import (
     Activity,
@@ -195,7 +196,9 @@ def load_state(
         # Plan health and the forecast read these; the digest's tasks come from them too.
         state.facts = plan_facts(s, sorted(digest_plan_ids))
         _load_digests(s, state, digest_plan_ids)
-        for plan_row in s.execute(select(*_PLAN_COLUMNS).where(Plan.id.in_(digest_plan_ids))):
+        for plan_row in s.execute(
+            select(*_PLAN_COLUMNS).where(bulk.among(s, Plan.id, digest_plan_ids))
+        ):
             state.plans.setdefault(plan_row[0], _plan(plan_row))
     _load_reps(s, state, reps_done)
     _load_buyer_people(s, state)
@@ -213,13 +216,15 @@ def load_state(
         Person.is_guest,
         Person.side_override,
         Person.mute_digests,
-    ).where(Person.user_id.in_(referenced))
+    ).where(bulk.among(s, Person.user_id, referenced))
     for person_row in s.execute(people):
         state.people[(person_row[0], person_row[1])] = _person(person_row[1:])
     task_ids = [t.id for t in state.tasks]
     if task_ids:
         for task_id, user_id, until in s.execute(
-            select(Snooze.task_id, Snooze.user_id, Snooze.until).where(Snooze.task_id.in_(task_ids))
+            select(Snooze.task_id, Snooze.user_id, Snooze.until).where(
+                bulk.among(s, Snooze.task_id, task_ids)
+            )
         ):
             state.snoozes[(task_id, user_id)] = until
     return state
@@ -252,7 +257,7 @@ def _load_reps(
     if not state.reps:
         return
     creators = {rep for _, rep in state.reps}
-    mine = (Plan.created_by.in_(creators), *_active_plans())
+    mine = (bulk.among(s, Plan.created_by, creators), *_active_plans())
     plan_ids = []
     for plan_row in s.execute(select(*_PLAN_COLUMNS).where(*mine)):
         plan = _plan(plan_row)
@@ -270,13 +275,14 @@ def _load_reps(
             state.rep_tasks.append(task)
     for plan_id, latest in s.execute(
         select(Activity.plan_id, func.max(Activity.at))
-        .where(Activity.plan_id.in_(plan_ids))
+        .where(bulk.among(s, Activity.plan_id, plan_ids))
         .group_by(Activity.plan_id)
     ):
         state.last_activity[plan_id] = as_utc(latest)
     for plan_id, health, reasons in s.execute(
         select(PlanHealth.plan_id, PlanHealth.state, PlanHealth.reasons).where(
-            PlanHealth.plan_id.in_(plan_ids), PlanHealth.state.in_(("at_risk", "stalled"))
+            bulk.among(s, PlanHealth.plan_id, plan_ids),
+            PlanHealth.state.in_(("at_risk", "stalled")),
         )
     ):
         state.recorded_health[plan_id] = (health or "", tuple(r for r in reasons.split("\n") if r))
@@ -295,10 +301,10 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
         return
     on_deal = (
         select(Stakeholder.plan_id.label("plan_id"), Stakeholder.user_id.label("user_id"))
-        .where(Stakeholder.plan_id.in_(plan_ids))
+        .where(bulk.among(s, Stakeholder.plan_id, plan_ids))
         .union(
             select(Task.plan_id, Task.assignee_id).where(
-                Task.plan_id.in_(plan_ids), Task.assignee_id.is_not(None)
+                bulk.among(s, Task.plan_id, plan_ids), Task.assignee_id.is_not(None)
             )
         )
         .subquery()
@@ -357,7 +363,7 @@ def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:
     done: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for plan_id, task_id, actor in s.execute(
         select(Activity.plan_id, Activity.task_id, Activity.actor_id).where(
-            Activity.plan_id.in_(plan_ids),
+            bulk.among(s, Activity.plan_id, plan_ids),
             Activity.action == "task.status",
             Activity.after == "completed",
             Activity.at >= since,

@@ -8,7 +8,7 @@ may not reach looks exactly like one that doesn't exist.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage import lookup, membership
@@ -34,6 +34,10 @@ def plan_for(s: Session, actor: Actor, plan_id: int | None, channel: str = "") -
     from a channel, if it is that channel's plan."""
     # (Session.get(Plan, None) also answers None, with a warning: equivalent.)
     plan = s.get(Plan, plan_id) if plan_id is not None else None  # pragma: no mutate
+    return _reachable(s, actor, plan, channel)
+
+
+def _reachable(s: Session, actor: Actor, plan: Plan | None, channel: str) -> Plan:
     if (
         plan is None
         or plan.archived
@@ -50,17 +54,22 @@ def plan_for(s: Session, actor: Actor, plan_id: int | None, channel: str = "") -
     return plan
 
 
+# The channel's active plan, loaded whole in one SELECT (the hot path of every
+# `/map` command): built once, its parameters bound per call.
+_IN_CHANNEL = select(Plan).where(
+    Plan.team_id == bindparam("team_id"),
+    Plan.channel_id == bindparam("channel_id"),
+    Plan.archived.is_(False),
+)
+
+
 def plan_in_channel(s: Session, actor: Actor, channel: str) -> Plan | None:
     """The channel's active plan, or None when there is none for `actor`."""
-    plan_id = s.scalar(
-        select(Plan.id).where(
-            Plan.team_id == actor.team_id, Plan.channel_id == channel, Plan.archived.is_(False)
-        )
-    )
-    if plan_id is None:
+    plan = s.scalars(_IN_CHANNEL, {"team_id": actor.team_id, "channel_id": channel}).first()
+    if plan is None:
         return None
     try:
-        return plan_for(s, actor, plan_id)  # found by its channel already
+        return _reachable(s, actor, plan, channel)
     except MembersUnknown:
         raise
     except NotFound:

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from storage import bulk
 from storage.clock import as_utc
 from storage.models import Activity, Milestone, Person, Plan, PlanHealth, Task
 from storage.rules import Side, derive_milestone_status, visible_to
@@ -169,7 +170,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
                 PlanHealth.reasons,
             )
             .outerjoin(PlanHealth, PlanHealth.plan_id == Plan.id)
-            .where(Plan.id.in_(ids))
+            .where(bulk.among(s, Plan.id, ids))
         )
     )
     milestones: dict[int, list[MilestoneFact]] = defaultdict(list)
@@ -182,7 +183,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             Milestone.due_date,
             Milestone.manual_status,
         )
-        .where(Milestone.plan_id.in_(ids))
+        .where(bulk.among(s, Milestone.plan_id, ids))
         .order_by(Milestone.plan_id, Milestone.position, Milestone.id)
     ):
         milestones[mrow[0]].append(MilestoneFact(*mrow[1:]))
@@ -209,7 +210,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
         )
         .join(Plan, Plan.id == Task.plan_id)
         .outerjoin(Person, and_(Person.team_id == Plan.team_id, Person.user_id == Task.assignee_id))
-        .where(Task.plan_id.in_(ids))
+        .where(bulk.among(s, Task.plan_id, ids))
     ):
         (plan_id, position, task_id, number, title, milestone_id, owner_side) = trow[:7]
         completed = as_utc(trow[11]) if trow[11] is not None else None
@@ -239,7 +240,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
         select(Activity.plan_id, Activity.actor_side, internal, movement, func.max(Activity.at))
         .outerjoin(Task, and_(Task.id == Activity.task_id, Task.plan_id == Activity.plan_id))
         .where(
-            Activity.plan_id.in_(ids),
+            bulk.among(s, Activity.plan_id, ids),
             Activity.action != HEALTH_ACTION,
             Activity.actor_id.not_in(SYSTEM_ACTORS),
         )

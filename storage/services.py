@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -106,7 +107,8 @@ def _log(
         "after": None if after is None else str(after),
         "at": clock.now(),
     }
-    s.execute(_INSERT_ACTIVITY, row)
+    s.flush()  # what Session.execute would do first: the change is in before its record
+    s.connection().execute(_INSERT_ACTIVITY, row)
     webhook_events.note(s, [row])  # its events are queued at commit
     if plan.crm_linked:  # its deal shows what the plan says: one coalesced push
         from storage import crm  # crm builds on this module
@@ -114,7 +116,7 @@ def _log(
         crm.mark_push(s, plan)
 
 
-_INSERT_ACTIVITY = insert(Activity)
+_INSERT_ACTIVITY = insert(cast(Table, Activity.__table__))  # Core: no ORM bulk machinery
 
 
 _CHANGED_CARDS = "mapbot_changed_cards"
@@ -740,6 +742,19 @@ def assign_task(s: Session, actor: Actor, plan: Plan, task: Task, assignee_id: s
     task.updated_at = clock.now()
 
 
+_TASKS = cast(Table, Task.__table__)
+_SET_STATUS = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.status == bindparam("was"))
+    .values(
+        status=bindparam("new_status"),
+        updated_at=bindparam("at"),
+        completed_at=bindparam("done_at"),
+        completed_by=bindparam("done_by"),
+    )
+)
+
+
 def set_task_status(s: Session, actor: Actor, plan: Plan, task: Task, status: str) -> bool:
     """Start, complete or reopen a task. Returns False when it already had that status."""
     _require_same_team(plan, actor)
@@ -754,16 +769,17 @@ def set_task_status(s: Session, actor: Actor, plan: Plan, task: Task, status: st
     # A single UPDATE … WHERE keeps two simultaneous clicks from both "winning".
     at = clock.now()
     done = status == "completed"
-    result = s.execute(
-        update(Task)
-        .where(Task.id == task.id, Task.status == task.status)
-        .values(
-            status=status,
-            updated_at=at,
-            completed_at=at if done else None,
-            completed_by=actor.user_id if done else None,
-        )
-        .execution_options(synchronize_session=False)
+    s.flush()  # as Session.execute would (a no-op when nothing is pending)
+    result = s.connection().execute(  # Core, built once: every click runs it
+        _SET_STATUS,
+        {
+            "task_id": task.id,
+            "was": task.status,
+            "new_status": status,
+            "at": at,
+            "done_at": at if done else None,
+            "done_by": actor.user_id if done else None,
+        },
     )
     if getattr(result, "rowcount", 1) == 0:
         s.refresh(task)

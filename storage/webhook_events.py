@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from reminders.delivery.outgoing import Outgoing
@@ -97,20 +97,40 @@ def queue_event(
     return out
 
 
+# Built once: it runs at the commit of every change (a click's hot path).
+_LIVE_ENDPOINTS = (
+    select(WebhookEndpoint.id, Plan.id)
+    .join(Plan, Plan.team_id == WebhookEndpoint.team_id)
+    .where(
+        Plan.id.in_(bindparam("plan_ids", expanding=True)),
+        WebhookEndpoint.disabled_at.is_(None),
+    )
+    .order_by(WebhookEndpoint.id)
+)
+
+
 def emit(s: Session, notes: list[ev.Note]) -> int:
     # One query finds the live endpoints of the plans changed; the usual case, a
     # workspace with no webhooks, ends here.
-    rows = s.execute(
-        select(WebhookEndpoint, Plan.id)
-        .join(Plan, Plan.team_id == WebhookEndpoint.team_id)
-        .where(Plan.id.in_({n.plan_id for n in notes}), WebhookEndpoint.disabled_at.is_(None))
-        .order_by(WebhookEndpoint.id)
-    ).all()
-    if not rows:
+    # (Core, ids only: no ORM loading for the usual empty answer; flushed first,
+    # as Session.execute would, so what this transaction added is seen.)
+    s.flush()
+    found = (
+        s.connection()
+        .execute(_LIVE_ENDPOINTS, {"plan_ids": sorted({n.plan_id for n in notes})})
+        .all()
+    )
+    if not found:
         return 0
+    loaded = {
+        ep.id: ep
+        for ep in s.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({e for e, _ in found}))
+        )
+    }
     by_plan: dict[int, list[WebhookEndpoint]] = {}
-    for ep, plan_id in rows:
-        by_plan.setdefault(plan_id, []).append(ep)
+    for endpoint_id, plan_id in found:
+        by_plan.setdefault(plan_id, []).append(loaded[endpoint_id])
     wanted = [(by_plan[n.plan_id], n) for n in notes if n.plan_id in by_plan]
     # Everything the events describe, in a fixed number of queries.
     task_ids = {n.task_id for _, n in wanted if n.task_id is not None}

@@ -9,11 +9,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from bot import ids
+from reminders.delivery import refreshes
+from reminders.delivery.card import CardPublisher
 from storage import services
 from storage.db import Database
+from storage.models import Outbox
 from storage.readmodel import active_plan
 from storage.rules import Actor
 from tests.harness import CHANNEL, SELLER_TEAM, Harness
@@ -69,4 +72,63 @@ def test_map_status_claims_once_and_marks_its_repost_in_one_statement(
         assert h.command("status").status == 200
     assert len(_on("seen_request", statements)) == 1, statements
     outbox = _on("outbox", statements)
-    assert len(outbox) == 1 and outbox[0].startswith("insert"), outbox
+    # No repost waiting: one look, then the one upsert.
+    assert [o.split()[0] for o in outbox] == ["select", "insert"], outbox
+    assert "on conflict" in outbox[1]
+
+
+def _card_row(db: Database, plan_id: int) -> Outbox:
+    with db.read() as s:
+        rows = list(s.scalars(select(Outbox).where(Outbox.kind == refreshes.CARD)))
+    assert len(rows) == 1 and rows[0].recipient == f"plan:{plan_id}", rows
+    return rows[0]
+
+
+def _set_row(db: Database, row_id: int, **values: object) -> None:
+    with db.write() as s:
+        s.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+
+
+def test_a_repost_asked_while_one_waits_writes_nothing(db: Database) -> None:
+    """`/map status` again while its repost waits for its turn: the waiting row
+    already asks for it, so the second costs one read and no write."""
+    publisher = CardPublisher(db, wake=lambda: None)  # nothing sends: the row waits
+    with db.write() as s:
+        plan = services.create_plan(s, LEX, CHANNEL, "Deal")
+    publisher.repost(SELLER_TEAM, plan.id)
+    first = _card_row(db, plan.id)
+    assert (first.state, first.text) == ("pending", refreshes.REPOST)
+    with _statements(db) as statements:
+        publisher.repost(SELLER_TEAM, plan.id)
+    work = [st for st in statements if not st.startswith(("begin", "commit", "rollback"))]
+    assert [st.split()[0] for st in work] == ["select"], work
+    again = _card_row(db, plan.id)
+    assert (again.generation, again.state, again.text) == (first.generation, "pending", "repost")
+
+
+def test_a_repost_is_written_when_the_row_cannot_carry_it(db: Database) -> None:
+    """The read skips the write only when the waiting row would send what was
+    asked: a plain refresh waiting becomes a repost; a row being sent counts the
+    mark (the sender sends again after); a row sent is pending again; a row of
+    another workspace (a plan moved) takes this one's."""
+    publisher = CardPublisher(db, wake=lambda: None)
+    with db.write() as s:
+        plan = services.create_plan(s, LEX, CHANNEL, "Deal")
+    publisher.refresh(SELLER_TEAM, plan.id)
+    row = _card_row(db, plan.id)
+    publisher.repost(SELLER_TEAM, plan.id)
+    row = _card_row(db, plan.id)
+    assert (row.state, row.text) == ("pending", refreshes.REPOST), "a refresh became a repost"
+
+    _set_row(db, row.id, state="sending")
+    publisher.repost(SELLER_TEAM, plan.id)
+    sending = _card_row(db, plan.id)
+    assert sending.generation == row.generation + 1, "a mark during a send is counted"
+
+    _set_row(db, row.id, state="sent")
+    publisher.repost(SELLER_TEAM, plan.id)
+    assert _card_row(db, plan.id).state == "pending", "a sent card is reposted again"
+
+    _set_row(db, row.id, team_id="T0OTHER")
+    publisher.repost(SELLER_TEAM, plan.id)
+    assert _card_row(db, plan.id).team_id == SELLER_TEAM

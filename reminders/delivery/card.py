@@ -48,7 +48,15 @@ class CardPublisher:
         self._mark(team_id, plan_id, "")
 
     def repost(self, team_id: str, plan_id: int) -> None:
-        """Post anew at the bottom of the channel (and delete the old card)."""
+        """Post anew at the bottom of the channel (and delete the old card). When a
+        repost is waiting already (`/map status` twice on a call), it is the one
+        asked for: a read, and no write (which would queue on the write lock)."""
+        target = refreshes.card_target(plan_id)
+        with self._db.read() as s:
+            waiting = refreshes.asked_already(s, refreshes.CARD, team_id, target, refreshes.REPOST)
+        if waiting:
+            self._wake()
+            return
         self._mark(team_id, plan_id, refreshes.REPOST)
 
     def _mark(self, team_id: str, plan_id: int, value: str) -> None:

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from bot.observability import RateLimitCounter, count_deliveries
@@ -34,7 +34,7 @@ from reminders.delivery import pacing, recovery, welcomes
 from reminders.delivery import refreshes as refresh_rows
 from reminders.delivery.outgoing import LIVE_KINDS, WELCOME, Outgoing
 from reminders.webhooks import delivery as webhook_delivery
-from storage import clock, services, uploads
+from storage import bulk, clock, services, uploads
 from storage.db import Database
 from storage.models import Outbox, Plan, Task
 from storage.rules import Actor
@@ -104,18 +104,36 @@ def enqueue(s: Session, items: list[Outgoing], at: datetime) -> int:
         }
         for o in items
     ]
-    dialect = s.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    conn = s.connection()
+    if bulk.is_postgres(s):  # the rows in one JSON parameter: a short statement
+        recordset = bulk.recordset_insert(bulk.table_of(Outbox), _QUEUED, _OUTBOX_KEY, "id")
+        return len(conn.execute(recordset, bulk.json_rows(rows, _QUEUED)).all())
     stmt = (
-        insert(Outbox)
-        .on_conflict_do_nothing(index_elements=["kind", "recipient", "subject", "local_date"])
+        sqlite.insert(Outbox)
+        .on_conflict_do_nothing(index_elements=list(_OUTBOX_KEY))
         .returning(Outbox.id)  # rowcount of a batched insert isn't reliable on every driver
     )
     inserted = 0
-    conn = s.connection()
     for start in range(0, len(rows), 500):
         inserted += len(conn.execute(stmt, rows[start : start + 500]).all())
     return inserted
+
+
+_OUTBOX_KEY = ("kind", "recipient", "subject", "local_date")
+_QUEUED = (
+    "kind",
+    "team_id",
+    "recipient",
+    "subject",
+    "local_date",
+    "text",
+    "blocks",
+    "thread_of_plan",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 def queued_keys(s: Session, local_dates: set[date]) -> set[tuple[str, str, str, str]]:

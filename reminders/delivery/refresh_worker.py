@@ -64,7 +64,13 @@ class RefreshWorker:
         interval: float,
         llm: LlmExtractor | None = None,
         public_url: str = "",
+        sends: bool = True,
     ) -> None:
+        # `sends=False`: an HTTP process of a pre-fork `serve` only marks; waking it
+        # is a no-op, since the delivery process polls the outbox (were each HTTP
+        # process to run a pass per click, they would spend their core claiming
+        # rows the delivery process sends anyway).
+        self._sends = sends
         self._db = db
         self._client_for = client_for
         self._refreshers = refreshers(db, interval, llm, public_url)
@@ -77,6 +83,8 @@ class RefreshWorker:
         self._closed = False
 
     def wake(self) -> None:
+        if not self._sends:
+            return
         with self._lock:
             # After stop() a wake (a request still in flight while draining) must not
             # start sending again: what is left is another process's to send.
@@ -124,6 +132,10 @@ class RefreshWorker:
         """Wait until every refresh is sent (tests, the shell, shutdown)."""
         deadline = time.monotonic() + timeout
         self.wake()
+        while not self._sends and time.monotonic() < deadline:  # another process sends
+            if not self.pending():
+                return True
+            time.sleep(0.05)
         while time.monotonic() < deadline:
             if self._idle.wait(min(0.05, max(0.0, deadline - time.monotonic()))) and not (
                 self.pending()

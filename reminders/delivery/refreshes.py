@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, case, literal
+from sqlalchemy import bindparam, case, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
@@ -55,6 +55,8 @@ def mark_home(s: Session, team_id: str, user_id: str, notice: str = "") -> None:
     """The person's App Home shows the latest state soon; `notice` (escaped) on top."""
     if user_id:
         mark(s, HOME, team_id, home_target(team_id, user_id), notice, clock.wall())
+
+
 def draft_target(view_id: str, draft_id: int) -> tuple[str, str]:
     return view_id, f"draft:{draft_id}"
 
@@ -91,6 +93,42 @@ def mark(
 
 
 _MARKS: dict[str, Executable] = {}
+
+# A row of this target still waiting with what a mark asks for (its team; its
+# value, or any value for a plain refresh): folding the mark in would change
+# nothing but `generation`, which counts only while the row is being sent.
+_WAITING = (
+    select(Outbox.id)
+    .where(
+        Outbox.kind == bindparam("kind"),
+        Outbox.recipient == bindparam("recipient"),
+        Outbox.subject == bindparam("subject"),
+        Outbox.local_date == NO_DATE,
+        Outbox.state == "pending",
+        Outbox.team_id == bindparam("team_id"),
+        or_(Outbox.text == bindparam("text"), bindparam("text") == ""),
+    )
+    .limit(1)
+)
+
+
+def asked_already(s: Session, kind: str, team_id: str, target: tuple[str, str], value: str) -> bool:
+    """Whether a mark of `target` with `value` would change nothing: a row is
+    pending (not being sent: then the mark must count) with what it asks for. The
+    send after it renders the database as it is then, so it shows what the mark
+    wanted. One indexed read, where a mark is a write that waits for the lock."""
+    recipient, subject = target
+    found = s.execute(
+        _WAITING,
+        {
+            "kind": kind,
+            "recipient": recipient,
+            "subject": subject,
+            "team_id": team_id,
+            "text": value,
+        },
+    )
+    return found.first() is not None
 
 
 def _mark_statement(dialect: str) -> Executable:

@@ -1,0 +1,79 @@
+"""SQL for thousands of values at once (the Monday pass, the pipeline): one
+parameter per column on PostgreSQL, not one per value.
+
+An `IN (…)` of 6,000 plan ids, or a multi-row INSERT of 500 rows of 12 columns,
+is a statement with thousands of placeholders: SQLAlchemy renders each, and
+psycopg parses the whole text again to number them (too long for its cache), in
+Python, every time. On PostgreSQL `= ANY(array)` carries the values in one array
+parameter, and `INSERT … SELECT … FROM json_to_recordset(…)` the rows in one JSON
+string: the statement is short and the same every time. SQLite's driver binds
+in C: it keeps the plain forms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, TextClause, any_, bindparam, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+
+def is_postgres(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def among(
+    s: Session, column: InstrumentedAttribute[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
+    """`column IN values`, as one array parameter on PostgreSQL."""
+    values = list(values)
+    if is_postgres(s):
+        array = bindparam(None, values, type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
+
+
+_RECORDSETS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+
+
+def recordset_insert(
+    table: Table, columns: Sequence[str], conflict: Sequence[str], returning: str
+) -> TextClause:
+    """PostgreSQL: `INSERT INTO table (columns) SELECT … FROM
+    json_to_recordset(:rows) … ON CONFLICT (conflict) DO NOTHING RETURNING
+    returning`: every row in one JSON parameter (`json_rows`), which psycopg
+    passes as one string (arrays of long texts it would escape in Python); built
+    once per table and columns."""
+    key = (table.name, tuple(columns))
+    stmt = _RECORDSETS.get(key)
+    if stmt is None:
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        typed = ", ".join(f"{c} {table.c[c].type.compile(dialect)}" for c in columns)
+        names = ", ".join(columns)
+        stmt = text(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} "
+            f"FROM json_to_recordset(CAST(:rows AS json)) AS r({typed}) "
+            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {returning}"
+        )
+        stmt = _RECORDSETS.setdefault(key, stmt)
+    return stmt
+
+
+def json_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, str]:
+    """The rows as `recordset_insert` binds them (dates and instants in ISO 8601,
+    which PostgreSQL reads back as the column's type)."""
+    return {"rows": json.dumps([{c: r[c] for c in columns} for r in rows], default=_iso)}
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def table_of(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
