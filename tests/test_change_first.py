@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import parse_qs, urlencode
 
 import pytest
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from storage.models import Plan, Task
 from tests.harness import BUYER_TEAM, CHANNEL, SELLER_TEAM, Harness, running_app
 from tests.test_ack_first import send
 from tests.test_modals import button, plan_id, setup_plan, task_id
+from tests.test_unfurls import unfurl_click_body
 
 BASE = "https://mapbot.example.com"
 SELLER = ("U0LEX", SELLER_TEAM)
@@ -99,24 +99,7 @@ def unfurl_body(h: Harness, who: tuple[str, str], value: str) -> str:
     assert h.signed(shared, json_body=True).status == 200
     h.settle()
     ts = json.loads(shared)["event"]["message_ts"]
-    raw = payloads.block_actions_body(
-        user_id=who[0],
-        user_team_id=who[1],
-        team_id=SELLER_TEAM,
-        channel_id=CHANNEL,
-        action=button(ids.UNFURL_COMPLETE, value),
-        message_ts=ts,
-        response_url=h.local.response_url(CHANNEL, who[0]),
-    )
-    payload = json.loads(parse_qs(raw)["payload"][0])
-    payload["container"] = {
-        "type": "message_attachment",
-        "message_ts": ts,
-        "channel_id": CHANNEL,
-        "is_ephemeral": False,
-        "is_app_unfurl": True,
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return unfurl_click_body(h, who, value, ts)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,8 @@ def test_a_composer_unfurl_uses_its_unfurl_id(u: Harness, db: Database) -> None:
     assert "ts" not in call.params or not call.params["ts"]
 
 
-def click_unfurl(h: Harness, who: tuple[str, str], value: str, ts: str) -> None:
+def unfurl_click_body(h: Harness, who: tuple[str, str], value: str, ts: str) -> str:
+    """A click on the Complete button of the unfurl of the message `ts`."""
     action = {"action_id": ids.UNFURL_COMPLETE, "block_id": "b", "value": value, "type": "button"}
     raw = payloads.block_actions_body(
         user_id=who[0],
@@ -169,7 +170,11 @@ def click_unfurl(h: Harness, who: tuple[str, str], value: str, ts: str) -> None:
         "is_ephemeral": False,
         "is_app_unfurl": True,
     }
-    assert h.signed(urlencode({"payload": json.dumps(payload)})).status == 200
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def click_unfurl(h: Harness, who: tuple[str, str], value: str, ts: str) -> None:
+    assert h.signed(unfurl_click_body(h, who, value, ts)).status == 200
     h.settle()
 
 
