@@ -394,6 +394,8 @@ class Manager(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     added_by: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- CRM sync (reminders/crm) ---------------------------------------------------------
 
 

@@ -320,9 +320,7 @@ def test_the_shortcut_is_refused_to_a_buyer(h: Harness, db: Database) -> None:
     assert count(db, Draft) == 0
 
 
-def test_an_author_placed_on_the_buyer_side_can_no_longer_submit(
-    h: Harness, db: Database
-) -> None:
+def test_an_author_placed_on_the_buyer_side_can_no_longer_submit(h: Harness, db: Database) -> None:
     from bot import identity
     from storage.models import Person
 

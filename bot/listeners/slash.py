@@ -82,9 +82,7 @@ def _request(
     )
 
 
-def _outcome(
-    deps: Deps, command: dict[str, Any], actor: Actor, tz: str, reply: Reply
-) -> Outcome:
+def _outcome(deps: Deps, command: dict[str, Any], actor: Actor, tz: str, reply: Reply) -> Outcome:
     """What the typer is told, and the Slack work for after the answer. The
     card's repost or refresh is an outbox row (marked here, sent by the worker)."""
     channel, trigger = command.get("channel_id", ""), command.get("trigger_id", "")

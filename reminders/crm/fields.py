@@ -105,7 +105,5 @@ def values(
 def properties(chosen: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
     """The CRM properties to write: mapped, not switched off, cut to fit."""
     return {
-        prop: ours[name][:MAX_TEXT]
-        for name, prop in chosen.items()
-        if prop != OFF and name in ours
+        prop: ours[name][:MAX_TEXT] for name, prop in chosen.items() if prop != OFF and name in ours
     }
