@@ -9,6 +9,8 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
@@ -230,9 +232,6 @@ _OURS = ("refresh-", "after-ack")
 
 @pytest.fixture(autouse=True)
 def _no_sender_outlives_its_test() -> Iterator[None]:
-    import threading
-    import time
-
     before = set(threading.enumerate())
     yield
     deadline = time.monotonic() + 15

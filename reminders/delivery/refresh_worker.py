@@ -80,7 +80,6 @@ class RefreshWorker:
         self._idle = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._closed = False
 
     def wake(self) -> None:
         if not self._sends:
@@ -88,12 +87,11 @@ class RefreshWorker:
         with self._lock:
             # After stop() a wake (a request still in flight while draining) must not
             # start sending again: what is left is another process's to send.
-            if self._closed:
+            if self._stopping.is_set():
                 return
             self._idle.clear()
             self._wakeup.set()
             if self._thread is None or not self._thread.is_alive():
-                self._stopping.clear()
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
 
@@ -104,10 +102,9 @@ class RefreshWorker:
 
     def stop(self) -> None:
         """No new sends; the one in flight finishes, the rest go back to the outbox
-        for another process (or the next start) to send."""
+        for another process (or this one's next run) to send; a stopped worker stays stopped."""
         with self._lock:
-            self._closed = True
-        self._stopping.set()
+            self._stopping.set()
         self._wakeup.set()
         if self._thread is not None:
             self._thread.join(10)
