@@ -18,7 +18,7 @@ from bot.oauth import Workspaces
 from reminders.delivery.card import CardPublisher
 from reminders.delivery.home import HomePublisher
 from reminders.delivery.refresh_worker import RefreshWorker
-from storage.access import MembersUnknown
+from storage.access import NOT_FOUND, MembersUnknown
 from storage.db import Database
 from storage.rules import Actor
 
@@ -67,6 +67,14 @@ class Deps:
         if known.stale:
             team, user_id = known.actor.team_id, known.actor.user_id
             self.later(lambda: self._look_up(team, user_id))
+
+    def refuse_out_of_place(self, context: BoltContext, body: dict[str, Any]) -> None:
+        """A button that only works on its message (it answers through its
+        response_url) came from elsewhere: say so on the clicker's Home, after the
+        answer, and change nothing."""
+        team, user = host_team(context), str((body.get("user") or {}).get("id") or "")
+        notice = f":no_entry: {NOT_FOUND}"
+        self.later(lambda: self.home.refresh_user(team, user, notice))
 
     def actor(
         self, context: BoltContext, client: WebClient, user: dict[str, Any] | None

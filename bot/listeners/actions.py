@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.change_first import change_then_answer
-from bot.deps import Deps, channel_of, host_team
+from bot.deps import Deps, channel_of
 from bot.identity import CHECKING_WHO
 from commands.handlers import Reply, apply_golive, confirm_remove
 from reminders.delivery import refreshes
@@ -60,10 +60,7 @@ def register(app: App, deps: Deps) -> None:
         ) -> None:
             ack()
             if not body.get("response_url"):  # the question is a channel message; not this
-                user = (body.get("user") or {}).get("id") or ""
-                notice = f":no_entry: {access.NOT_FOUND}"
-                team = host_team(context)
-                deps.later(lambda: deps.home.refresh_user(team, user, notice))
+                deps.refuse_out_of_place(context, body)
                 return
             if action["action_id"] == cancel_id:
 

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.change_first import change_then_answer
-from bot.deps import Deps, host_team
+from bot.deps import Deps
 from commands.dates import format_date
 from storage import access, lookup, reminder_services, services
 from storage.clock import today_in
@@ -35,9 +35,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
         if not body.get("response_url"):  # a nudge is a message; this came from elsewhere
-            team, user = host_team(context), str((body.get("user") or {}).get("id") or "")
-            notice = f":no_entry: {access.NOT_FOUND}"
-            deps.later(lambda: deps.home.refresh_user(team, user, notice))
+            deps.refuse_out_of_place(context, body)
             return
         value = str(action.get("value") or "")
         done = action["action_id"] == ids.NUDGE_DONE
