@@ -26,7 +26,6 @@ from reminders.snapshot import NUDGE_MINUTE, OVERDUE_DAYS, PlanInfo, ReminderSta
 from reminders.snapshot import digest_days as digest_days
 from reminders.snapshot import digests_due as digests_due
 from reminders.snapshot import local_day as local_day
-from storage.plan_facts import PlanFacts
 from storage.rules import PersonFacts, Side, person_side, visible_to
 
 STALLED_AFTER = timedelta(days=7)
@@ -142,9 +141,8 @@ def weekly_digests(state: ReminderState) -> Iterator[Pending]:
         last_by = {tid: who for tid, who in state.completed_by.get(plan_id, [])}
         done = [(tid, who) for tid, who in last_by.items() if tid in still_done]
         milestones = state.milestones.get(plan_id, [])
-        facts = state.facts.get(plan_id)
         render = partial(
-            _with_insight, digest_message, facts, today, plan, visible, done, milestones, today
+            _with_insight, digest_message, state, plan_id, today, plan, visible, done, milestones
         )
         yield Pending(
             "digest.plan_weekly", plan.team_id, plan.channel_id, f"plan:{plan.id}", today, render
@@ -196,11 +194,17 @@ def rep_digests(state: ReminderState) -> Iterator[Pending]:
 
 
 def _with_insight(
-    render: Callable[..., Rendered], facts: PlanFacts | None, today: date, *args: Any
+    render: Callable[..., Rendered], state: ReminderState, plan_id: int, today: date, *args: Any
 ) -> Rendered:
-    """A weekly digest with the plan's health and forecast, as buyers may read them."""
-    lines = insight_lines(facts.for_side("buyer"), today) if facts is not None else []
-    return render(*args, insight=lines)
+    """A weekly digest with the plan's health and forecast, as buyers may read them:
+    as the health pass recorded them for `today`, else worked out from the facts."""
+    day, recorded = state.insight.get(plan_id, (None, ""))
+    facts = state.facts.get(plan_id)
+    if day == today:
+        lines = [recorded] if recorded else []
+    else:
+        lines = insight_lines(facts.for_side("buyer"), today) if facts is not None else []
+    return render(*args, today, insight=lines)
 
 
 def _unhealthy(state: ReminderState, plans: list[PlanInfo]) -> Callable[[], list[tuple[str, str]]]:

@@ -4,8 +4,10 @@ A plan is assessed again when something happened on it since the last pass (an
 activity row), or when its local date has moved on (overdue, stall and silence
 are counted in days). What it finds is kept in `plan_health`; a change of state
 is an activity row (`plan.health`, before → after), which the audit trail and
-webhooks read. The state kept is the seller's view (internal tasks count): the
-buyer-facing surfaces work theirs out from a buyer's copy when they render.
+webhooks read. The state kept is the seller's view (internal tasks count); beside
+it, the health and forecast lines of a buyer's copy, which the weekly digests in
+the deal channels show (other buyer-facing surfaces work theirs out when they
+render).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bot.render.summary import insight_lines
 from reminders.health import assess
 from storage import health_services
 from storage.clock import today_in
@@ -66,7 +69,12 @@ def run(db: Database, at: datetime) -> int:
         for f in facts.values():
             today = today_in(f.tz, at)
             health = assess(f, today)
-            assessed.append(health_services.Assessed(f.id, health.state, health.reasons, today))
+            # What the weekly digest shows buyers, worked out here once a day (or on a
+            # change) rather than for thousands of plans at once on Monday morning.
+            lines = tuple(insight_lines(f.for_side("buyer"), today))
+            assessed.append(
+                health_services.Assessed(f.id, health.state, health.reasons, today, lines)
+            )
         with db.write() as s:
             changed += health_services.record(
                 s, assessed, {f.id: f.recorded_health for f in facts.values()}

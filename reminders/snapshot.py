@@ -4,17 +4,19 @@ many plans there are (the tick runs every minute over every workspace)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Executable, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import bulk
-from storage.clock import as_utc, zone
+from storage.clock import as_utc, today_in, zone
 from storage.models import (
     Activity,
+    Milestone,
     Person,
     Plan,
     PlanHealth,
@@ -96,10 +98,13 @@ class ReminderState:
     digest_tasks: dict[int, list[TaskInfo]] = field(default_factory=dict)  # every task
     completed_by: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # task, who
     milestones: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # id, title
-    # Plan health and forecast (reminders.health, reminders.forecast) read these, for
-    # the plans of the weekly digests; and the health the tick last recorded of the
-    # reps' plans not on track (state, reasons), for their digests.
+    # The health and forecast lines of a buyer's copy of each digest plan, as the
+    # health pass recorded them (the local date they are for, the lines); and the
+    # facts to work them out from, of digest plans not assessed on their today.
+    insight: dict[int, tuple[date | None, str]] = field(default_factory=dict)
     facts: dict[int, PlanFacts] = field(default_factory=dict)
+    # The health the tick last recorded of the reps' plans not on track (state,
+    # reasons), for their digests.
     recorded_health: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
@@ -134,6 +139,12 @@ _TASK_COLUMNS = (
 
 def _active_plans() -> tuple[ColumnElement[bool], ...]:
     return (Plan.archived.is_(False), Plan.reminders_on.is_(True))
+
+
+def _all(s: Session, stmt: Executable) -> Sequence[Any]:
+    """Core rows, fetched at once: the Monday pass reads tens of thousands, and the
+    ORM's result machinery or a driver call per row would cost more than the query."""
+    return s.connection().execute(stmt).all()
 
 
 def _plan(row: Any) -> PlanInfo:
@@ -183,23 +194,22 @@ def load_state(
         digest_plan_ids = set(digest_days(digest_candidates(s), at))
     leads = set(s.scalars(select(Plan.remind_lead_days).where(*_active_plans()).distinct()))
     dates = nudge_dates(at.date(), leads)
-    rows = s.execute(
+    rows = _all(
+        s,
         select(*_TASK_COLUMNS, *_PLAN_COLUMNS)
         .join(Plan, Plan.id == Task.plan_id)
-        .where(Task.due_date.in_(dates), Task.status != "completed", *_active_plans())
+        .where(Task.due_date.in_(dates), Task.status != "completed", *_active_plans()),
     )
     for row in rows:
-        state.tasks.append(_task(row[: len(_TASK_COLUMNS)]))
+        state.tasks.append(TaskInfo(*row[: len(_TASK_COLUMNS)]))
         plan = _plan(row[len(_TASK_COLUMNS) :])
         state.plans.setdefault(plan.id, plan)
     if digest_plan_ids:
-        # Plan health and the forecast read these; the digest's tasks come from them too.
-        state.facts = plan_facts(s, sorted(digest_plan_ids))
-        _load_digests(s, state, digest_plan_ids)
-        for plan_row in s.execute(
-            select(*_PLAN_COLUMNS).where(bulk.among(s, Plan.id, digest_plan_ids))
+        for plan_row in _all(
+            s, select(*_PLAN_COLUMNS).where(bulk.among(s, Plan.id, digest_plan_ids))
         ):
             state.plans.setdefault(plan_row[0], _plan(plan_row))
+        _load_digests(s, state, digest_plan_ids)
     _load_reps(s, state, reps_done)
     _load_buyer_people(s, state)
     referenced = (
@@ -217,14 +227,15 @@ def load_state(
         Person.side_override,
         Person.mute_digests,
     ).where(bulk.among(s, Person.user_id, referenced))
-    for person_row in s.execute(people):
+    for person_row in _all(s, people):
         state.people[(person_row[0], person_row[1])] = _person(person_row[1:])
     task_ids = [t.id for t in state.tasks]
     if task_ids:
-        for task_id, user_id, until in s.execute(
+        for task_id, user_id, until in _all(
+            s,
             select(Snooze.task_id, Snooze.user_id, Snooze.until).where(
                 bulk.among(s, Snooze.task_id, task_ids)
-            )
+            ),
         ):
             state.snoozes[(task_id, user_id)] = until
     return state
@@ -242,13 +253,14 @@ def _load_reps(
         .group_by(Plan.team_id, Plan.created_by)
         .subquery()
     )
-    rows = s.execute(
+    rows = _all(
+        s,
         select(first_zone.c.team_id, first_zone.c.created_by, Person.tz, Plan.tz)
         .join(Plan, Plan.id == first_zone.c.first)
         .outerjoin(
             Person,
             and_(Person.team_id == first_zone.c.team_id, Person.user_id == first_zone.c.created_by),
-        )
+        ),
     )
     for team, rep, person_tz, plan_tz in rows:
         day = local_day(state.at, person_tz or plan_tz, after_minute=NUDGE_MINUTE, weekends=True)
@@ -259,31 +271,34 @@ def _load_reps(
     creators = {rep for _, rep in state.reps}
     mine = (bulk.among(s, Plan.created_by, creators), *_active_plans())
     plan_ids = []
-    for plan_row in s.execute(select(*_PLAN_COLUMNS).where(*mine)):
+    for plan_row in _all(s, select(*_PLAN_COLUMNS).where(*mine)):
         plan = _plan(plan_row)
         if (plan.team_id, plan.created_by) in state.reps:
             state.plans.setdefault(plan.id, plan)
             plan_ids.append(plan.id)
     latest_day = state.at.date() + timedelta(days=1)  # no zone's today is later
-    for row in s.execute(
+    for row in _all(
+        s,
         select(*_TASK_COLUMNS)
         .join(Plan, Plan.id == Task.plan_id)
-        .where(Task.due_date <= latest_day, Task.status != "completed", *mine)
+        .where(Task.due_date <= latest_day, Task.status != "completed", *mine),
     ):
         task = _task(row)
         if task.plan_id in state.plans:
             state.rep_tasks.append(task)
-    for plan_id, latest in s.execute(
+    for plan_id, latest in _all(
+        s,
         select(Activity.plan_id, func.max(Activity.at))
         .where(bulk.among(s, Activity.plan_id, plan_ids))
-        .group_by(Activity.plan_id)
+        .group_by(Activity.plan_id),
     ):
         state.last_activity[plan_id] = as_utc(latest)
-    for plan_id, health, reasons in s.execute(
+    for plan_id, health, reasons in _all(
+        s,
         select(PlanHealth.plan_id, PlanHealth.state, PlanHealth.reasons).where(
             bulk.among(s, PlanHealth.plan_id, plan_ids),
             PlanHealth.state.in_(("at_risk", "stalled")),
-        )
+        ),
     ):
         state.recorded_health[plan_id] = (health or "", tuple(r for r in reasons.split("\n") if r))
 
@@ -309,7 +324,8 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
         )
         .subquery()
     )
-    rows = s.execute(
+    rows = _all(
+        s,
         select(
             on_deal.c.plan_id,
             on_deal.c.user_id,
@@ -326,7 +342,7 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
             and_(
                 Stakeholder.plan_id == on_deal.c.plan_id, Stakeholder.user_id == on_deal.c.user_id
             ),
-        )
+        ),
     )
     ranked: dict[int, list[tuple[bool, str]]] = defaultdict(list)
     for plan_id, user_id, team, home, guest, override, stakeholder in rows:
@@ -339,42 +355,55 @@ def _load_buyer_people(s: Session, state: ReminderState) -> None:
 
 
 def _load_digests(s: Session, state: ReminderState, plan_ids: set[int]) -> None:
-    state.digest_tasks = {
-        f.id: [
-            TaskInfo(
-                t.id,
-                f.id,
-                t.number,
-                t.title,
-                t.owner_side,
-                t.assignee_id,
-                t.status,
-                t.internal,
-                t.due_date,
-                t.risk,
-                t.milestone_id,
-            )
-            for t in f.tasks
-        ]
-        for f in state.facts.values()
-        if f.tasks
-    }
+    """Every task and milestone of the digest plans, what was
+    completed in the last week, the buyer insight the health pass recorded, and the
+    facts of the plans whose recorded insight is not for their local today (a pass
+    without the tick's health pass before it): those are worked out when rendered."""
+    tasks: dict[int, list[TaskInfo]] = defaultdict(list)
+    for row in _all(
+        s,
+        # In no order: the digest sorts each of its lists itself.
+        select(*_TASK_COLUMNS).where(bulk.among(s, Task.plan_id, plan_ids)),
+    ):
+        tasks[row[1]].append(TaskInfo(*row))
+    state.digest_tasks = dict(tasks)
+    milestones: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for plan_id, milestone_id, title in _all(
+        s,
+        select(Milestone.plan_id, Milestone.id, Milestone.title)
+        .where(bulk.among(s, Milestone.plan_id, plan_ids))
+        .order_by(Milestone.plan_id, Milestone.position, Milestone.id),
+    ):
+        milestones[plan_id].append((milestone_id, title))
+    state.milestones = dict(milestones)
+    for plan_id, day, lines in _all(
+        s,
+        select(PlanHealth.plan_id, PlanHealth.assessed_on, PlanHealth.buyer_insight).where(
+            bulk.among(s, PlanHealth.plan_id, plan_ids), PlanHealth.buyer_insight.is_not(None)
+        ),
+    ):
+        state.insight[plan_id] = (day, lines or "")
+    unassessed = [
+        plan_id
+        for plan_id in plan_ids
+        if (plan := state.plans.get(plan_id)) is not None
+        and state.insight.get(plan_id, (None, ""))[0] != today_in(plan.tz, state.at)
+    ]
+    state.facts = plan_facts(s, unassessed)
     since = state.at - WEEK
     done: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for plan_id, task_id, actor in s.execute(
+    for plan_id, task_id, actor in _all(
+        s,
         select(Activity.plan_id, Activity.task_id, Activity.actor_id).where(
             bulk.among(s, Activity.plan_id, plan_ids),
             Activity.action == "task.status",
             Activity.after == "completed",
             Activity.at >= since,
-        )
+        ),
     ):
         if task_id is not None:
             done[plan_id].append((task_id, actor))
     state.completed_by = dict(done)
-    state.milestones = {
-        f.id: [(m.id, m.title) for m in f.milestones] for f in state.facts.values() if f.milestones
-    }
 
 
 def digest_candidates(s: Session) -> list[tuple[int, str, int, int]]:
@@ -382,10 +411,11 @@ def digest_candidates(s: Session) -> list[tuple[int, str, int, int]]:
     works out which weekly digests are due from these."""
     return [
         (pid, tz, wd, minute)
-        for pid, tz, wd, minute in s.execute(
+        for pid, tz, wd, minute in _all(
+            s,
             select(Plan.id, Plan.tz, Plan.digest_weekday, Plan.digest_minute).where(
                 *_active_plans()
-            )
+            ),
         )
     ]
 

@@ -38,6 +38,7 @@ class Assessed:
     state: str
     reasons: tuple[str, ...]
     day: date
+    buyer_insight: tuple[str, ...] = ()  # a buyer's copy's health and forecast lines
 
 
 def _row(s: Session, plan_id: int) -> PlanHealth:
@@ -96,8 +97,20 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
         s.connection().execute(
             update(table)
             .where(table.c.plan_id == bindparam("pid"))
-            .values(reasons=bindparam("why"), assessed_on=bindparam("day")),
-            [{"pid": a.plan_id, "why": "\n".join(a.reasons), "day": a.day} for a in same],
+            .values(
+                reasons=bindparam("why"),
+                assessed_on=bindparam("day"),
+                buyer_insight=bindparam("lines"),
+            ),
+            [
+                {
+                    "pid": a.plan_id,
+                    "why": "\n".join(a.reasons),
+                    "day": a.day,
+                    "lines": "\n".join(a.buyer_insight),
+                }
+                for a in same
+            ],
         )
     changes: list[dict[str, Any]] = []
     for a in assessed:
@@ -109,7 +122,12 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
                 PlanHealth.plan_id == a.plan_id,
                 or_(PlanHealth.state.is_(None), PlanHealth.state != a.state),
             )
-            .values(state=a.state, reasons="\n".join(a.reasons), assessed_on=a.day)
+            .values(
+                state=a.state,
+                reasons="\n".join(a.reasons),
+                assessed_on=a.day,
+                buyer_insight="\n".join(a.buyer_insight),
+            )
         )
         if moved.rowcount:  # type: ignore[attr-defined]
             changes.append(

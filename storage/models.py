@@ -453,6 +453,10 @@ class PlanHealth(Base):
     state: Mapped[str | None] = mapped_column(String(16))  # on_track|at_risk|stalled
     reasons: Mapped[str] = mapped_column(Text, default="", server_default="")  # one per line
     assessed_on: Mapped[date | None] = mapped_column(Date)
+    # The health and forecast lines of a buyer's copy on `assessed_on` (mrkdwn, one
+    # per line; migration 0029): worked out once a day by the health pass, read by
+    # the weekly digests instead of forecasting thousands of plans again on Monday.
+    buyer_insight: Mapped[str | None] = mapped_column(Text)
 
 
 # --- webhooks and the calendar feed (migration 0022) ------------------------------

@@ -247,3 +247,43 @@ def test_the_weekly_digest_and_the_rep_s_digest_carry_health_and_forecast(
     # The rep's DM: the seller's copy, internal work counted.
     assert "Plan health: 1 at risk or stalled" in rep
     assert "Monsters rollout: 🟠 *At risk* — 2 buyer tasks overdue; 1 seller task overdue" in rep
+
+
+def test_the_weekly_digest_shows_the_insight_recorded_for_its_day_else_works_it_out(
+    h: Harness, db: Database, fixed_clock: FixedClock
+) -> None:
+    from reminders.due import due_messages
+    from reminders.snapshot import load_state
+
+    plan_id = _deal(h, db)
+
+    def weekly() -> str:
+        with db.read() as s:
+            state = load_state(s, MONDAY)
+        (digest,) = [o for o in due_messages(state) if o.kind == "digest.plan_weekly"]
+        return json.dumps(digest.blocks, ensure_ascii=False)
+
+    with db.write() as s:  # as if no health pass had run yet
+        s.execute(update(PlanHealth).values(buyer_insight=None, assessed_on=None))
+    worked_out = weekly()
+    assert "🟠 *At risk* — 2 buyer tasks overdue; Legal review 1 business day late" in worked_out
+    assert "seller task" not in worked_out and "SECRET" not in worked_out
+    health_pass(db, MONDAY)  # records a buyer's copy's lines, as the tick does first
+    with db.read() as s:
+        recorded = s.get_one(PlanHealth, plan_id).buyer_insight or ""
+    assert "2 buyer tasks overdue" in recorded and "seller task" not in recorded
+    assert weekly() == worked_out, "the recorded lines are those a buyer's copy gives"
+    # Lines recorded for another day are not shown: worked out again.
+    with db.write() as s:
+        s.execute(
+            update(PlanHealth).values(buyer_insight="🟢 stale", assessed_on=date(2026, 11, 22))
+        )
+    assert weekly() == worked_out
+    # Lines recorded for the plan's today are shown as they are (not worked out again).
+    with db.write() as s:
+        s.execute(
+            update(PlanHealth).values(
+                buyer_insight="🟢 recorded today", assessed_on=date(2026, 11, 23)
+            )
+        )
+    assert "🟢 recorded today" in weekly() and "2 buyer tasks overdue" not in weekly()

@@ -41,8 +41,14 @@ class Message:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Not strftime("%b"): the Monday pass formats tens of thousands of dates, and the
+# labels are English whatever the process's locale.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def short_date(d: date, today: date) -> str:
-    label = f"{d:%b} {d.day}"
+    """A date as "Mar 12", with the year when it is not this year."""
+    label = f"{MONTHS[d.month - 1]} {d.day}"
     return label if d.year == today.year else f"{label}, {d.year}"
 
 

@@ -115,7 +115,10 @@ def digest_message(
         (t for t in tasks if t.status != "completed" and t.due_date and t.due_date < today),
         key=lambda t: (t.due_date, t.number),
     )
-    risky = [t for t in tasks if t.status != "completed" and t.risk in ("at_risk", "blocked")]
+    risky = sorted(
+        (t for t in tasks if t.status != "completed" and t.risk in ("at_risk", "blocked")),
+        key=lambda t: (t.due_date or date.max, t.number),
+    )
     open_milestones = [
         m
         for m in milestones

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import orjson
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import and_, case, or_, select, update
@@ -95,7 +96,7 @@ def enqueue(s: Session, items: list[Outgoing], at: datetime) -> int:
             "subject": o.subject,
             "local_date": o.local_date,
             "text": o.text,
-            "blocks": json.dumps(o.blocks),
+            "blocks": orjson.dumps(o.blocks).decode(),  # tens of thousands on Monday
             "thread_of_plan": o.thread_of_plan,
             "state": "pending",
             "attempts": 0,
