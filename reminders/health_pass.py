@@ -69,9 +69,14 @@ def run(db: Database, at: datetime) -> int:
         for f in facts.values():
             today = today_in(f.tz, at)
             health = assess(f, today)
-            # What the weekly digest shows buyers, worked out here once a day (or on a
-            # change) rather than for thousands of plans at once on Monday morning.
-            lines = tuple(insight_lines(f.for_side("buyer"), today))
+            # What the weekly digest shows buyers, worked out here on its day (at local
+            # midnight, again on a change) rather than for thousands of plans at once
+            # when Monday's digests go out; on other days nothing is recorded.
+            lines = (
+                tuple(insight_lines(f.for_side("buyer"), today))
+                if today.weekday() == f.digest_weekday
+                else ()
+            )
             assessed.append(
                 health_services.Assessed(f.id, health.state, health.reasons, today, lines)
             )

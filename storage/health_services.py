@@ -38,7 +38,8 @@ class Assessed:
     state: str
     reasons: tuple[str, ...]
     day: date
-    buyer_insight: tuple[str, ...] = ()  # a buyer's copy's health and forecast lines
+    # A buyer's copy's health and forecast lines, on the plan's digest day (else none).
+    buyer_insight: tuple[str, ...] = ()
 
 
 def _row(s: Session, plan_id: int) -> PlanHealth:
@@ -107,7 +108,7 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
                     "pid": a.plan_id,
                     "why": "\n".join(a.reasons),
                     "day": a.day,
-                    "lines": "\n".join(a.buyer_insight),
+                    "lines": "\n".join(a.buyer_insight) or None,
                 }
                 for a in same
             ],
@@ -126,7 +127,7 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
                 state=a.state,
                 reasons="\n".join(a.reasons),
                 assessed_on=a.day,
-                buyer_insight="\n".join(a.buyer_insight),
+                buyer_insight="\n".join(a.buyer_insight) or None,
             )
         )
         if moved.rowcount:  # type: ignore[attr-defined]

@@ -103,6 +103,7 @@ class PlanFacts:
     recorded_reasons: tuple[str, ...] = ()
     names: tuple[tuple[str, str], ...] = ()  # (user id, display name) of assignees
     side: Side = "seller"  # whose copy this is
+    digest_weekday: int = 0  # the plan's weekly digest: Monday 0 … Sunday 6
 
     def for_side(self, side: Side) -> PlanFacts:
         """The copy a side may see: a buyer's has no internal task, nor its activity."""
@@ -162,6 +163,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
                 Plan.country,
                 Plan.created_by,
                 Plan.created_at,
+                Plan.digest_weekday,
                 PlanHealth.overdue_tasks,
                 PlanHealth.milestone_late_days,
                 PlanHealth.stall_days,
@@ -268,6 +270,7 @@ def plan_facts(s: Session, plan_ids: Sequence[int]) -> dict[int, PlanFacts]:
             recorded_health=p.state,
             recorded_reasons=tuple(r for r in (p.reasons or "").split("\n") if r),
             names=tuple(sorted(names.get(p.id, {}).items())),
+            digest_weekday=p.digest_weekday,
         )
     return out
 

@@ -5,6 +5,7 @@ keys in one batch to one row."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
@@ -57,3 +58,36 @@ def test_the_bulk_insert_queues_each_key_once(db: Database) -> None:
         0,
     )
     assert '"mrkdwn"' in third.blocks and third.thread_of_plan is None
+
+
+def test_a_batch_of_thousands_queues_each_key_once(db: Database) -> None:
+    """On PostgreSQL a batch this large goes by COPY (bulk.copy_insert), on SQLite
+    in chunks: the same answers as a small batch, twice in one transaction too."""
+    many = bulk.COPY_AT_LEAST + 200
+    with db.write() as s:
+        assert enqueue(s, [_digest(1)], AT) == 1
+    with db.write() as s:
+        # Plan 1 already queued, plan 2 twice in the batch, then plans 3 … many.
+        batch = [_digest(1, "again"), _digest(2), _digest(2, "twice")]
+        batch += [_digest(p, f'digest {p} ✓ "quoted"\ttab') for p in range(3, many)]
+        assert enqueue(s, batch, AT) == many - 2
+        # A second large batch in the same transaction: only its new keys count.
+        assert enqueue(s, [_digest(p) for p in range(many - 10, many + 1500)], AT) == 1500
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Outbox)) == many + 1499
+        rows = {
+            r.subject: r
+            for r in s.scalars(
+                select(Outbox).where(Outbox.subject.in_(["plan:1", "plan:2", "plan:7"]))
+            )
+        }
+    assert rows["plan:1"].text == "digest", "a key already queued is left alone"
+    seventh = rows["plan:7"]
+    assert seventh.text == 'digest 7 ✓ "quoted"\ttab', "text as it was, through COPY"
+    assert json.loads(seventh.blocks)[0]["text"]["text"] == seventh.text
+    assert (seventh.state, seventh.attempts, seventh.local_date, seventh.next_attempt_at) == (
+        "pending",
+        0,
+        DAY,
+        AT if db.engine.dialect.name == "postgresql" else AT.replace(tzinfo=None),
+    )

@@ -287,3 +287,8 @@ def test_the_weekly_digest_shows_the_insight_recorded_for_its_day_else_works_it_
             )
         )
     assert "🟢 recorded today" in weekly() and "2 buyer tasks overdue" not in weekly()
+    # On a day that is not the plan's digest day the pass records no lines.
+    health_pass(db, MONDAY + timedelta(days=1))
+    with db.read() as s:
+        row = s.get_one(PlanHealth, plan_id)
+        assert row.assessed_on == date(2026, 11, 24) and row.buyer_insight is None

@@ -106,6 +106,8 @@ def enqueue(s: Session, items: list[Outgoing], at: datetime) -> int:
         for o in items
     ]
     conn = s.connection()
+    if bulk.is_postgres(s) and len(rows) >= bulk.COPY_AT_LEAST:  # the Monday pass
+        return bulk.copy_insert(s, bulk.table_of(Outbox), _QUEUED, rows, _OUTBOX_KEY)
     if bulk.is_postgres(s):  # the rows in one JSON parameter: a short statement
         recordset = bulk.recordset_insert(bulk.table_of(Outbox), _QUEUED, _OUTBOX_KEY, "id")
         return len(conn.execute(recordset, bulk.json_rows(rows, _QUEUED)).all())
