@@ -282,6 +282,9 @@ class Outbox(Base):
     posting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     posting_thread: Mapped[str | None] = mapped_column(String(32))
     lookup_mark: Mapped[str | None] = mapped_column(String(32))
+    # An upload: the file it began sharing (files.getUploadURLExternal's id), the key
+    # its share's message is looked up by (migration 0030).
+    posting_file: Mapped[str | None] = mapped_column(String(32))
     # Refreshes (card, Home) coalesce in one row per target: every mark bumps it,
     # and a send that began before the last mark leaves the row pending.
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -120,7 +120,7 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             "files.getUploadURLExternal": self._files(lambda p: self.files.get_upload_url(p)),
             "files.completeUploadExternal": self._files(lambda p: self.files.complete(p)),
         }
-        self.files = Files(self.upload_url, self._shareable)
+        self.files = Files(self.upload_url, self._shareable, self._file_message)
 
     # --- registry ------------------------------------------------------------
 
@@ -384,6 +384,23 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods):
             return True
         user = channel[1:] if channel[:1] == "D" else channel
         return user in self._users
+
+    def _file_message(
+        self, channel: str, thread_ts: str | None, text: str, files: list[dict[str, Any]]
+    ) -> None:
+        """The message a file share leaves in its conversation."""
+        conversation, _ = self._conversation(channel)
+        with self._lock:
+            msg = Msg(
+                ts=self.next_ts(),
+                text=text,
+                blocks=[],
+                user=self.bot_user_id,
+                bot_id=self.bot_id,
+                thread_ts=thread_ts,
+                files=[dict(f) for f in files],
+            )
+            self._messages.setdefault(conversation, []).append(msg)
 
     def _files(self, method: Handler) -> Handler:
         def run(p: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
 1. `files.getUploadURLExternal(filename, length, alt_txt?)` → `upload_url`, `file_id`;
 2. a POST of the bytes to `upload_url` (not a Web API method: no token, HTTP 200);
-3. `files.completeUploadExternal(files=[{id, title}], channel_id | channels, …)` shares it.
+3. `files.completeUploadExternal(files=[{id, title}], channel_id | channels, …)` shares it:
+   as in Slack, the share is a message from the app in each conversation (the
+   initial comment as its text, `files` the file objects, `upload: true`), which
+   `conversations.history` / `replies` return — how a sender finds a share whose
+   answer it never got.
 
 Strict where a caller could get it wrong: both methods need `files:write` (Slack's
 `missing_scope` answer names the scope needed and those provided); `filename` and
@@ -67,9 +71,15 @@ class Files:
     """The uploads of one workspace. `upload_url(file_id)` makes the URL bytes go
     to; `channel_ok(id)` says whether a channel (or DM) id exists for the bot."""
 
-    def __init__(self, upload_url: Callable[[str], str], channel_ok: Callable[[str], bool]):
+    def __init__(
+        self,
+        upload_url: Callable[[str], str],
+        channel_ok: Callable[[str], bool],
+        share: Callable[[str, str | None, str, list[dict[str, Any]]], None],
+    ):
         self._upload_url = upload_url
         self._channel_ok = channel_ok
+        self._share = share  # (conversation, thread_ts, text, files): the share's message
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.uploads: dict[str, Upload] = {}
@@ -149,4 +159,11 @@ class Files:
                 upload.initial_comment = str(p.get("initial_comment") or "")
                 upload.thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
                 done.append(upload.to_dict())
+        for channel in channels:
+            self._share(
+                channel,
+                str(p["thread_ts"]) if p.get("thread_ts") else None,
+                str(p.get("initial_comment") or ""),
+                done,
+            )
         return {"files": done}

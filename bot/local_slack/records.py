@@ -35,6 +35,7 @@ class Msg:
     thread_ts: str | None = None
     edited: bool = False
     metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`
+    files: list[dict[str, Any]] | None = None  # a file share (completeUploadExternal)
 
     def to_dict(self) -> dict[str, Any]:
         """The message as Slack would embed it in a payload or API response."""
@@ -53,6 +54,9 @@ class Msg:
             out["edited"] = {"user": self.user, "ts": self.ts}
         if self.metadata:
             out["metadata"] = self.metadata
+        if self.files:
+            out["files"] = self.files
+            out["upload"] = True
         return out
 
 

@@ -169,6 +169,7 @@ class Claimed:
     posting_since: datetime | None  # a send began and its answer was never recorded
     posting_thread: str | None
     lookup_mark: str | None
+    posting_file: str | None = None  # an upload: the file it began sharing
 
     def suspect(self) -> recovery.Suspect | None:
         if self.posting_since is None:
@@ -233,6 +234,7 @@ def claim(
                 r.posting_since if r.ts is None else None,
                 r.posting_thread,
                 r.lookup_mark,
+                r.posting_file,
             )
             for r in rows
         ]

@@ -1,7 +1,8 @@
 """After a crash or an unanswered send: finding in Slack what it already has.
 
 A row whose send began (`posting_since`) but whose answer was never recorded may
-be in Slack. Every message carries its outbox key in its metadata, so recovery
+be in Slack. Every message carries its outbox key in its metadata (an upload: its
+file's id, kept before the file was shared, in the share's message), so recovery
 reads the one place it can be — the thread it went into (`conversations.replies`)
 or the channel's top level (`conversations.history`, which never holds thread
 replies) — over the time the send could have landed in, paged, with one lookup per
@@ -73,6 +74,19 @@ def key_in(message: dict[str, Any]) -> str | None:
     return str(key) if key else None
 
 
+def file_key(file_id: str) -> str:
+    """What an upload is looked up by: a file share carries no metadata, but the
+    file's id is known (files.getUploadURLExternal) before it is shared."""
+    return f"file:{file_id}"
+
+
+def keys_in(message: dict[str, Any]) -> list[str]:
+    """The keys a message answers to: its outbox key, and the files it shares."""
+    keys = [file_key(str(f.get("id"))) for f in message.get("files") or [] if f.get("id")]
+    key = key_in(message)
+    return [key, *keys] if key else keys
+
+
 def look_up(
     client: WebClient, recipient: str, thread_ts: str | None, rows: list[Suspect]
 ) -> Verdict:
@@ -114,9 +128,9 @@ def look_up(
                 page = client.conversations_history(**params)
             messages: list[dict[str, Any]] = page.get("messages") or []
             for m in messages:
-                key = key_in(m)
-                if key in wanted:
-                    verdict.found[wanted.pop(key)] = str(m.get("ts"))
+                for key in keys_in(m):
+                    if key in wanted:
+                        verdict.found[wanted.pop(key)] = str(m.get("ts"))
             if messages:
                 verdict.mark = str(messages[-1].get("ts"))
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")

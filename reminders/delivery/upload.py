@@ -4,8 +4,11 @@
 Rendered from the database when sent, like a card: the timeline from the plan's
 buyer-side view and buyer-side facts (it goes into the shared channel, so no
 internal task shapes it), the CSV for the person it goes to, on their side now.
-A failed upload is tried again by the worker; one whose answer was lost may show
-twice (an upload carries no metadata to look it up by, unlike a message).
+A failed upload is tried again by the worker. Sharing is `files_upload_v2`'s three
+steps taken one by one (`share`), so the file's id is kept on the row before it is
+shared: a retry after a crash or an unanswered completion looks for the share's
+message in the conversation (`recovery.look_up`, by that id) and shares again only
+once the window was read through without it — never twice.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ from __future__ import annotations
 from datetime import date
 
 from slack_sdk import WebClient
+from sqlalchemy import update
 
 from bot.identity import resolve_actor
 from bot.render.pipeline import PAGE, pipeline_csv, pipeline_message
 from bot.render.timeline_png import ForecastRange, Timeline, alt_text, render_png, timeline_of
 from bot.text import escape
-from reminders.delivery import Claimed
+from reminders.delivery import Claimed, recovery
+from reminders.delivery.outbox import LookupPending
 from reminders.forecast import forecast
-from storage import access, plan_export, services
+from storage import access, clock, plan_export, services
 from storage.clock import today_in
 from storage.db import Database
-from storage.models import Plan
+from storage.models import Outbox, Plan
 from storage.pipeline import FORECAST_RUNS, FORECAST_SEED, parse_spec, pipeline
 from storage.plan_facts import PlanFacts, plan_facts
 from storage.readmodel import plan_view
@@ -55,18 +60,87 @@ def _range(facts: PlanFacts, today: date) -> ForecastRange | None:
     return ForecastRange(f.p10, f.p50, f.p90)
 
 
+def share(
+    db: Database,
+    client: WebClient,
+    item: Claimed,
+    *,
+    channel: str,
+    content: bytes,
+    filename: str,
+    title: str,
+    comment: str,
+    alt_txt: str | None = None,
+) -> None:
+    """Upload `content` and share it in `channel` (a channel or DM id) once."""
+    if (
+        item.posting_since is not None
+        and item.posting_file
+        and _shared_already(client, item, channel)
+    ):
+        _shared(db, item)
+        return
+    url = client.files_getUploadURLExternal(filename=filename, length=len(content), alt_txt=alt_txt)
+    file_id = str(url["file_id"])
+    # From here until the answer is recorded the file may be shared: the row says
+    # which file and since when, for the lookup a retry makes first.
+    with db.write() as s:
+        s.execute(
+            update(Outbox)
+            .where(Outbox.id == item.id)
+            .values(posting_since=clock.wall(), posting_file=file_id)
+        )
+    sent = client._upload_file(  # slack_sdk's own step 2 of files_upload_v2
+        url=str(url["upload_url"]),
+        data=content,
+        logger=client.logger,
+        timeout=client.timeout,
+        proxy=client.proxy,
+        ssl=client.ssl,
+    )
+    if sent.status != 200:  # nothing shared yet: tried again (after the lookup)
+        raise ConnectionError(f"upload URL answered {sent.status}")
+    client.files_completeUploadExternal(
+        files=[{"id": file_id, "title": title}], channel_id=channel, initial_comment=comment
+    )
+    _shared(db, item)
+
+
+def _shared_already(client: WebClient, item: Claimed, channel: str) -> bool:
+    """Whether the file a send began sharing is in the conversation. The lookup
+    failed: the row waits (`LookupPending`)."""
+    assert item.posting_since is not None and item.posting_file
+    key = recovery.file_key(item.posting_file)
+    began = clock.as_utc(item.posting_since)
+    suspect = recovery.Suspect(item.id, item.team_id, channel, None, began, key, None)
+    verdict = recovery.look_up(client, channel, None, [suspect])
+    if verdict.unknown:
+        raise LookupPending(verdict.retry_after, verdict.error or "lookup")
+    return item.id in verdict.found
+
+
+def _shared(db: Database, item: Claimed) -> None:
+    with db.write() as s:
+        s.execute(
+            update(Outbox).where(Outbox.id == item.id).values(posting_since=None, posting_file=None)
+        )
+
+
 def send_timeline(db: Database, client: WebClient, item: Claimed) -> None:
     plan_id = plan_of_key(item.key)
     timeline = plan_timeline(db, plan_id, item.team_id) if plan_id is not None else None
     if timeline is None:
         return  # the plan is gone or archived: nothing to show
-    client.files_upload_v2(
+    share(
+        db,
+        client,
+        item,
         channel=item.recipient,
         content=render_png(timeline),
         filename=f"timeline-{plan_id}-{timeline.today.isoformat()}.png",
         title=f"Timeline: {timeline.title}",
         alt_txt=alt_text(timeline),
-        initial_comment=f"Timeline of *{escape(timeline.title)}* :world_map:",
+        comment=f"Timeline of *{escape(timeline.title)}* :world_map:",
     )
 
 
@@ -80,12 +154,15 @@ def send_pipeline_csv(db: Database, client: WebClient, item: Claimed) -> None:
         return  # no longer on the seller side: nothing is sent
     dm = client.conversations_open(users=item.recipient)["channel"]["id"]
     day = today_in(tz)
-    client.files_upload_v2(
+    share(
+        db,
+        client,
+        item,
         channel=dm,
         content=pipeline_csv(view).encode(),
         filename=f"pipeline-{day.isoformat()}.csv",
         title="Pipeline",
-        initial_comment=f"Your pipeline: {len(view.rows)} plans, riskiest first.",
+        comment=f"Your pipeline: {len(view.rows)} plans, riskiest first.",
     )
 
 
@@ -127,12 +204,15 @@ def send_export(db: Database, client: WebClient, item: Claimed) -> None:
     fmt = "json" if item.text == "json" else "csv"
     data = plan_export.to_json(view) if fmt == "json" else plan_export.to_csv(view)
     dm = client.conversations_open(users=item.recipient)["channel"]["id"]
-    client.files_upload_v2(
+    share(
+        db,
+        client,
+        item,
         channel=dm,
         content=data,
         filename=f"plan-{plan_id}-{today_in(view.tz).isoformat()}.{fmt}",
         title=view.title,
-        initial_comment="The plan as you see it"
+        comment="The plan as you see it"
         + ("" if actor.side != "seller" else ", internal tasks included")
         + ".",
     )
