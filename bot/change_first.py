@@ -35,7 +35,8 @@ R = TypeVar("R")
 
 # (actor, their time zone) → what the answer needs; database only, may raise DomainError.
 Change = Callable[[Actor, str], R]
-# Sent after the answer: Slack calls only.
+# Sent after the answer: Slack calls only. None: nothing to say (a job handed to
+# the after-ack pool costs a thread's wake-up and a GIL hand-over per click).
 Answer = Callable[[Actor, R], None]
 Refuse = Callable[[Actor, DomainError], None]
 
@@ -46,7 +47,7 @@ def change_then_answer(
     client: WebClient,
     user: dict[str, Any] | None,
     change: Change[R],
-    answer: Answer[R],
+    answer: Answer[R] | None,
     refuse: Refuse,
 ) -> None:
     """Run `change` now when the clicker is known and the channel's members too,
@@ -71,14 +72,16 @@ def change_then_answer(
         refused = e
         deps.later(lambda: refuse(actor, refused))
         return
-    deps.later(lambda: answer(actor, result))
+    if answer is not None:
+        say = answer
+        deps.later(lambda: say(actor, result))
 
 
 def _after(
     deps: Deps,
     client: WebClient,
     change: Change[R],
-    answer: Answer[R],
+    answer: Answer[R] | None,
     refuse: Refuse,
     actor: Actor,
     tz: str,
@@ -90,4 +93,5 @@ def _after(
     except DomainError as e:
         refuse(actor, e)
         return
-    answer(actor, result)
+    if answer is not None:
+        answer(actor, result)
