@@ -101,7 +101,7 @@ def _bare_child(fd: int) -> None:
     from slack_sdk import WebClient
     from waitress import create_server
 
-    from bot.server import THREADS
+    from bot.config import PREFORK_THREADS, http_threads
 
     app = App(
         client=WebClient(token=TOKEN, base_url=os.environ["SLACK_API_URL"]),
@@ -118,7 +118,10 @@ def _bare_child(fd: int) -> None:
         ack()
 
     create_server(
-        SlackRequestHandler(app), sockets=[socket.socket(fileno=fd)], threads=THREADS
+        SlackRequestHandler(app),
+        sockets=[socket.socket(fileno=fd)],
+        # As many threads as ours (bot.prefork): the same setting, the same default.
+        threads=http_threads(os.environ.get("MAPBOT_HTTP_THREADS")) or PREFORK_THREADS,
     ).run()
 
 
@@ -150,6 +153,8 @@ def _start(
     """Our `mapbot serve`, or the bare app, on a free port; returns once it answers."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MAPBOT_"))}
+    if os.environ.get("MAPBOT_HTTP_THREADS"):  # --threads: both apps alike
+        env["MAPBOT_HTTP_THREADS"] = os.environ["MAPBOT_HTTP_THREADS"]
     env.update(
         PYTHONPATH=str(ROOT),
         SLACK_API_URL=slack_url,
@@ -377,6 +382,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--database-url", help="default: a SQLite file per run")
+    ap.add_argument(
+        "--threads", type=int, help="waitress threads per HTTP process, both apps (default: ours)"
+    )
     ap.add_argument("--serve")
     ap.add_argument("--port", type=int)
     ap.add_argument("--bare-child", type=int, metavar="FD")
@@ -391,6 +399,8 @@ def main() -> None:
         _serve_bare(args.port, args.workers)
         return
 
+    if args.threads:  # both apps' HTTP processes read it (bot.prefork, _bare_child)
+        os.environ["MAPBOT_HTTP_THREADS"] = str(args.threads)
     slack = subprocess.Popen(
         [sys.executable, __file__, "--serve", "slack"], stdout=subprocess.PIPE, text=True
     )

@@ -64,6 +64,27 @@ def workers(value: str | None, name: str) -> int:
     return int(value)
 
 
+# Waitress threads in each HTTP process when several run: the app's work on a
+# request holds the GIL (no Slack call before the answer), so a second thread in
+# the same process only takes turns with the first, at the cost of GIL hand-overs
+# at every SQLite or socket call (measured: half the throughput and twice the
+# p99 with 8 threads, bench/http_bench.py). Parallelism comes from the processes.
+PREFORK_THREADS = 1
+# One process serving alone (MAPBOT_WORKERS=1, and `mapbot worker`'s /healthz):
+# a slow request there must not hold every other one.
+ALONE_THREADS = 8
+
+
+def http_threads(value: str | None) -> int | None:
+    """Waitress threads per HTTP process (MAPBOT_HTTP_THREADS): 1 to 64, or None
+    for the default (PREFORK_THREADS or ALONE_THREADS)."""
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise ConfigError(f"MAPBOT_HTTP_THREADS: not a number of threads (1-64): {value!r}")
+    return int(value)
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -104,6 +125,9 @@ class Settings:
     # whether serve also runs the scheduler and delivery ("serve", in one process)
     # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
     workers: int = field(default_factory=lambda: cores())
+    # Waitress threads per HTTP process (MAPBOT_HTTP_THREADS); None: PREFORK_THREADS
+    # when several run, ALONE_THREADS for one.
+    threads: int | None = None
     delivery: str = "serve"
     # Drafting with a language model (optional): an OpenAI-compatible endpoint.
     llm_url: str | None = None  # as commands.drafting.llm.check_url returns it
@@ -151,6 +175,7 @@ class Settings:
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
             slack_timeout=_seconds("MAPBOT_SLACK_TIMEOUT", get("MAPBOT_SLACK_TIMEOUT"), 10),
             workers=workers(get("MAPBOT_WORKERS"), "MAPBOT_WORKERS"),
+            threads=http_threads(get("MAPBOT_HTTP_THREADS")),
             delivery=_choice("MAPBOT_DELIVERY", get("MAPBOT_DELIVERY"), DELIVERY, "serve"),
             public_url=_public_url(get("PUBLIC_URL")),
             llm_url=llm_url,

@@ -84,6 +84,8 @@ def test_version(tmp_path: Path) -> None:
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: 'xml' is not one of text, json"),
         ({"DATABASE_URL": "://nowhere"}, "DATABASE_URL: not a database URL"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: not an http(s) URL"),
+        ({"MAPBOT_HTTP_THREADS": "0"}, "MAPBOT_HTTP_THREADS: not a number of threads"),
+        ({"MAPBOT_HTTP_THREADS": "many"}, "MAPBOT_HTTP_THREADS: not a number of threads"),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2(
