@@ -6,8 +6,10 @@ when the process dies between the answer and the change — a click Slack shows
 as accepted that never happened. So for a clicker we can place from the payload
 and the cache (`Deps.known_now`: no Slack call) the change runs in the listener,
 one transaction with the outbox rows it writes (card and Home marks, comments),
-and only the answer goes after: the ephemeral refusal, `respond()`, views.*,
-waking the refresher.
+and only the answer goes after: the ephemeral refusal, `respond()`, views.*.
+Waking the card's sender calls nothing (its own thread sends), so a change may do
+it after its commit; with nothing else to say it passes no answer, and the pool
+gets no job (each costs a thread's wake-up and a GIL hand-over).
 
 Two cases still need Slack before the change can be decided, and Slack may not
 be called before the answer, so they keep the ack-first path (change after the

@@ -5,9 +5,10 @@ change. A crafted payload changes nothing.
 
 Each click is acknowledged, its change made before the listener returns (so
 before the HTTP answer: a click answered is a click saved) and its answer to
-the clicker (an ephemeral, response_url, waking the card's sender) sent after
-(bot.change_first). Someone we can't place yet, or a channel whose members we
-don't know, is asked of Slack after the answer and changed then. What the
+the clicker (an ephemeral, response_url) sent after (bot.change_first); a task
+click's change wakes the card's sender itself, which calls nothing. Someone we
+can't place yet, or a channel whose members we don't know, is asked of Slack
+after the answer and changed then. What the
 channel should hear is an outbox row written with the change.
 """
 
