@@ -101,7 +101,7 @@ def _bare_child(fd: int) -> None:
     from slack_sdk import WebClient
     from waitress import create_server
 
-    from bot.config import PREFORK_THREADS, http_threads
+    from bot.config import default_threads, http_threads
 
     app = App(
         client=WebClient(token=TOKEN, base_url=os.environ["SLACK_API_URL"]),
@@ -121,7 +121,8 @@ def _bare_child(fd: int) -> None:
         SlackRequestHandler(app),
         sockets=[socket.socket(fileno=fd)],
         # As many threads as ours (bot.prefork): the same setting, the same default.
-        threads=http_threads(os.environ.get("MAPBOT_HTTP_THREADS")) or PREFORK_THREADS,
+        threads=http_threads(os.environ.get("MAPBOT_HTTP_THREADS"))
+        or default_threads(2, os.environ["DATABASE_URL"].startswith("sqlite")),
     ).run()
 
 

@@ -64,20 +64,26 @@ def workers(value: str | None, name: str) -> int:
     return int(value)
 
 
-# Waitress threads in each HTTP process when several run: the app's work on a
-# request holds the GIL (no Slack call before the answer), so a second thread in
-# the same process only takes turns with the first, at the cost of GIL hand-overs
-# at every SQLite or socket call (measured: half the throughput and twice the
-# p99 with 8 threads, bench/http_bench.py). Parallelism comes from the processes.
-PREFORK_THREADS = 1
-# One process serving alone (MAPBOT_WORKERS=1, and `mapbot worker`'s /healthz):
-# a slow request there must not hold every other one.
-ALONE_THREADS = 8
+# Waitress threads in each HTTP process when several serve one SQLite file: the
+# app's work on a request holds the GIL (no Slack call before the answer) and
+# SQLite answers in process, so a second thread in the same process only takes
+# turns with the first, at the cost of GIL hand-overs at every SQLite or socket
+# call (measured: half the throughput with 8 threads, bench/http_bench.py).
+# Parallelism comes from the processes. On PostgreSQL a request waits on the
+# server's round trips, which another thread uses (8 threads: about twice the
+# /map status throughput of 1), as does a process serving alone, where a slow
+# request must not hold every other one.
+SQLITE_PREFORK_THREADS = 1
+THREADS = 8
+
+
+def default_threads(workers: int, sqlite: bool) -> int:
+    return SQLITE_PREFORK_THREADS if workers > 1 and sqlite else THREADS
 
 
 def http_threads(value: str | None) -> int | None:
     """Waitress threads per HTTP process (MAPBOT_HTTP_THREADS): 1 to 64, or None
-    for the default (PREFORK_THREADS or ALONE_THREADS)."""
+    for the default (`default_threads`)."""
     if value is None:
         return None
     if not value.isdigit() or not 1 <= int(value) <= 64:
@@ -125,8 +131,7 @@ class Settings:
     # whether serve also runs the scheduler and delivery ("serve", in one process)
     # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
     workers: int = field(default_factory=lambda: cores())
-    # Waitress threads per HTTP process (MAPBOT_HTTP_THREADS); None: PREFORK_THREADS
-    # when several run, ALONE_THREADS for one.
+    # Waitress threads per HTTP process (MAPBOT_HTTP_THREADS); None: default_threads.
     threads: int | None = None
     delivery: str = "serve"
     # Drafting with a language model (optional): an OpenAI-compatible endpoint.

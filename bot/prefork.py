@@ -148,7 +148,7 @@ def _child(fd: int) -> int:
 
     from bot import logs
     from bot.app import build
-    from bot.config import PREFORK_THREADS, Settings
+    from bot.config import Settings, default_threads
     from bot.server import wsgi_app
     from bot.slack_link import bot_token_link
     from storage.db import Database
@@ -162,7 +162,7 @@ def _child(fd: int) -> int:
     links = [link.start()] if link else []
     sock = socket.socket(fileno=fd)
     app = wsgi_app(bot.app, db, links)
-    threads = settings.threads or PREFORK_THREADS
+    threads = settings.threads or default_threads(2, db.is_sqlite)  # one of several
     server = create_server(app, sockets=[sock], threads=threads, ident="mapbot")
 
     def stop(_signum: int, _frame: object) -> None:

@@ -14,7 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import observability
 from bot.calendar_route import PREFIX as ICAL_PREFIX
 from bot.calendar_route import ical_app
-from bot.config import ALONE_THREADS
+from bot.config import THREADS
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.plan_links import parse_path
 from bot.request_guard import protect
@@ -76,7 +76,7 @@ def wsgi_app(app: App, db: Database, links: Sequence[SlackLink] = ()) -> WSGIApp
     return application
 
 
-def serve(wsgi: WSGIApp, host: str, port: int, threads: int = ALONE_THREADS) -> None:
+def serve(wsgi: WSGIApp, host: str, port: int, threads: int = THREADS) -> None:
     """Serve until stopped: the whole app (`mapbot serve`) or the health and
     metrics routes alone (`mapbot worker`)."""
     from waitress import serve as waitress_serve
