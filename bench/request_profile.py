@@ -111,7 +111,9 @@ def main() -> None:
             raise SystemExit(f"answered {status[0]}")
 
     runs: dict[str, Callable[[int], str]] = {
-        "/map status": http_bench._status_body,
+        "/map status": http_bench._status_body(
+            [local.response_url(http_bench.CHANNEL, http_bench.SELLER)]
+        ),
         "Complete click": http_bench._click_body(plan_id),
     }
     if args.only:

@@ -50,6 +50,12 @@ class AfterAck:
                 self._pending -= 1
                 self._idle.notify_all()
 
+    @property
+    def pending(self) -> int:
+        """Jobs handed over and not finished yet (queued or running)."""
+        with self._idle:
+            return self._pending
+
     def settle(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._idle:

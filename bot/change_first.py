@@ -6,8 +6,10 @@ when the process dies between the answer and the change — a click Slack shows
 as accepted that never happened. So for a clicker we can place from the payload
 and the cache (`Deps.known_now`: no Slack call) the change runs in the listener,
 one transaction with the outbox rows it writes (card and Home marks, comments),
-and only the answer goes after: the ephemeral refusal, `respond()`, views.*,
-waking the refresher.
+and only the answer goes after: the ephemeral refusal, `respond()`, views.*.
+Waking the card's sender calls nothing (its own thread sends), so a change may do
+it after its commit; with nothing else to say it passes no answer, and the pool
+gets no job (each costs a thread's wake-up and a GIL hand-over).
 
 Two cases still need Slack before the change can be decided, and Slack may not
 be called before the answer, so they keep the ack-first path (change after the
@@ -35,7 +37,8 @@ R = TypeVar("R")
 
 # (actor, their time zone) → what the answer needs; database only, may raise DomainError.
 Change = Callable[[Actor, str], R]
-# Sent after the answer: Slack calls only.
+# Sent after the answer: Slack calls only. None: nothing to say (a job handed to
+# the after-ack pool costs a thread's wake-up and a GIL hand-over per click).
 Answer = Callable[[Actor, R], None]
 Refuse = Callable[[Actor, DomainError], None]
 
@@ -46,7 +49,7 @@ def change_then_answer(
     client: WebClient,
     user: dict[str, Any] | None,
     change: Change[R],
-    answer: Answer[R],
+    answer: Answer[R] | None,
     refuse: Refuse,
 ) -> None:
     """Run `change` now when the clicker is known and the channel's members too,
@@ -71,14 +74,16 @@ def change_then_answer(
         refused = e
         deps.later(lambda: refuse(actor, refused))
         return
-    deps.later(lambda: answer(actor, result))
+    if answer is not None:
+        say = answer
+        deps.later(lambda: say(actor, result))
 
 
 def _after(
     deps: Deps,
     client: WebClient,
     change: Change[R],
-    answer: Answer[R],
+    answer: Answer[R] | None,
     refuse: Refuse,
     actor: Actor,
     tz: str,
@@ -90,4 +95,5 @@ def _after(
     except DomainError as e:
         refuse(actor, e)
         return
-    answer(actor, result)
+    if answer is not None:
+        answer(actor, result)

@@ -28,7 +28,7 @@ from storage import clock
 if TYPE_CHECKING:
     from bot.deps import Deps
     from storage.db import Database
-from bot.config import ConfigError, Settings, database_url, workers
+from bot.config import ConfigError, Settings, database_url, default_threads, workers
 
 log = logging.getLogger("bot.cli")  # also when run as `python -m bot.cli`
 
@@ -176,7 +176,8 @@ def _serve(settings: Settings, workers: int) -> int:
         links = [link.start()] if link else []
         stop = _delivery(settings, db, bot.deps) if deliver else bot.deps.stop
         _drain_on_sigterm(stop)
-        serve(wsgi_app(bot.app, db, links), settings.host, settings.port)
+        threads = settings.threads or default_threads(1, db.is_sqlite)
+        serve(wsgi_app(bot.app, db, links), settings.host, settings.port, threads)
         return 0
     from bot import prefork
 

@@ -64,6 +64,33 @@ def workers(value: str | None, name: str) -> int:
     return int(value)
 
 
+# Waitress threads in each HTTP process when several serve one SQLite file: the
+# app's work on a request holds the GIL (no Slack call before the answer) and
+# SQLite answers in process, so a second thread in the same process only takes
+# turns with the first, at the cost of GIL hand-overs at every SQLite or socket
+# call (measured: half the throughput with 8 threads, bench/http_bench.py).
+# Parallelism comes from the processes. On PostgreSQL a request waits on the
+# server's round trips, which another thread uses (8 threads: about twice the
+# /map status throughput of 1), as does a process serving alone, where a slow
+# request must not hold every other one.
+SQLITE_PREFORK_THREADS = 1
+THREADS = 8
+
+
+def default_threads(workers: int, sqlite: bool) -> int:
+    return SQLITE_PREFORK_THREADS if workers > 1 and sqlite else THREADS
+
+
+def http_threads(value: str | None) -> int | None:
+    """Waitress threads per HTTP process (MAPBOT_HTTP_THREADS): 1 to 64, or None
+    for the default (`default_threads`)."""
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise ConfigError(f"MAPBOT_HTTP_THREADS: not a number of threads (1-64): {value!r}")
+    return int(value)
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -104,6 +131,8 @@ class Settings:
     # whether serve also runs the scheduler and delivery ("serve", in one process)
     # or leaves them to `mapbot worker` (MAPBOT_DELIVERY=worker).
     workers: int = field(default_factory=lambda: cores())
+    # Waitress threads per HTTP process (MAPBOT_HTTP_THREADS); None: default_threads.
+    threads: int | None = None
     delivery: str = "serve"
     # Drafting with a language model (optional): an OpenAI-compatible endpoint.
     llm_url: str | None = None  # as commands.drafting.llm.check_url returns it
@@ -151,6 +180,7 @@ class Settings:
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT"), FORMATS, "text"),
             slack_timeout=_seconds("MAPBOT_SLACK_TIMEOUT", get("MAPBOT_SLACK_TIMEOUT"), 10),
             workers=workers(get("MAPBOT_WORKERS"), "MAPBOT_WORKERS"),
+            threads=http_threads(get("MAPBOT_HTTP_THREADS")),
             delivery=_choice("MAPBOT_DELIVERY", get("MAPBOT_DELIVERY"), DELIVERY, "serve"),
             public_url=_public_url(get("PUBLIC_URL")),
             llm_url=llm_url,

@@ -148,8 +148,8 @@ def _child(fd: int) -> int:
 
     from bot import logs
     from bot.app import build
-    from bot.config import Settings
-    from bot.server import THREADS, wsgi_app
+    from bot.config import Settings, default_threads
+    from bot.server import wsgi_app
     from bot.slack_link import bot_token_link
     from storage.db import Database
 
@@ -162,7 +162,8 @@ def _child(fd: int) -> int:
     links = [link.start()] if link else []
     sock = socket.socket(fileno=fd)
     app = wsgi_app(bot.app, db, links)
-    server = create_server(app, sockets=[sock], threads=THREADS, ident="mapbot")
+    threads = settings.threads or default_threads(2, db.is_sqlite)  # one of several
+    server = create_server(app, sockets=[sock], threads=threads, ident="mapbot")
 
     def stop(_signum: int, _frame: object) -> None:
         raise SystemExit(0)  # waitress's loop catches it and lets its threads finish

@@ -14,6 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import observability
 from bot.calendar_route import PREFIX as ICAL_PREFIX
 from bot.calendar_route import ical_app
+from bot.config import THREADS
 from bot.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.plan_links import parse_path
 from bot.request_guard import protect
@@ -26,7 +27,6 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 EVENTS_PATH = "/slack/events"
-THREADS = 8  # waitress threads per HTTP process
 # A plan link opened in a browser: its status lives in Slack (where it unfurls, for
 # those who may see it); the page says so and shows nothing of the plan.
 PLAN_LINK_PAGE = (

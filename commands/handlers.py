@@ -67,6 +67,7 @@ class Reply:
 
     message: Message
     repost_plan: int | None = None  # `/map status`: post the card anew at the bottom
+    repost_waiting: bool = False  # …and a repost already waits to be sent (no write)
     dialog: c.Dialog | None = None  # open this modal (bot.listeners.modals) instead
     create_dialog: bool = False  # open the create form (bot.listeners.create)
     draft_dialog: bool = False  # open the notes form (bot.listeners.drafting)
@@ -120,9 +121,14 @@ def handle(db: Database, req: Request) -> Reply:
     with db.read() as s:  # who may see this channel's plan: `storage.access`
         plan = access.plan_in_channel(s, req.actor, req.channel_id)
         key = (plan.id, plan.tz, plan.country) if plan is not None else None
-    today = today_in(key[1] if key is not None else req.user_tz)
-    on = Reading(today, day_first_in(key[2] if key is not None else None))
-    command = parse(req.text, on.today, day_first=on.day_first)
+        today = today_in(key[1] if key is not None else req.user_tz)
+        on = Reading(today, day_first_in(key[2] if key is not None else None))
+        command = parse(req.text, on.today, day_first=on.day_first)
+        # `/map status`, the hot path on calls: whether its repost waits already,
+        # looked up in this read (one session for the whole request).
+        waiting = (
+            key is not None and isinstance(command, c.Status) and _repost_waiting(s, req, key[0])
+        )
     if isinstance(command, c.ParseError):
         return Reply(error_message(command.message, usage_for(command.verb)))
     mentioned = _mentioned(command)
@@ -132,12 +138,18 @@ def handle(db: Database, req: Request) -> Reply:
         if isinstance(command, c.Status):  # the hot path on calls: no second lookup
             if key is None:
                 raise services.NotFound(NO_PLAN)
-            return Reply(text_message("Here's the plan :point_down:"), repost_plan=key[0])
+            message = text_message("Here's the plan :point_down:")
+            return Reply(message, repost_plan=key[0], repost_waiting=waiting)
         return _with_notes(
             _dispatch(db, req, command, today), how_read(req.text, on, _dates(command))
         )
     except services.DomainError as e:
         return Reply(error_message(e.message, usage_for(_verb_of(command))))
+
+
+def _repost_waiting(s: Session, req: Request, plan_id: int) -> bool:
+    target = refreshes.card_target(plan_id)
+    return refreshes.asked_already(s, refreshes.CARD, req.actor.team_id, target, refreshes.REPOST)
 
 
 def _mentioned(command: c.Command) -> str | None:

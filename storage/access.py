@@ -37,6 +37,21 @@ def plan_for(s: Session, actor: Actor, plan_id: int | None, channel: str = "") -
     return _reachable(s, actor, plan, channel)
 
 
+def plan_and_task(
+    s: Session, actor: Actor, plan_id: int, task_id: int, channel: str = ""
+) -> tuple[Plan, Task]:
+    """`plan_for`, then the task by id in that plan if the clicker's side may see
+    it (`lookup.find_task_by_id`): a click's hot path. One SELECT loads both into
+    the session, where the two checks then find them without another; when the
+    task is not that plan's, nothing is loaded and they say which is wrong."""
+    # Held while the checks run: the session's identity map keeps only weak references.
+    loaded = s.execute(_PLAN_AND_TASK, {"plan_id": plan_id, "task_id": task_id}).all()
+    plan = plan_for(s, actor, plan_id, channel)
+    task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+    del loaded
+    return plan, task
+
+
 def _reachable(s: Session, actor: Actor, plan: Plan | None, channel: str) -> Plan:
     if (
         plan is None
@@ -53,6 +68,12 @@ def _reachable(s: Session, actor: Actor, plan: Plan | None, channel: str) -> Pla
             raise NotFound(NOT_FOUND)
     return plan
 
+
+_PLAN_AND_TASK = (
+    select(Plan, Task)
+    .join(Task, Task.plan_id == Plan.id)
+    .where(Plan.id == bindparam("plan_id"), Task.id == bindparam("task_id"))
+)
 
 # The channel's active plan, loaded whole in one SELECT (the hot path of every
 # `/map` command): built once, its parameters bound per call.

@@ -203,6 +203,23 @@ def test_a_known_clickers_change_is_saved_when_the_answer_arrives(
     assert h.local.wait_for(lambda: case.replies(h) > before), "no reply after the answer"
 
 
+def test_a_known_clickers_card_click_leaves_no_work_for_after_the_answer(
+    h: Harness, db: Database
+) -> None:
+    """Saved, its card's refresh queued with it and its sender woken in the
+    listener (no Slack call): nothing is handed to the after-ack pool, whose jobs
+    cost a thread's wake-up each, and the card follows with the pool still held."""
+    known_buyer(h, db)
+    body = CASES["card complete"].body(h, db)
+    updates = len(h.local.calls_to("chat.update"))
+    with after_ack_held(h):
+        queued = h.bot.deps.after.pending
+        assert h.signed(body, settle=False).status == 200
+        assert status(db, 1) == "completed"
+        assert h.bot.deps.after.pending == queued, "the click handed the pool a job"
+        assert h.local.wait_for(lambda: len(h.local.calls_to("chat.update")) > updates)
+
+
 def test_a_known_buyers_forbidden_click_is_refused_and_saves_nothing(
     h: Harness, db: Database
 ) -> None:

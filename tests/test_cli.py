@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from bot.config import Settings, default_threads
 from bot.local_slack import LocalSlack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,8 @@ def test_version(tmp_path: Path) -> None:
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: 'xml' is not one of text, json"),
         ({"DATABASE_URL": "://nowhere"}, "DATABASE_URL: not a database URL"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: not an http(s) URL"),
+        ({"MAPBOT_HTTP_THREADS": "0"}, "MAPBOT_HTTP_THREADS: not a number of threads"),
+        ({"MAPBOT_HTTP_THREADS": "many"}, "MAPBOT_HTTP_THREADS: not a number of threads"),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2(
@@ -359,3 +362,13 @@ def test_socket_mode_needs_no_signing_secret_and_reports_a_refused_app_token(
     assert len(opened) >= 2 and {c.token for c in opened} == {"xapp-1-revoked"}  # retried
     lines = _error_lines(stderr)
     assert len(lines) == 1 and "Slack refused SLACK_APP_TOKEN: invalid_auth" in lines[0], stderr
+
+
+def test_http_threads_default_to_one_per_process_only_for_several_on_sqlite() -> None:
+    """On SQLite a request's work holds the GIL and threads of one process only take
+    turns; on PostgreSQL, or a process serving alone, 8 (bench/http_bench.py)."""
+    assert default_threads(2, sqlite=True) == 1
+    assert default_threads(2, sqlite=False) == 8
+    assert default_threads(1, sqlite=True) == 8
+    assert Settings.from_env({"MAPBOT_HTTP_THREADS": "3"}).threads == 3
+    assert Settings.from_env({}).threads is None

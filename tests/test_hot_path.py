@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Connection, event, select, update
 
 from bot import ids
 from reminders.delivery import refreshes
@@ -38,6 +38,22 @@ def _statements(db: Database) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+@contextmanager
+def _transactions(db: Database) -> Iterator[list[str]]:
+    """The transactions the request threads begin, "read" or "write", in order."""
+    seen: list[str] = []
+
+    def begin(conn: Connection) -> None:
+        if not threading.current_thread().name.startswith("refresh-"):
+            seen.append("write" if conn.get_execution_options().get("sqlite_immediate") else "read")
+
+    event.listen(db.engine, "begin", begin)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "begin", begin)
 
 
 def _on(table: str, statements: list[str]) -> list[str]:
@@ -75,6 +91,16 @@ def test_map_status_claims_once_and_marks_its_repost_in_one_statement(
     # No repost waiting: one look, then the one upsert.
     assert [o.split()[0] for o in outbox] == ["select", "insert"], outbox
     assert "on conflict" in outbox[1]
+
+
+def test_map_status_reads_in_one_transaction(h: Harness, db: Database) -> None:
+    """The plan, who may see it and whether its repost waits already: one read,
+    between the claim and the repost's mark (a session each cost a third more)."""
+    assert h.command("create Rollout go-live 2027-03-01").status == 200
+    h.settle()
+    with _transactions(db) as transactions:
+        assert h.command("status").status == 200
+    assert transactions == ["write", "read", "write"], transactions
 
 
 def _card_row(db: Database, plan_id: int) -> Outbox:

@@ -5,9 +5,10 @@ change. A crafted payload changes nothing.
 
 Each click is acknowledged, its change made before the listener returns (so
 before the HTTP answer: a click answered is a click saved) and its answer to
-the clicker (an ephemeral, response_url, waking the card's sender) sent after
-(bot.change_first). Someone we can't place yet, or a channel whose members we
-don't know, is asked of Slack after the answer and changed then. What the
+the clicker (an ephemeral, response_url) sent after (bot.change_first); a task
+click's change wakes the card's sender itself, which calls nothing. Someone we
+can't place yet, or a channel whose members we don't know, is asked of Slack
+after the answer and changed then. What the
 channel should hear is an outbox row written with the change.
 """
 
@@ -25,7 +26,7 @@ from bot.deps import Deps, channel_of
 from bot.identity import CHECKING_WHO
 from commands.handlers import Reply, apply_golive, confirm_remove
 from reminders.delivery import refreshes
-from storage import access, lookup, services
+from storage import access, services
 from storage.rules import Actor
 
 # (actor, channel, button value) → the reply (the channel's message, if any, is
@@ -118,16 +119,13 @@ def _task_status(
             raise services.NotFound("That button is no longer valid.")
         plan_id, task_id = parsed
         with deps.db.write() as s:
-            plan = access.plan_for(s, actor, plan_id, channel)
-            task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+            plan, task = access.plan_and_task(s, actor, plan_id, task_id, channel)
             changed = services.set_task_status(s, actor, plan, task, status)
             if from_home:  # from a channel, the card's send refreshes its people's Homes
                 refreshes.mark_home(s, actor.team_id, actor.user_id)
-            return changed
-
-    def answer(_actor: Actor, changed: bool) -> None:
-        if changed or from_home:  # queued with the change; sent now
-            deps.refresher.wake()
+        if changed or from_home:  # queued with the change, committed: send it now
+            deps.refresher.wake()  # no Slack call: the sender's own thread sends
+        return changed
 
     def refuse(actor: Actor, e: services.DomainError) -> None:
         if from_home:
@@ -137,4 +135,5 @@ def _task_status(
             text = f"{why}:no_entry: {e.message}"
             client.chat_postEphemeral(channel=channel, user=actor.user_id, text=text)
 
-    change_then_answer(deps, context, client, body.get("user"), change, answer, refuse)
+    # Nothing to say once changed: the card's refresh tells the channel.
+    change_then_answer(deps, context, client, body.get("user"), change, None, refuse)

@@ -16,7 +16,7 @@ from bot import ids
 from bot.change_first import change_then_answer
 from bot.deps import Deps
 from commands.dates import format_date
-from storage import access, lookup, reminder_services, services
+from storage import access, reminder_services, services
 from storage.clock import today_in
 from storage.rules import Actor
 
@@ -63,8 +63,7 @@ def _done(deps: Deps, actor: Actor, value: str) -> str:
         raise services.NotFound("That button is no longer valid.")
     plan_id, task_id = parsed
     with deps.db.write() as s:
-        plan = access.plan_for(s, actor, plan_id)
-        task = lookup.find_task_by_id(s, plan, task_id, actor.side)
+        plan, task = access.plan_and_task(s, actor, plan_id, task_id)
         services.set_task_status(s, actor, plan, task, "completed")
         return f":white_check_mark: `#{task.number}` is done — thanks <@{actor.user_id}>."
 

@@ -108,7 +108,7 @@ def _outcome(deps: Deps, command: dict[str, Any], actor: Actor, tz: str, reply: 
             deps, client, actor, channel, trigger, opened, people
         )
     if reply.repost_plan is not None:  # `/map status`: no change, its own mark
-        deps.publisher.repost(actor.team_id, reply.repost_plan)
+        deps.publisher.repost(actor.team_id, reply.repost_plan, waiting=reply.repost_waiting)
     else:  # a change queued its card's refresh in its transaction: send it now
         deps.refresher.wake()
     return reply.message, None

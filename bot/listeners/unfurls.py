@@ -15,7 +15,7 @@ from bot import ids, plan_links
 from bot.change_first import change_then_answer
 from bot.deps import Deps, host_team
 from reminders.delivery.unfurl import MAX_LINKS, mark_unfurl
-from storage import access, lookup, services
+from storage import access, services
 from storage.rules import Actor
 
 
@@ -63,8 +63,7 @@ def register(app: App, deps: Deps) -> None:
             if parsed is None:
                 raise services.NotFound(access.NOT_FOUND)
             with deps.db.write() as s:
-                plan = access.plan_for(s, actor, parsed[0])
-                task = lookup.find_task_by_id(s, plan, parsed[1], actor.side)
+                plan, task = access.plan_and_task(s, actor, parsed[0], parsed[1])
                 services.set_task_status(s, actor, plan, task, "completed")
                 plan_id, number = plan.id, task.number
             if channel and ts:

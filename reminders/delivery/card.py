@@ -47,13 +47,17 @@ class CardPublisher:
     def refresh(self, team_id: str, plan_id: int) -> None:
         self._mark(team_id, plan_id, "")
 
-    def repost(self, team_id: str, plan_id: int) -> None:
+    def repost(self, team_id: str, plan_id: int, *, waiting: bool | None = None) -> None:
         """Post anew at the bottom of the channel (and delete the old card). When a
         repost is waiting already (`/map status` twice on a call), it is the one
-        asked for: a read, and no write (which would queue on the write lock)."""
-        target = refreshes.card_target(plan_id)
-        with self._db.read() as s:
-            waiting = refreshes.asked_already(s, refreshes.CARD, team_id, target, refreshes.REPOST)
+        asked for: a read, and no write (which would queue on the write lock).
+        `waiting`: the caller read that already, in its own session (`/map status`)."""
+        if waiting is None:
+            target = refreshes.card_target(plan_id)
+            with self._db.read() as s:
+                waiting = refreshes.asked_already(
+                    s, refreshes.CARD, team_id, target, refreshes.REPOST
+                )
         if waiting:
             self._wake()
             return
