@@ -21,6 +21,7 @@ throughput (stretch 50 %), p99 ≤ 20 ms at 4 connections.
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import http.client
 import itertools
@@ -405,6 +406,7 @@ def main() -> None:
     slack = subprocess.Popen(
         [sys.executable, __file__, "--serve", "slack"], stdout=subprocess.PIPE, text=True
     )
+    atexit.register(slack.terminate)  # also when the run fails: no stand-in left behind
     assert slack.stdout is not None
     _, slack_url, *response_urls = slack.stdout.readline().split()
     status_body = _status_body(response_urls)
