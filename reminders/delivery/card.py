@@ -22,7 +22,7 @@ from bot.render.blocks import Message
 from bot.render.card import render_card
 from bot.render.summary import health_line
 from reminders.delivery import recovery, refreshes
-from reminders.delivery.outbox import Claimed, LookupPending
+from reminders.delivery.outbox import Claimed, found_in_slack
 from reminders.health import assess
 from storage import clock, services
 from storage.clock import today_in
@@ -166,15 +166,8 @@ def _adopt_posted(db: Database, client: WebClient, item: Claimed, channel: str) 
     """A post of the card began and its answer was never recorded: look for it in
     the channel's top level. Found: it is the card (True). Read through without it:
     post (False). The lookup failed: try again later (raises `LookupPending`)."""
-    began = item.posting_since
-    assert began is not None
-    suspect = recovery.Suspect(
-        item.id, item.team_id, channel, None, clock.as_utc(began), _key(item, began), None
-    )
-    verdict = recovery.look_up(client, channel, None, [suspect])
-    if verdict.unknown:
-        raise LookupPending(verdict.retry_after, verdict.error or "lookup")
-    ts = verdict.found.get(item.id)
+    assert item.posting_since is not None
+    ts = found_in_slack(client, item, channel, _key(item, item.posting_since))
     if ts is None:
         return False
     _record_card(db, item, channel, ts)

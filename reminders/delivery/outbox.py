@@ -71,6 +71,20 @@ class LookupPending(Exception):
         self.error = error
 
 
+def found_in_slack(client: WebClient, item: Claimed, channel: str, key: str) -> str | None:
+    """A send of `item` into `channel`'s top level began and its answer was never
+    recorded: the ts of what Slack holds under `key`, or None once the send's
+    window was read through without it. A lookup that failed raises
+    `LookupPending` (the row waits; it is never sent again blindly)."""
+    assert item.posting_since is not None
+    began = clock.as_utc(item.posting_since)
+    suspect = recovery.Suspect(item.id, item.team_id, channel, None, began, key, None)
+    verdict = recovery.look_up(client, channel, None, [suspect])
+    if verdict.unknown:
+        raise LookupPending(verdict.retry_after, verdict.error or "lookup")
+    return verdict.found.get(item.id)
+
+
 def lease_seconds() -> float:
     """How long a claimed row is a worker's before another may take it over."""
     return float(os.environ.get("MAPBOT_OUTBOX_LEASE", "120"))

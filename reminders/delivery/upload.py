@@ -23,7 +23,7 @@ from bot.render.pipeline import PAGE, pipeline_csv, pipeline_message
 from bot.render.timeline_png import ForecastRange, Timeline, alt_text, render_png, timeline_of
 from bot.text import escape
 from reminders.delivery import Claimed, recovery
-from reminders.delivery.outbox import LookupPending
+from reminders.delivery.outbox import found_in_slack
 from reminders.forecast import forecast
 from storage import access, clock, plan_export, services
 from storage.clock import today_in
@@ -107,16 +107,9 @@ def share(
 
 
 def _shared_already(client: WebClient, item: Claimed, channel: str) -> bool:
-    """Whether the file a send began sharing is in the conversation. The lookup
-    failed: the row waits (`LookupPending`)."""
-    assert item.posting_since is not None and item.posting_file
-    key = recovery.file_key(item.posting_file)
-    began = clock.as_utc(item.posting_since)
-    suspect = recovery.Suspect(item.id, item.team_id, channel, None, began, key, None)
-    verdict = recovery.look_up(client, channel, None, [suspect])
-    if verdict.unknown:
-        raise LookupPending(verdict.retry_after, verdict.error or "lookup")
-    return item.id in verdict.found
+    """Whether the file a send began sharing is in the conversation."""
+    assert item.posting_file
+    return found_in_slack(client, item, channel, recovery.file_key(item.posting_file)) is not None
 
 
 def _shared(db: Database, item: Claimed) -> None:
