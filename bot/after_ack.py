@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from storage.db import settle_first_write
+
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +38,9 @@ class AfterAck:
         self._idle = threading.Condition()
 
     def later(self, job: Callable[[], None]) -> None:
+        # Nothing a replay hands over may run: the request's claim commits first
+        # (raises storage.db.Replayed for a replay), if no write carried it yet.
+        settle_first_write()
         with self._idle:
             self._pending += 1
         self._pool.submit(self._run, job)

@@ -11,7 +11,11 @@
   (and a corrected submission differs anyway).
 
 The claims live in `seen_request` (storage.seen_requests): insert-or-fail on the
-primary key, so two replicas racing for the same request cannot both win.
+primary key, so two replicas racing for the same request cannot both win. A
+request with no event id or submission (a click, a command) makes its signature
+claim in its own first write transaction (storage.db.FirstWrite): one commit per
+click, not two; a replay's write is rolled back, and its claim is settled before
+any work is handed to the after-ack pool.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage import seen_requests
-from storage.db import Database
+from storage.db import Database, FirstWrite
 
 SIGNATURE = "signature"
 EVENT = "event"
@@ -106,6 +110,16 @@ class Replays:
         """True if no one has carried this out yet (and now it is ours)."""
         self._maybe_prune()
         return seen_requests.claim(self.db, claim.kind, claim.key, now=self._now(), ttl=claim.ttl)
+
+    def with_first_write(self, claim: Claim) -> FirstWrite:
+        """`first`, made in the request's first write transaction instead of one of
+        its own (storage.db.FirstWrite): a click then commits once, not twice."""
+        self._maybe_prune()
+        now = self._now()
+        kind, key, ttl = claim.kind, claim.key, claim.ttl
+        return FirstWrite(
+            self.db, lambda conn: seen_requests.claim_in(conn, kind, key, now=now, ttl=ttl)
+        )
 
     def forget(self, claim: Claim) -> None:
         seen_requests.release(self.db, claim.kind, claim.key)

@@ -16,6 +16,7 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from http import HTTPStatus
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -25,6 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import observability, replays, request_body
 from bot.error_reply import polite_answer
+from storage.db import FirstWrite, Replayed, first_write
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +111,14 @@ class RequestGuard:
         parsed: dict[str, Any],
     ) -> Iterable[bytes]:
         delivery = replays.delivery_claim(parsed)
+        signed = replays.signature_claim(signature)
+        pending: FirstWrite | None = None
         try:
-            if not self.seen.first(replays.signature_claim(signature)):
-                log.warning("refused a replayed request (a signature seen before)")
-                return _answer(start_response, 409, {}, "replayed request")
-            if delivery is not None and not self.seen.first(delivery):
+            if delivery is None:  # the claim commits with the request's first write
+                pending = self.seen.with_first_write(signed)
+            elif not self.seen.first(signed):
+                return _replayed(start_response)
+            elif not self.seen.first(delivery):
                 log.info("%s delivered again: acknowledged, not run again", delivery.kind)
                 no_retry = {"X-Slack-No-Retry": "1"}  # pragma: no mutate (any case)
                 return _answer(start_response, 200, no_retry, "")
@@ -121,17 +126,36 @@ class RequestGuard:
             log.exception("could not record the request")
             return _answer(start_response, 503, {}, "try again later")
         fresh = {**environ, "wsgi.input": io.BytesIO(body)}  # CONTENT_LENGTH is len(body)
-        try:
-            status, headers, chunks = _call(inner, fresh)
-        except Exception:
-            log.exception("Bolt failed on a %s request", parsed.get("type") or "command")
+        answered: tuple[int, list[tuple[str, str]], bytes] | None = None
+        with first_write(pending) if pending is not None else nullcontext():
+            try:
+                answered = _call(inner, fresh)
+            except Replayed:
+                pass  # the claim was lost in a write: answered below
+            except Exception:
+                log.exception("Bolt failed on a %s request", parsed.get("type") or "command")
+            try:
+                if pending is not None:  # a request that wrote nothing claims now
+                    pending.settle()
+            except Replayed:
+                return _replayed(start_response)
+            except Exception:
+                log.exception("could not record the request")
+                return _answer(start_response, 503, {}, "try again later")
+        if answered is None:
             if delivery is not None:
                 self.seen.forget(delivery)
             return _answer(start_response, 200, {}, polite_answer(parsed))
+        status, headers, chunks = answered
         if delivery is not None and not replays.carried_out(delivery, status, chunks):
             self.seen.forget(delivery)
         start_response(_status_line(status), headers)
         return [chunks]
+
+
+def _replayed(start_response: StartResponse) -> list[bytes]:
+    log.warning("refused a replayed request (a signature seen before)")
+    return _answer(start_response, 409, {}, "replayed request")
 
 
 def _call(inner: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,64 @@ class _SqliteWriters:
         self._threads.release()
 
 
+class Replayed(Exception):
+    """The request's claim was lost: another delivery of it was carried out."""
+
+
+class FirstWrite:
+    """A statement a request must commit before anything it does takes effect (the
+    replay claim, bot.replays): made in the request's first write transaction, so
+    a click commits once instead of twice, or on its own by `settle` when the
+    request writes nothing (or before it hands work to another thread). `claim`
+    returns False when someone else holds it: that transaction raises `Replayed`
+    and nothing of it is written."""
+
+    def __init__(self, db: Database, claim: Callable[[Connection], bool]) -> None:
+        self.db = db
+        self.claim = claim
+        self.state = "pending"  # then "won" (committed, or in a transaction) or "lost"
+
+    def ride(self, conn: Connection) -> bool:
+        """Claim in `conn`'s transaction if still pending; True if it did."""
+        if self.state != "pending":
+            if self.state == "lost":
+                raise Replayed
+            return False
+        if not self.claim(conn):
+            self.state = "lost"
+            raise Replayed
+        self.state = "won"
+        return True
+
+    def settle(self) -> None:
+        """Claim now, alone, unless a write carried it already (raises `Replayed`)."""
+        if self.state == "won":
+            return
+        with first_write(self), self.db.write_connection():
+            pass
+
+
+_first_write: ContextVar[FirstWrite | None] = ContextVar("mapbot_first_write", default=None)
+
+
+@contextmanager
+def first_write(pending: FirstWrite) -> Iterator[FirstWrite]:
+    """While the block runs (one request, in its thread), this thread's first write
+    transaction on `pending.db` carries `pending`'s claim."""
+    token = _first_write.set(pending)
+    try:
+        yield pending
+    finally:
+        _first_write.reset(token)
+
+
+def settle_first_write() -> None:
+    """Commit this thread's pending claim now, if any (raises `Replayed` if lost)."""
+    pending = _first_write.get()
+    if pending is not None:
+        pending.settle()
+
+
 class Database:
     """One engine and the two kinds of session the app uses."""
 
@@ -125,14 +184,40 @@ class Database:
         # (SQLite's busy handler sleeps up to 100 ms between tries): this
         # process's threads on an RLock, other processes on a file lock beside
         # the database (`serve --workers N` on one SQLite file).
-        with self._write_lock, self._write() as session, session.begin():
+        with (
+            self._write_lock,
+            self._write() as session,
+            self._claims() as ride,
+            session.begin(),
+        ):
+            ride(session.connection)
             yield session
+
+    @contextmanager
+    def _claims(self) -> Iterator[Callable[[Callable[[], Connection]], None]]:
+        """Around one write transaction: `ride(conn)` makes the thread's pending
+        claim in it (FirstWrite); pending again if the transaction fails."""
+        pending = _first_write.get()
+        carried = False
+
+        def ride(conn: Callable[[], Connection]) -> None:
+            nonlocal carried
+            if pending is not None and pending.db is self:
+                carried = pending.ride(conn())
+
+        try:
+            yield ride
+        except BaseException:
+            if carried and pending is not None:
+                pending.state = "pending"
+            raise
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """One write transaction on a bare connection, no ORM session: for a
         single statement on every request (the replay claim)."""
-        with self._write_lock, self._write_engine.begin() as conn:
+        with self._write_lock, self._claims() as ride, self._write_engine.begin() as conn:
+            ride(lambda: conn)
             yield conn
 
     def upgrade(self) -> None:

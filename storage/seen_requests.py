@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete
+from sqlalchemy import Connection, CursorResult, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Executable
 
@@ -22,12 +22,17 @@ def claim(db: Database, kind: str, key: str, *, now: datetime, ttl: timedelta) -
     is written and no row comes back: whether one did says who won (RETURNING,
     since psycopg reports no row count for an upsert)."""
     with db.write_connection() as conn:
-        dialect = conn.dialect.name
-        stmt = _CLAIMS.get(dialect)
-        if stmt is None:
-            stmt = _CLAIMS.setdefault(dialect, _claim_statement(dialect))
-        won = conn.execute(stmt, {"kind": kind, "key": key, "now": now, "until": now + ttl})
-        return won.first() is not None
+        return claim_in(conn, kind, key, now=now, ttl=ttl)
+
+
+def claim_in(conn: Connection, kind: str, key: str, *, now: datetime, ttl: timedelta) -> bool:
+    """`claim`, as one statement of the transaction `conn` is in."""
+    dialect = conn.dialect.name
+    stmt = _CLAIMS.get(dialect)
+    if stmt is None:
+        stmt = _CLAIMS.setdefault(dialect, _claim_statement(dialect))
+    won = conn.execute(stmt, {"kind": kind, "key": key, "now": now, "until": now + ttl})
+    return won.first() is not None
 
 
 _CLAIMS: dict[str, Executable] = {}

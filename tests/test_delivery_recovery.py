@@ -279,23 +279,32 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
         # Each process's first thread reply reaches Slack; its answer never comes back.
         local.hold_answer_next("chat.postMessage", 30, times=2)
         first, second = start_tick(db, local, AT.isoformat()), start_tick(db, local, AT.isoformat())
-        assert local.wait_for(lambda: len(local.calls_to("chat.postMessage")) >= 3, timeout=60)
+        started = local.wait_for(lambda: len(local.calls_to("chat.postMessage")) >= 3, timeout=60)
         for victim in (first, second):
             victim.send_signal(signal.SIGKILL)
-            victim.wait(10)
+        # What the killed ticks logged, and what Slack was asked: shown when it fails.
+        logged = "\n".join(victim.communicate(timeout=10)[1] for victim in (first, second))
+        calls = "\n".join(f"{c.method} {c.params.get('metadata', '')}" for c in local.calls)
+        seen = f"{logged[-6000:]}\n{calls}"
+        assert started, seen
+        assert "Traceback" not in logged, f"a tick failed before the kill: {seen}"
         in_flight = set(_key_counts(local))
-        assert len(in_flight) == 2, "both replies are in Slack"
-        # The rows whose post began and whose answer never came. Both, as a rule; one,
-        # when a process was slow enough to start that the other's held answer came
-        # back (30 s) and it posted again before both were killed.
+        assert len(in_flight) == 2, f"both replies are in Slack: {seen}"
+        # The rows whose post began and whose answer never came: both, as a rule.
+        # One process may post both (the other slow to start): its first timed out
+        # (10 s) and waits to settle before it is looked up; the one killed in
+        # flight is looked up as soon as its lease runs out.
         with db.read() as s:
-            unanswered = {
-                delivery.key_of(r)
+            unknown = {
+                delivery.key_of(r): r.state
                 for r in s.scalars(
                     select(Outbox).where(Outbox.posting_since.is_not(None), Outbox.ts.is_(None))
                 )
             }
-        assert unanswered and unanswered <= in_flight, "in Slack, and we don't know"
+        unanswered = set(unknown)
+        killed_in_flight = {key for key, state in unknown.items() if state == "sending"}
+        assert unanswered and unanswered <= in_flight, f"in Slack, and we don't know: {seen}"
+        assert killed_in_flight, f"a reply killed in flight: {unknown}"
 
         time.sleep(2.5)  # their leases run out
         restarted = start_tick(db, local, AT.isoformat())
@@ -329,10 +338,11 @@ def test_two_ticks_killed_with_thread_replies_in_flight_then_a_restart(db: Datab
     assert {k: n for k, n in counts.items() if n > 1} == {}, "a thread reply sent twice"
     assert len(counts) == expected, f"lost: {expected - len(counts)}"
     assert _states(db) == {"sent": expected}, f"after the restart: {left}"
-    # One lookup of the thread found every row it was unsure of (a later one may look
-    # for a post of the restart's own that went unanswered under load).
+    # One lookup of the thread found every row killed in flight (a later one may
+    # look for the row that timed out, or a post of the restart's own that went
+    # unanswered under load).
     first_lookup = {recovery_key(m) for m in lookups[0].result.get("messages") or []}
-    assert unanswered <= first_lookup, "one lookup for the thread, for all its rows"
+    assert killed_in_flight <= first_lookup, f"one lookup for the thread, for all its rows: {seen}"
 
 
 def test_a_row_taken_over_after_its_lease_is_not_sent_by_the_slow_worker(db: Database) -> None:

@@ -261,6 +261,31 @@ def test_the_card_follows_time_at_local_midnight(
     assert "9 days to go" in h.card_text()
 
 
+def test_two_ticks_turning_the_same_day_mark_the_cards_once(db: Database) -> None:
+    """Both see the zone's day turn; the second waits for the first's commit (the
+    writer lock on SQLite, the row on PostgreSQL) and marks nothing, without error."""
+    with db.write() as s:
+        plan = services.create_plan(s, LEX, CHANNEL, "Deal", tz="America/New_York")
+        services.set_card(s, plan, CHANNEL, "1700000000.000100")
+    at = datetime(2026, 11, 24, 5, 1, tzinfo=UTC)
+    marked: list[int] = []
+
+    def other_tick() -> None:
+        with db.write() as s:
+            marked.append(refreshes.cards_past_midnight(s, at))
+
+    with db.write() as s:
+        marked.append(refreshes.cards_past_midnight(s, at))
+        other = threading.Thread(target=other_tick)
+        other.start()
+        time.sleep(0.5)  # it reads the day as not turned yet, then waits for this commit
+    other.join(10)
+    assert marked == [1, 0]
+    with db.read() as s:
+        cards = list(s.scalars(select(Outbox.recipient).where(Outbox.kind == refreshes.CARD)))
+    assert cards == [f"plan:{plan.id}"]
+
+
 def test_sigterm_drains_the_worker(db: Database) -> None:
     """SIGTERM: the send in flight finishes, nothing new is claimed, and what was
     claimed but not begun goes back at once (not held for a lease)."""

@@ -170,8 +170,6 @@ def cards_past_midnight(s: Session, at: datetime) -> int:
     """Mark the card of every plan whose zone's local day has turned since its
     cards were last brought up to date (once a day per zone, caught up after
     downtime). How many were marked."""
-    from sqlalchemy import select
-
     from storage.clock import today_in
     from storage.models import CardDay, Plan
 
@@ -180,17 +178,22 @@ def cards_past_midnight(s: Session, at: datetime) -> int:
             select(Plan.tz).where(Plan.archived.is_(False), Plan.card_ts.is_not(None)).distinct()
         )
     )
-    seen = {c.tz: c for c in s.scalars(select(CardDay))}
+    seen = {tz: day for tz, day in s.execute(select(CardDay.tz, CardDay.day))}
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
     marked = 0
     for tz in sorted(zones):
         day = today_in(tz, at)
-        row = seen.get(tz)
-        if row is not None and row.day >= day:
+        if tz in seen and seen[tz] >= day:
             continue
-        if row is None:
-            s.add(CardDay(tz=tz, day=day))
-        else:
-            row.day = day
+        # Two ticks at once (replicas, a worker and `mapbot tick`) both see the day
+        # turn: the upsert that advances it decides which one marks the cards; the
+        # other gets no row back (on PostgreSQL it waits for the first's commit).
+        row = insert(CardDay).values(tz=tz, day=day)
+        turn = row.on_conflict_do_update(
+            index_elements=["tz"], set_={"day": row.excluded.day}, where=CardDay.day < day
+        ).returning(CardDay.tz)
+        if s.execute(turn).first() is None:
+            continue
         plans = s.execute(
             select(Plan.id, Plan.team_id).where(
                 Plan.tz == tz, Plan.archived.is_(False), Plan.card_ts.is_not(None)
