@@ -11,6 +11,8 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 
+from storage.db import Replayed
+
 log = logging.getLogger(__name__)
 
 SORRY = ":warning: Sorry, something went wrong on our side and nothing was changed. Try again?"
@@ -39,6 +41,8 @@ def log_failure(error: Exception, body: Mapping[str, Any]) -> None:
 
 def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
     """Bolt's global error handler (listeners and middleware)."""
+    if isinstance(error, Replayed):  # not a failure: bot.request_guard answers 409
+        return BoltResponse(status=409, body="replayed request")
     log_failure(error, body)
     # Bolt labels a body that starts with "{" as JSON.
     return BoltResponse(status=200, body=polite_answer(body))

@@ -4,6 +4,7 @@ write is rolled back, and nothing it would hand to the after-ack pool is handed.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,7 +85,7 @@ def test_a_known_buyers_click_is_one_write_carrying_its_claim(h: Harness, db: Da
 
 
 def test_a_replayed_click_changes_nothing_though_it_ran_to_its_write(
-    h: Harness, db: Database
+    h: Harness, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     setup_plan(h)
     assert h.click(ids.TASK_START, h.button_value(ids.TASK_START, 1)).status == 200
@@ -94,9 +95,12 @@ def test_a_replayed_click_changes_nothing_though_it_ran_to_its_write(
     assert h.click(ids.TASK_REOPEN, h.button_value(ids.TASK_REOPEN, 1)).status == 200
     assert task(db, 1).status == "not_started"
     # The same signed request again: refused, and its change rolled back with its claim.
+    caplog.clear()
     assert h.post(body, headers).status == 409
     h.settle()
     assert task(db, 1).status == "not_started"
+    # Not logged as a failure (no traceback): a warning from the guard.
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == ["WARNING"]
 
 
 def test_a_replayed_refusal_hands_nothing_to_the_after_ack_pool(h: Harness, db: Database) -> None:
