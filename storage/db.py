@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,6 +77,12 @@ class _SqliteWriters:
         if self._depth == 0 and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._threads.release()
+
+
+def insert_for(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The dialect's INSERT, the one with ON CONFLICT (SQLite's and PostgreSQL's
+    spell it the same; SQLAlchemy keeps it per dialect)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class Replayed(Exception):

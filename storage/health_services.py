@@ -11,10 +11,10 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import clock, crm, webhook_events
+from storage.db import insert_for
 from storage.models import Activity, Outbox, Plan, PlanHealth
 from storage.plan_facts import HEALTH_ACTION, HealthSettings
 from storage.rules import Actor
@@ -87,7 +87,7 @@ def record(s: Session, assessed: Sequence[Assessed], recorded: dict[int, str | N
         return 0
     at = clock.now()
     dialect = s.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = insert_for(dialect)
     s.execute(
         upsert(PlanHealth).on_conflict_do_nothing(index_elements=["plan_id"]),
         [{"plan_id": a.plan_id, "reasons": ""} for a in assessed],

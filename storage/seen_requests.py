@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, bindparam, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Executable
 
-from storage.db import Database
+from storage.db import Database, insert_for
 from storage.models import SeenRequest
 
 
@@ -39,7 +38,7 @@ _CLAIMS: dict[str, Executable] = {}
 
 
 def _claim_statement(dialect: str) -> Executable:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     expires = SeenRequest.__table__.c.expires_at
     stmt = insert(SeenRequest).values(
         kind=bindparam("kind"),

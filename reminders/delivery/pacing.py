@@ -8,18 +8,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import clock
-from storage.db import Database
+from storage.db import Database, insert_for
 from storage.models import Pace
 
 
 def _locked(s: Session, key: str, now: datetime) -> Pace:
     """The bucket's row, locked for this transaction (made if new: two processes
     making it at once must not fail)."""
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(s.get_bind().dialect.name)
     s.execute(insert(Pace).values(key=key, next_at=now).on_conflict_do_nothing())
     return s.scalars(select(Pace).where(Pace.key == key).with_for_update()).one()
 

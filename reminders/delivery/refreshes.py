@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, case, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from storage import clock
+from storage.db import insert_for
 from storage.models import Outbox
 
 CARD = "refresh.card"
@@ -132,7 +132,7 @@ def asked_already(s: Session, kind: str, team_id: str, target: tuple[str, str], 
 
 
 def _mark_statement(dialect: str) -> Executable:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     at = bindparam("at", type_=Outbox.__table__.c.created_at.type)
     stmt = insert(Outbox).values(
         kind=bindparam("kind"),
@@ -179,7 +179,7 @@ def cards_past_midnight(s: Session, at: datetime) -> int:
         )
     )
     seen = {tz: day for tz, day in s.execute(select(CardDay.tz, CardDay.day))}
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(s.get_bind().dialect.name)
     marked = 0
     for tz in sorted(zones):
         day = today_in(tz, at)
