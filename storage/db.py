@@ -32,7 +32,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _setup_sqlite(engine: Engine) -> None:
+def _setup_sqlite(engine: Engine, writers: _SqliteWriters) -> None:
     # pysqlite's own transaction handling issues BEGIN lazily and never
     # IMMEDIATE; take it over so writers lock up front instead of failing
     # with "database is locked" when they upgrade a read lock.
@@ -49,34 +49,58 @@ def _setup_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        if immediate:
+            # Queued here, at the BEGIN, not around the session: what a write
+            # does before its first statement and after its COMMIT happens
+            # while the next writer already writes (Database.write releases).
+            writers.acquire()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class _SqliteWriters:
-    """Writers to one SQLite file queue here: threads on an RLock, and the thread
-    holding it takes an exclusive `flock` on `<file>.writers` for other
-    processes (the kernel wakes the next waiter as soon as it is released).
-    Re-entrant within a thread; an in-memory database has no other process."""
+    """Writers to one SQLite file queue here, instead of letting SQLite's busy
+    handler poll the file lock (it sleeps up to 100 ms between tries): threads
+    on a lock, and the thread holding it takes an exclusive `flock` on
+    `<file>.writers` for other processes (the kernel wakes the next waiter as
+    soon as it is released). Taken at a write transaction's BEGIN, released by
+    `released()` when the transaction has ended; an in-memory database has no
+    other process."""
 
     def __init__(self, database: str | None) -> None:
-        self._threads = threading.RLock()
-        self._depth = 0
+        self._threads = threading.Lock()
+        self._holder = threading.local()
         self._path = f"{database}.writers" if database and database != ":memory:" else None
         self._fd: int | None = None
 
-    def __enter__(self) -> None:
+    def acquire(self) -> None:
+        if getattr(self._holder, "held", False):
+            return  # this thread's transaction has it already
         self._threads.acquire()
-        self._depth += 1
-        if self._depth == 1 and self._path is not None:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if self._path is not None:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._holder.held = True
 
-    def __exit__(self, *_exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._threads.release()
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Around a write transaction: its lock, if it took one, is let go when
+        the transaction has committed or rolled back."""
+        if getattr(self._holder, "held", False):
+            yield  # an enclosing transaction's: it lets go
+            return
+        try:
+            yield
+        finally:
+            if getattr(self._holder, "held", False):
+                self._holder.held = False
+                if self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._threads.release()
 
 
 def insert_for(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
@@ -159,13 +183,15 @@ class Database:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
         self.engine = create_engine(self.url, **kwargs)
+        # SQLite has one writer at a time (see _SqliteWriters); PostgreSQL's
+        # writers lock rows, not the database.
+        self._writers: Callable[[], AbstractContextManager[Any]] = nullcontext
         if self.is_sqlite:
-            _setup_sqlite(self.engine)
+            writers = _SqliteWriters(parsed.database)
+            _setup_sqlite(self.engine, writers)
+            self._writers = writers.released
         write_engine = self.engine.execution_options(sqlite_immediate=True)
         self._write_engine = write_engine
-        self._write_lock: AbstractContextManager[Any] = (
-            _SqliteWriters(parsed.database) if self.is_sqlite else nullcontext()
-        )
         # A read model is several SELECTs (plan, milestones, tasks…): on PostgreSQL
         # they share one snapshot, or a write committed between two of them shows
         # a task whose milestone the first did not see. Read-only: never a
@@ -186,14 +212,9 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
-        # SQLite has one writer at a time. Queue writers on a lock, which wakes
-        # the next one at once, instead of letting them poll the file lock
-        # (SQLite's busy handler sleeps up to 100 ms between tries): this
-        # process's threads on an RLock, other processes on a file lock beside
-        # the database (`serve --workers N` on one SQLite file).
         with (
-            self._write_lock,
             self._write() as session,
+            self._writers(),
             self._claims() as ride,
             session.begin(),
         ):
@@ -223,7 +244,7 @@ class Database:
     def write_connection(self) -> Iterator[Connection]:
         """One write transaction on a bare connection, no ORM session: for a
         single statement on every request (the replay claim)."""
-        with self._write_lock, self._claims() as ride, self._write_engine.begin() as conn:
+        with self._writers(), self._claims() as ride, self._write_engine.begin() as conn:
             ride(lambda: conn)
             yield conn
 
