@@ -100,9 +100,9 @@ def _bare_child(fd: int) -> None:
     from slack_bolt import App
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
-    from waitress import create_server
 
     from bot.config import default_threads, http_threads
+    from bot.prefork import http_server
 
     app = App(
         client=WebClient(token=TOKEN, base_url=os.environ["SLACK_API_URL"]),
@@ -118,9 +118,9 @@ def _bare_child(fd: int) -> None:
     def _act(ack):  # type: ignore[no-untyped-def]
         ack()
 
-    create_server(
+    http_server(  # ours' server, sharing out connections as ours does
         SlackRequestHandler(app),
-        sockets=[socket.socket(fileno=fd)],
+        fd,
         # As many threads as ours (bot.prefork): the same setting, the same default.
         threads=http_threads(os.environ.get("MAPBOT_HTTP_THREADS"))
         or default_threads(2, os.environ["DATABASE_URL"].startswith("sqlite")),

@@ -27,6 +27,9 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from bot import balance
 
 log = logging.getLogger(__name__)
 
@@ -60,34 +63,43 @@ class Prefork:
     # benchmark runs a bare Bolt app the same way).
     command: Sequence[str] = ("-m", "bot.prefork")
     slots: list[_Slot] = field(default_factory=list)
+    # How many connections each HTTP process holds (bot.balance).
+    table: balance.Table | None = None
 
     def start(self) -> None:
         self.slots = [_Slot() for _ in range(self.workers)]
-        for slot in self.slots:
-            self._spawn(slot)
+        self.table = balance.Table.create(self.workers)
+        for n in range(self.workers):
+            self._spawn(n)
 
     def watch(self, tick: float = 0.2) -> None:
         """Until interrupted (SIGTERM's handler raises SystemExit): restart the
         HTTP processes that die, with backoff if they die young."""
         while True:
-            now = time.monotonic()
-            for n, slot in enumerate(self.slots):
-                if slot.proc is not None and slot.proc.poll() is not None:
-                    code = slot.proc.returncode
-                    young = now - slot.started < 5
-                    slot.quick_deaths = slot.quick_deaths + 1 if young else 0
-                    delay = min(RESPAWN_MAX_DELAY, 2.0**slot.quick_deaths - 1)
-                    log.warning(
-                        "HTTP process %d (pid %d) exited with %s; starting another in %.0f s",
-                        n + 1,
-                        slot.proc.pid,
-                        code,
-                        delay,
-                    )
-                    slot.proc, slot.due = None, now + delay
-                if slot.proc is None and now >= slot.due:
-                    self._spawn(slot)
+            self.check()
             time.sleep(tick)
+
+    def check(self) -> None:
+        """One look at the HTTP processes: note the dead, start what is due."""
+        now = time.monotonic()
+        for n, slot in enumerate(self.slots):
+            if slot.proc is not None and slot.proc.poll() is not None:
+                code = slot.proc.returncode
+                young = now - slot.started < 5
+                slot.quick_deaths = slot.quick_deaths + 1 if young else 0
+                delay = min(RESPAWN_MAX_DELAY, 2.0**slot.quick_deaths - 1)
+                log.warning(
+                    "HTTP process %d (pid %d) exited with %s; starting another in %.0f s",
+                    n + 1,
+                    slot.proc.pid,
+                    code,
+                    delay,
+                )
+                slot.proc, slot.due = None, now + delay
+                if self.table is not None:
+                    self.table.clear(n)  # no connection waits for it
+            if slot.proc is None and now >= slot.due:
+                self._spawn(n)
 
     def stop(self) -> None:
         """SIGTERM to each HTTP process, then wait for them (killing what lingers).
@@ -107,15 +119,34 @@ class Prefork:
                 proc.wait()
         if self.sock.fileno() != -1:
             self.sock.close()
+        if self.table is not None:
+            self.table.close()
+            self.table = None
 
-    def _spawn(self, slot: _Slot) -> None:
-        fd = self.sock.fileno()
+    def _spawn(self, n: int) -> None:
+        slot, fd = self.slots[n], self.sock.fileno()
+        assert self.table is not None  # made by start()
+        self.table.clear(n)  # until the new process first says what it holds
         slot.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, *self.command, str(fd)],
-            pass_fds=(fd,),
-            env={**os.environ, SUPERVISOR_ENV: str(os.getpid())},
+            pass_fds=(fd, self.table.fd),
+            env={
+                **os.environ,
+                SUPERVISOR_ENV: str(os.getpid()),
+                **balance.child_env(self.table, n),
+            },
         )
         slot.started = time.monotonic()
+
+
+def http_server(app: Any, fd: int, threads: int, **options: Any) -> Any:
+    """An HTTP process's waitress server on the inherited socket, taking its share
+    of new connections (bot.balance)."""
+    from waitress import create_server
+
+    server = create_server(app, sockets=[socket.socket(fileno=fd)], threads=threads, **options)
+    balance.balance(server)
+    return server
 
 
 SUPERVISOR_ENV = "MAPBOT_SUPERVISOR_PID"
@@ -144,8 +175,6 @@ def die_with_supervisor() -> None:
 def _child(fd: int) -> int:
     """One HTTP process: the app on the inherited socket; no scheduler, no delivery
     (the supervisor, or `mapbot worker`, sends what the outbox holds)."""
-    from waitress import create_server
-
     from bot import logs
     from bot.app import build
     from bot.config import Settings, default_threads
@@ -160,10 +189,9 @@ def _child(fd: int) -> int:
     bot = build(settings, db, upgrade=False, deliver=False, verify_token=False)
     link = bot_token_link(settings, bot.app, quiet=True)  # the supervisor says it
     links = [link.start()] if link else []
-    sock = socket.socket(fileno=fd)
     app = wsgi_app(bot.app, db, links)
     threads = settings.threads or default_threads(2, db.is_sqlite)  # one of several
-    server = create_server(app, sockets=[sock], threads=threads, ident="mapbot")
+    server = http_server(app, fd, threads, ident="mapbot")
 
     def stop(_signum: int, _frame: object) -> None:
         raise SystemExit(0)  # waitress's loop catches it and lets its threads finish
