@@ -25,6 +25,7 @@ import atexit
 import collections
 import http.client
 import itertools
+import logging
 import os
 import re
 import selectors
@@ -104,6 +105,8 @@ def _bare_child(fd: int) -> None:
     from bot.config import default_threads, http_threads
     from bot.prefork import http_server
 
+    # As ours at LOG_LEVEL=WARNING: no "Task queue depth" line per queued request.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = App(
         client=WebClient(token=TOKEN, base_url=os.environ["SLACK_API_URL"]),
         signing_secret=SECRET,
