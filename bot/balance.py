@@ -17,6 +17,7 @@ once, so no connection waits on a process that cannot take it.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import struct
@@ -24,6 +25,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 # connections held, last refreshed (time.monotonic(): one clock for all processes)
 _ROW = struct.Struct("=qd")
@@ -86,7 +89,11 @@ def balance(server: Any, env: dict[str, str] | os._Environ[str] = os.environ) ->
     if fd is None or slot is None:
         return
     mine = int(slot)
-    table = Table(int(fd), os.fstat(int(fd)).st_size // _ROW.size)
+    try:
+        table = Table(int(fd), os.fstat(int(fd)).st_size // _ROW.size)
+    except (OSError, ValueError) as e:  # an environment inherited without the file
+        log.warning("no connection table (%s): this process takes connections unbalanced", e)
+        return
     listens = server.readable  # waitress's own: its cleanup and connection limit
 
     def readable() -> bool:

@@ -2,7 +2,7 @@
 
 The supervisor binds the socket, starts N HTTP processes (each a fresh
 interpreter, `python -m bot.prefork FD`, running waitress on the inherited
-socket: the kernel hands each connection to one of them), starts a new one when
+socket; bot.balance shares the connections out), starts a new one when
 one dies, and on SIGTERM stops them all and waits for their in-flight requests.
 
 Why processes and not threads: one Python process uses one core for the app's

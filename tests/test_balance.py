@@ -118,3 +118,19 @@ def test_a_dead_process_does_not_hold_connections_back(pool: tuple[prefork.Prefo
     assert time.monotonic() - started < balance.STALE - 1
     for c, _ in [*conns, (conn, pid)]:
         c.close()
+
+
+def test_a_process_without_its_table_serves_unbalanced(caplog: pytest.LogCaptureFixture) -> None:
+    class Server:
+        active_channels: dict[int, object] = {}
+
+        def readable(self) -> bool:
+            return True
+
+    server = Server()
+    before = server.readable
+    balance.balance(server, {balance.FD_ENV: "987654", balance.SLOT_ENV: "0"})
+    assert server.readable == before  # left as waitress made it
+    assert "unbalanced" in caplog.text
+    balance.balance(server, {})  # not started by a supervisor: nothing to do
+    assert server.readable == before
