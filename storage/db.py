@@ -6,13 +6,14 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -103,6 +104,33 @@ class _SqliteWriters:
                 self._threads.release()
 
 
+# A pooled connection used this recently is taken to be alive without a ping.
+PING_AFTER_IDLE = 5.0  # seconds
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping pings on every checkout: one more round trip
+    per transaction, on every click. Ping only a connection that sat in the pool
+    longer than PING_AFTER_IDLE (the server restarted since, a proxy's idle
+    timeout), and replace it if it is dead. A server restart in the last few
+    seconds costs the one request that meets a dead connection an error (its
+    503, as with the database down); SQLAlchemy then drops the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE:
+            return  # new, or just used
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as e:
+            raise exc.DisconnectionError(f"a pooled connection died while idle: {e}") from e
+
+
 def insert_for(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
     """The dialect's INSERT, the one with ON CONFLICT (SQLite's and PostgreSQL's
     spell it the same; SQLAlchemy keeps it per dialect)."""
@@ -180,9 +208,10 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
         self.engine = create_engine(self.url, **kwargs)
+        if not self.is_sqlite:
+            _ping_after_idle(self.engine)
         # SQLite has one writer at a time (see _SqliteWriters); PostgreSQL's
         # writers lock rows, not the database.
         self._writers: Callable[[], AbstractContextManager[Any]] = nullcontext
