@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from bot.render.summary import insight_lines
 from reminders.health import assess
-from storage import health_services
+from storage import health_services, reminder_services
 from storage.clock import today_in
 from storage.db import Database
 from storage.models import Activity, Plan, PlanHealth, ReminderMark
@@ -86,7 +86,5 @@ def run(db: Database, at: datetime) -> int:
             )
     with db.write() as s:
         # Recorded after the work: a crash before it means the pass is done again.
-        row = s.get(ReminderMark, MARK) or ReminderMark(name=MARK, value="")
-        row.value = mark
-        s.add(row)
+        reminder_services.record_mark(s, MARK, mark)
     return changed

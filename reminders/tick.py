@@ -22,7 +22,7 @@ from reminders.crm import pull as crm_pull
 from reminders.delivery import refreshes
 from reminders.due import digest_days, local_day, pending
 from reminders.snapshot import NUDGE_MINUTE, digest_candidates, load_state
-from storage import clock, drafts
+from storage import clock, drafts, reminder_services
 from storage.db import Database
 from storage.models import Activity, Person, Plan, ReminderMark, Snooze
 
@@ -87,9 +87,7 @@ def plan_pass(db: Database, at: datetime) -> tuple[int, int]:
     due, queued = _full_pass(db, at)
     with db.write() as s:
         # Recorded only after the messages are queued: a crash before means a redo.
-        row = s.get(ReminderMark, "last_pass") or ReminderMark(name="last_pass", value="")
-        row.value = mark
-        s.add(row)
+        reminder_services.record_mark(s, "last_pass", mark)
     return due, queued
 
 

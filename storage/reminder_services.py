@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import services
-from storage.models import Person, Plan, Snooze, Task
+from storage.db import insert_for
+from storage.models import Person, Plan, ReminderMark, Snooze, Task
 from storage.rules import Actor, visible_to
 
 SETTINGS = (
@@ -63,3 +64,11 @@ def mute_digests(s: Session, actor: Actor, muted: bool) -> None:
         person = Person(team_id=actor.team_id, user_id=actor.user_id, name="", is_guest=False)
         s.add(person)
     person.mute_digests = muted
+
+
+def record_mark(s: Session, name: str, value: str) -> None:
+    """What a full pass saw (ReminderMark): one upsert, since two ticks (replicas,
+    a worker and `mapbot tick`) may finish the same pass at once and both write
+    the first mark; the later one's value stands."""
+    insert = insert_for(s.get_bind().dialect.name)(ReminderMark).values(name=name, value=value)
+    s.execute(insert.on_conflict_do_update(index_elements=["name"], set_={"value": value}))

@@ -502,3 +502,35 @@ def test_a_quiet_tick_skips_the_work_but_never_a_change(db: Database, slack: Loc
         )
     later = tick(db, at + timedelta(minutes=2), lambda _t: client, pace=0)
     assert later.queued == 1 and later.delivery.sent == 1
+
+
+def test_two_passes_recording_their_first_mark_at_once_both_succeed(db: Database) -> None:
+    """Two ticks (replicas, a worker and `mapbot tick`) finish a pass at once and
+    both write the mark no one has written yet: the second waits for the first's
+    commit (the row on PostgreSQL, the writer lock on SQLite) and its value
+    stands, without a duplicate-key error (a tick died of one on PostgreSQL,
+    where both read no mark before either commits)."""
+    import threading
+    import time
+
+    from storage import reminder_services
+    from storage.models import ReminderMark
+
+    failed: list[BaseException] = []
+
+    def other_tick() -> None:
+        try:
+            with db.write() as s:
+                reminder_services.record_mark(s, "last_pass", "second")
+        except BaseException as e:  # shown below, not lost in the thread
+            failed.append(e)
+
+    with db.write() as s:
+        reminder_services.record_mark(s, "last_pass", "first")
+        other = threading.Thread(target=other_tick)
+        other.start()
+        time.sleep(0.5)  # it reads no mark, then waits for this commit
+    other.join(10)
+    assert failed == []
+    with db.read() as s:
+        assert s.scalars(select(ReminderMark.value)).all() == ["second"]
