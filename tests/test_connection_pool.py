@@ -63,3 +63,17 @@ def test_an_idle_connection_the_server_dropped_is_replaced(
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)  # it has been idle long enough
     assert _backend(pg) != dropped  # no error: a new connection took its place
     assert len(pings) == 1
+
+
+def test_a_recent_connection_the_server_dropped_fails_once_then_the_pool_is_renewed(
+    pg: Database,
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    dropped = _backend(pg)
+    with _postgres().engine.connect() as other:  # a restart within the last seconds
+        other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": dropped})
+    with pytest.raises(DBAPIError) as failed:  # the request's 503
+        _backend(pg)
+    assert failed.value.connection_invalidated
+    assert _backend(pg) != dropped  # the next one is served
