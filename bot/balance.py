@@ -55,11 +55,14 @@ class Table:
 
     @classmethod
     def create(cls, slots: int) -> Table:
-        """The supervisor's: an unlinked file, inherited by the HTTP processes."""
-        with tempfile.TemporaryFile(prefix="mapbot-balance-") as f:
-            fd = os.dup(f.fileno())
+        """The supervisor's: a file in memory (Linux), else an unlinked temporary
+        file, inherited by the HTTP processes."""
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("mapbot-balance")
+        else:
+            with tempfile.TemporaryFile(prefix="mapbot-balance-") as f:
+                fd = os.dup(f.fileno())
         os.ftruncate(fd, slots * _ROW.size)
-        os.set_inheritable(fd, True)
         return cls(fd, slots)
 
     def rows(self) -> list[tuple[int, float]]:

@@ -68,7 +68,10 @@ class Prefork:
 
     def start(self) -> None:
         self.slots = [_Slot() for _ in range(self.workers)]
-        self.table = balance.Table.create(self.workers)
+        try:
+            self.table = balance.Table.create(self.workers)
+        except OSError as e:  # serving matters more than sharing connections out
+            log.warning("no connection table (%s): HTTP processes take connections unbalanced", e)
         for n in range(self.workers):
             self._spawn(n)
 
@@ -125,16 +128,13 @@ class Prefork:
 
     def _spawn(self, n: int) -> None:
         slot, fd = self.slots[n], self.sock.fileno()
-        assert self.table is not None  # made by start()
-        self.table.clear(n)  # until the new process first says what it holds
+        fds: tuple[int, ...] = (fd,)
+        env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
+        if self.table is not None:
+            self.table.clear(n)  # until the new process first says what it holds
+            fds, env = (fd, self.table.fd), {**env, **balance.child_env(self.table, n)}
         slot.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, *self.command, str(fd)],
-            pass_fds=(fd, self.table.fd),
-            env={
-                **os.environ,
-                SUPERVISOR_ENV: str(os.getpid()),
-                **balance.child_env(self.table, n),
-            },
+            [sys.executable, *self.command, str(fd)], pass_fds=fds, env=env
         )
         slot.started = time.monotonic()
 

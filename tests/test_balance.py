@@ -134,3 +134,29 @@ def test_a_process_without_its_table_serves_unbalanced(caplog: pytest.LogCapture
     assert "unbalanced" in caplog.text
     balance.balance(server, {})  # not started by a supervisor: nothing to do
     assert server.readable == before
+
+
+def test_a_supervisor_without_a_table_still_serves(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(_slots: int) -> balance.Table:
+        raise OSError("no room for the table")
+
+    monkeypatch.setattr(balance.Table, "create", refused)
+    port = free_port()
+    p = prefork.Prefork(prefork.listen("127.0.0.1", port), 1, command=(str(PID_SERVER),))
+    p.start()
+    try:
+        assert p.table is None and "unbalanced" in caplog.text
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn, pid = _connect(port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "never answered"
+                time.sleep(0.1)
+        assert p.slots[0].proc is not None and pid == p.slots[0].proc.pid
+        conn.close()
+    finally:
+        p.stop()
