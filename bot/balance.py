@@ -23,7 +23,7 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,11 @@ def may_accept(rows: Sequence[tuple[int, float]], mine: int, now: float) -> bool
 class Table:
     """One row per HTTP process, in a file every process maps."""
 
-    def __init__(self, fd: int, slots: int) -> None:
+    def __init__(self, fd: int, slots: int | None = None) -> None:
+        """The table in file `fd`; its size says how many rows, unless given."""
         self.fd = fd
-        self.slots = slots
-        self._map = mmap.mmap(fd, slots * _ROW.size)
+        self.slots = os.fstat(fd).st_size // _ROW.size if slots is None else slots
+        self._map = mmap.mmap(fd, self.slots * _ROW.size)
 
     @classmethod
     def create(cls, slots: int) -> Table:
@@ -85,7 +86,7 @@ def child_env(table: Table, slot: int) -> dict[str, str]:
     return {FD_ENV: str(table.fd), SLOT_ENV: str(slot)}
 
 
-def balance(server: Any, env: dict[str, str] | os._Environ[str] = os.environ) -> None:
+def balance(server: Any, env: Mapping[str, str] = os.environ) -> None:
     """Make waitress `server` listen only while this process is among the least
     loaded (`may_accept`); unchanged when not started by a supervisor's table."""
     fd, slot = env.get(FD_ENV), env.get(SLOT_ENV)
@@ -93,7 +94,7 @@ def balance(server: Any, env: dict[str, str] | os._Environ[str] = os.environ) ->
         return
     mine = int(slot)
     try:
-        table = Table(int(fd), os.fstat(int(fd)).st_size // _ROW.size)
+        table = Table(int(fd))
     except (OSError, ValueError) as e:  # an environment inherited without the file
         log.warning("no connection table (%s): this process takes connections unbalanced", e)
         return

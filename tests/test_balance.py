@@ -37,7 +37,7 @@ def test_a_row_not_refreshed_lately_holds_no_one_back() -> None:
 def test_the_table_is_shared_through_its_file() -> None:
     table = balance.Table.create(2)
     try:
-        other = balance.Table(table.fd, 2)  # as an HTTP process maps it
+        other = balance.Table(table.fd)  # as an HTTP process maps it: 2 rows, by its size
         table.publish(1, 4, 12.5)
         assert other.rows() == [(0, 0.0), (4, 12.5)]
         other.clear(1)
